@@ -1,0 +1,26 @@
+package io.turnout.config;
+
+/** How clients prove who they are to Turnout (PgBouncer's auth_type values). */
+public enum AuthType {
+    TRUST("trust"), PLAIN("plain"), MD5("md5"), SCRAM_SHA_256("scram-sha-256");
+
+    private final String key;
+
+    AuthType(String key) {
+        this.key = key;
+    }
+
+    public String key() {
+        return key;
+    }
+
+    static AuthType of(String value) {
+        for (AuthType t : values()) {
+            if (t.key.equalsIgnoreCase(value)) {
+                return t;
+            }
+        }
+        // PgBouncer calls cleartext "plain"; PostgreSQL's pg_hba calls it "password".
+        return "password".equalsIgnoreCase(value) ? PLAIN : null;
+    }
+}

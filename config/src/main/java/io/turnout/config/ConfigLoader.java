@@ -1,0 +1,161 @@
+package io.turnout.config;
+
+import java.io.IOException;
+import java.io.StringReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.SafeConstructor;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
+import org.yaml.snakeyaml.nodes.Node;
+
+/** Reads turnout.yaml into an immutable {@link TurnoutConfig}, rejecting anything it does not understand. */
+public final class ConfigLoader {
+    static final List<String> GENERAL_KEYS = List.of(
+            "listen_addr", "listen_port", "auth_type", "auth_file", "auth_user", "auth_query",
+            "pool_mode", "default_pool_size", "min_pool_size", "reserve_pool_size", "reserve_pool_timeout",
+            "max_client_conn", "max_db_connections", "max_user_connections", "query_wait_timeout",
+            "client_login_timeout", "idle_transaction_timeout", "server_lifetime", "server_idle_timeout",
+            "server_connect_timeout", "server_login_retry", "server_reset_query", "server_reset_query_always",
+            "server_check_query", "server_check_delay", "max_packet_size", "workers", "admin_users",
+            "stats_users", "ignore_startup_parameters", "databases");
+    static final List<String> DATABASE_KEYS = List.of(
+            "host", "port", "dbname", "user", "password", "pool_size", "min_pool_size", "reserve_pool_size",
+            "pool_mode", "max_db_connections", "auth_user");
+
+    private ConfigLoader() {
+    }
+
+    public static TurnoutConfig load(Path file) throws ConfigException {
+        String text;
+        try {
+            text = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new ConfigException(file + ": cannot read config: " + e.getMessage(), e);
+        }
+        Path dir = file.toAbsolutePath().getParent();
+        return parse(text, file.toString(), file, dir);
+    }
+
+    /** Parses YAML text; relative paths (auth_file) resolve against {@code baseDir}. */
+    public static TurnoutConfig parse(String text, String name, Path source, Path baseDir) throws ConfigException {
+        Node root;
+        try {
+            Yaml yaml = new Yaml(new SafeConstructor(new LoaderOptions()));
+            root = yaml.compose(new StringReader(text));
+        } catch (MarkedYAMLException e) {
+            int line = e.getProblemMark() != null ? e.getProblemMark().getLine() + 1 : 0;
+            throw new ConfigException(name + ":" + line + ": invalid YAML: " + e.getProblem());
+        }
+        if (root == null) {
+            throw new ConfigException(name + ":1: the file is empty; at least `databases:` is required");
+        }
+        YamlSection top = new YamlSection(name, "", root);
+        top.rejectUnknown(GENERAL_KEYS);
+
+        AuthType authType = enumValue(top, "auth_type", "scram-sha-256", AuthType::of, "trust, plain, md5, scram-sha-256");
+        Path authFile = null;
+        Map<String, String> users = Map.of();
+        String authFileName = top.string("auth_file", null);
+        if (authFileName != null) {
+            authFile = baseDir.resolve(authFileName);
+            if (!Files.isReadable(authFile)) {
+                throw top.error("auth_file", "cannot read " + authFile);
+            }
+            users = AuthFile.read(authFile);
+        }
+        String authUser = top.string("auth_user", null);
+        String authQuery = top.string("auth_query", "SELECT usename, passwd FROM pg_shadow WHERE usename=$1");
+        if (authType != AuthType.TRUST && authFile == null && authUser == null) {
+            throw top.error("auth_type", "auth_type " + authType.key() + " needs auth_file or auth_user to find secrets");
+        }
+
+        PoolSettings pool = new PoolSettings(
+                enumValue(top, "pool_mode", "session", PoolMode::of, "session, transaction, statement"),
+                top.integer("default_pool_size", 20, 1, 100_000),
+                top.integer("min_pool_size", 0, 0, 100_000),
+                top.integer("reserve_pool_size", 0, 0, 100_000),
+                top.duration("reserve_pool_timeout", Duration.ofSeconds(5)),
+                top.integer("max_client_conn", 100, 1, 10_000_000),
+                top.integer("max_db_connections", 0, 0, 1_000_000),
+                top.integer("max_user_connections", 0, 0, 1_000_000),
+                top.duration("query_wait_timeout", Duration.ofSeconds(120)),
+                top.duration("client_login_timeout", Duration.ofSeconds(60)),
+                top.duration("idle_transaction_timeout", Duration.ZERO),
+                top.duration("server_lifetime", Duration.ofSeconds(3600)),
+                top.duration("server_idle_timeout", Duration.ofSeconds(600)),
+                top.duration("server_connect_timeout", Duration.ofSeconds(15)),
+                top.duration("server_login_retry", Duration.ofSeconds(15)),
+                emptyToNull(top.string("server_reset_query", "DISCARD ALL")),
+                top.bool("server_reset_query_always", false),
+                emptyToNull(top.string("server_check_query", "select 1")),
+                top.duration("server_check_delay", Duration.ofSeconds(30)));
+
+        Map<String, DatabaseConfig> databases = new LinkedHashMap<>();
+        YamlSection dbs = top.section("databases");
+        if (dbs == null || dbs.keys().isEmpty()) {
+            throw new ConfigException(name + ":1: databases: at least one database is required");
+        }
+        for (String db : dbs.keys()) {
+            databases.put(db, database(dbs, db, pool));
+        }
+
+        return new TurnoutConfig(source,
+                top.string("listen_addr", "127.0.0.1"),
+                top.integer("listen_port", 6432, 0, 65535),
+                authType, authFile, users, authUser, authQuery, pool, Map.copyOf(databases),
+                top.integer("workers", 0, 0, 1024),
+                top.integer("max_packet_size", Integer.MAX_VALUE, 1024, Integer.MAX_VALUE),
+                List.copyOf(top.list("admin_users")),
+                List.copyOf(top.list("stats_users")));
+    }
+
+    private static DatabaseConfig database(YamlSection dbs, String name, PoolSettings pool) throws ConfigException {
+        YamlSection db = dbs.section(name);
+        db.rejectUnknown(DATABASE_KEYS);
+        if (!db.has("host")) {
+            throw dbs.error(name, "host is required");
+        }
+        String user = db.string("user", null);
+        String password = db.string("password", null);
+        if (password != null && user == null) {
+            throw db.error("password", "password needs user (the server login it belongs to)");
+        }
+        return new DatabaseConfig(name,
+                db.string("host", null),
+                db.integer("port", 5432, 1, 65535),
+                db.string("dbname", name),
+                user,
+                password,
+                db.integer("pool_size", pool.defaultPoolSize(), 1, 100_000),
+                db.integer("min_pool_size", pool.minPoolSize(), 0, 100_000),
+                db.integer("reserve_pool_size", pool.reservePoolSize(), 0, 100_000),
+                enumValue(db, "pool_mode", pool.poolMode().key(), PoolMode::of, "session, transaction, statement"),
+                db.integer("max_db_connections", pool.maxDbConnections(), 0, 1_000_000),
+                db.string("auth_user", null));
+    }
+
+    private interface Parser<T> {
+        T parse(String value);
+    }
+
+    private static <T> T enumValue(YamlSection s, String key, String fallback, Parser<T> parser, String allowed)
+            throws ConfigException {
+        String raw = s.string(key, fallback);
+        T v = parser.parse(raw.trim());
+        if (v == null) {
+            throw s.error(key, "expected one of " + allowed + ", got '" + raw + "'");
+        }
+        return v;
+    }
+
+    private static String emptyToNull(String s) {
+        return s == null || s.isBlank() ? null : s;
+    }
+}
