@@ -1,0 +1,87 @@
+package io.turnout.proxy.client;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.util.ReferenceCountUtil;
+import io.turnout.protocol.PgWrite;
+import io.turnout.proxy.net.Transports;
+import java.net.InetSocketAddress;
+import java.security.SecureRandom;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The cancel keys Turnout hands to clients (its own, never a server's), and the forwarding of a
+ * CancelRequest to the server the client is linked to at that moment, with that server's real key.
+ */
+public final class CancelRegistry {
+    private static final Logger log = LoggerFactory.getLogger(CancelRegistry.class);
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private final ConcurrentHashMap<Integer, ClientConnection> clients = new ConcurrentHashMap<>();
+    private final Bootstrap bootstrap;
+
+    public CancelRegistry(Transports transports) {
+        this.bootstrap = new Bootstrap()
+                .channel(transports.socketChannel())
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 5000);
+    }
+
+    /** A fresh (processId, secret) for {@code client}. */
+    int[] register(ClientConnection client) {
+        while (true) {
+            int key = RANDOM.nextInt(Integer.MAX_VALUE - 1) + 1;
+            if (clients.putIfAbsent(key, client) == null) {
+                return new int[] {key, RANDOM.nextInt()};
+            }
+        }
+    }
+
+    void unregister(int key, ClientConnection client) {
+        clients.remove(key, client);
+    }
+
+    /** A CancelRequest arrived; the client it names decides on its own loop whether anything runs. */
+    void cancel(int processId, int secret) {
+        ClientConnection client = clients.get(processId);
+        if (client == null) {
+            log.info("cancel_ignored reason=unknown_key");
+            return;
+        }
+        client.channel().eventLoop().execute(() -> client.cancel(secret));
+    }
+
+    /** Opens a connection to the server and sends it a CancelRequest, as libpq would. */
+    void sendCancel(InetSocketAddress server, int processId, int secret, EventLoop loop) {
+        log.info("cancel_forwarded server={} pid={}", server, processId);
+        bootstrap.clone(loop).handler(new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelActive(ChannelHandlerContext ctx) {
+                ByteBuf out = ctx.alloc().buffer(16);
+                PgWrite.cancelRequest(out, processId, secret);
+                ctx.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
+            }
+
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                ReferenceCountUtil.release(msg);
+            }
+
+            @Override
+            public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                ctx.close();
+            }
+        }).connect(server).addListener(f -> {
+            if (!f.isSuccess()) {
+                log.warn("cancel_failed server={} error=\"{}\"", server, f.cause().toString());
+            }
+        });
+    }
+}

@@ -1,0 +1,555 @@
+package io.turnout.proxy.client;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.turnout.config.PoolMode;
+import io.turnout.protocol.FrontendType;
+import io.turnout.protocol.PgFrameScanner;
+import io.turnout.protocol.PgProtocolException;
+import io.turnout.protocol.PgWrite;
+import io.turnout.protocol.SqlState;
+import io.turnout.proxy.TurnoutServer;
+import io.turnout.proxy.pool.ParamSet;
+import io.turnout.proxy.pool.Pool;
+import io.turnout.proxy.pool.PoolShard;
+import io.turnout.proxy.server.ServerConnection;
+import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One client connection: login, then forwarding to a linked server. Everything happens on the client's
+ * event loop, which is also the loop of every server it is linked to, so forwarding never changes thread.
+ *
+ * <p>Transaction pooling hinges on counting: each Query, Sync and FunctionCall the client sends earns
+ * exactly one ReadyForQuery. The server goes back to the pool only at ReadyForQuery 'I' when none is
+ * outstanding, no extended-protocol message waits for its Sync, and no frame is half forwarded.
+ */
+public final class ClientConnection extends ChannelInboundHandlerAdapter
+        implements PgFrameScanner.Listener, PoolShard.Client, ServerConnection.Peer {
+    private static final Logger log = LoggerFactory.getLogger(ClientConnection.class);
+
+    public enum State { LOGIN, IDLE, WAITING, ACTIVE, CLOSED }
+
+    /** Reasons to stop reading from the client socket; reading resumes when none is left. */
+    private static final int PAUSE_WAITING = 1;
+    private static final int PAUSE_SERVER_BACKPRESSURE = 2;
+
+    private final TurnoutServer turnout;
+    private final PgFrameScanner scanner;
+    private Channel channel;
+    private State state = State.LOGIN;
+    private ClientLogin login;
+    private ScheduledFuture<?> loginTimer;
+    private ScheduledFuture<?> idleTxTimer;
+    private Pool pool;
+    private PoolShard shard;
+    private PoolMode mode;
+    private ParamSet params = ParamSet.EMPTY;
+    private String user;
+    private String database;
+    private int cancelKey;
+    private int cancelSecret;
+    private boolean counted;
+    private ServerConnection server;
+    /** Bytes a waiting client may queue before we stop reading its socket. */
+    private static final int MAX_PENDING_BYTES = 256 * 1024;
+
+    private final ArrayDeque<ByteBuf> pending = new ArrayDeque<>(4);
+    private int pendingBytes;
+    private int expectedReady;
+    private boolean unsynced;
+    private byte txStatus = 'I';
+    private int paused;
+    private long waitStartNanos;
+    private boolean wroteToServer;
+    private boolean welcomePending;
+
+    public ClientConnection(TurnoutServer turnout) {
+        this.turnout = turnout;
+        this.scanner = new PgFrameScanner(io.netty.buffer.ByteBufAllocator.DEFAULT, turnout.config().maxPacketSize(), true);
+    }
+
+    // ---- channel events ----
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        channel = ctx.channel();
+        login = new ClientLogin(this, turnout);
+        long timeout = turnout.config().pool().clientLoginTimeout().toMillis();
+        if (timeout > 0) {
+            loginTimer = ctx.executor().schedule(() -> {
+                if (state == State.LOGIN) {
+                    fatal(SqlState.PROTOCOL_VIOLATION, "client_login_timeout: login not completed within "
+                            + turnout.config().pool().clientLoginTimeout().toSeconds() + " s");
+                }
+            }, timeout, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (state == State.CLOSED) {
+            ((ByteBuf) msg).release();
+            return;
+        }
+        try {
+            scanner.scan((ByteBuf) msg, this);
+        } catch (PgProtocolException e) {
+            fatal(e.sqlState(), e.getMessage());
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (wroteToServer && server != null) {
+            wroteToServer = false;
+            server.flush();
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (server != null) {
+            server.setAutoRead(ctx.channel().isWritable());
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        log.info("client_error client={} error=\"{}\"", this, cause.toString());
+        ctx.close();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        State was = state;
+        state = State.CLOSED;
+        scanner.release();
+        cancelTimers();
+        ByteBuf b;
+        while ((b = pending.poll()) != null) {
+            b.release();
+        }
+        if (login != null) {
+            login.abandon();
+        }
+        if (cancelKey != 0) {
+            turnout.cancels().unregister(cancelKey, this);
+        }
+        if (counted) {
+            turnout.clientCount().decrementAndGet();
+        }
+        if (was == State.WAITING) {
+            shard.cancelWait(this);
+        }
+        if (server != null) {
+            ServerConnection s = server;
+            server = null;
+            s.unlink();
+            giveBackAfterClientLeft(s);
+        }
+        log.debug("client_closed client={}", this);
+    }
+
+    // ---- frames from the client ----
+
+    @Override
+    public boolean frameStart(byte type, int length) {
+        if (state == State.LOGIN) {
+            return true;
+        }
+        switch (type) {
+            case FrontendType.QUERY, FrontendType.SYNC, FrontendType.FUNCTION_CALL -> {
+                expectedReady++;
+                unsynced = false;
+                return false;
+            }
+            case FrontendType.PARSE, FrontendType.BIND, FrontendType.DESCRIBE, FrontendType.EXECUTE,
+                 FrontendType.CLOSE -> {
+                unsynced = true;
+                return false;
+            }
+            case FrontendType.COPY_DATA, FrontendType.COPY_DONE, FrontendType.COPY_FAIL, FrontendType.FLUSH -> {
+                return false;
+            }
+            default -> {
+                return true; // Terminate, or a type no client may send now: handled whole in frame()
+            }
+        }
+    }
+
+    @Override
+    public void passThrough(ByteBuf run) {
+        if (state == State.ACTIVE) {
+            server.write(run);
+            wroteToServer = true;
+            return;
+        }
+        if (state == State.CLOSED) {
+            run.release();
+            return;
+        }
+        pending.add(run);
+        pendingBytes += run.readableBytes();
+        if (state == State.IDLE) {
+            requestServer();
+        }
+        if (pendingBytes > MAX_PENDING_BYTES) {
+            pause(PAUSE_WAITING); // a client streaming while it waits: stop reading until linked
+        }
+    }
+
+    @Override
+    public void frame(byte type, ByteBuf frame) {
+        if (state == State.LOGIN) {
+            login.onFrame(type, frame);
+            return;
+        }
+        frame.release();
+        if (type == FrontendType.TERMINATE) {
+            channel.close();
+        } else {
+            fatal(SqlState.PROTOCOL_VIOLATION, "invalid frontend message type " + (int) (type & 0xff)
+                    + " ('" + (char) type + "')");
+        }
+    }
+
+    private void requestServer() {
+        state = State.WAITING;
+        waitStartNanos = System.nanoTime();
+        cancelIdleTxTimer();
+        shard.acquire(this);
+    }
+
+    // ---- the pool hands us a server ----
+
+    @Override
+    public void assign(ServerConnection s) {
+        if (state == State.CLOSED) {
+            shard.release(s);
+            return;
+        }
+        String setup = s.setupFor(params);
+        if (setup == null) {
+            link(s);
+            return;
+        }
+        s.runInternal(setup, (srv, error) -> {
+            if (error == null) {
+                link(srv);
+                return;
+            }
+            srv.forgetSetup();
+            shard.release(srv);
+            if (state == State.CLOSED) {
+                return;
+            }
+            if (srv.state() == ServerConnection.State.CLOSED) {
+                shard.acquire(this); // the server died under us: wait for another
+            } else {
+                log.info("client_params_rejected client={} error=\"{}\"", this, error);
+                fatal(error.sqlState() != null ? error.sqlState() : SqlState.PROTOCOL_VIOLATION,
+                        "startup parameter rejected by the server: " + error.message());
+            }
+        });
+    }
+
+    private void link(ServerConnection s) {
+        if (state == State.CLOSED) {
+            shard.release(s);
+            return;
+        }
+        server = s;
+        s.link(this);
+        state = State.ACTIVE;
+        if (welcomePending) {
+            welcomePending = false;
+            sendWelcome();
+        }
+        ByteBuf run;
+        boolean wrote = false;
+        while ((run = pending.poll()) != null) {
+            s.write(run);
+            wrote = true;
+        }
+        pendingBytes = 0;
+        if (wrote) {
+            s.flush();
+        }
+        s.setAutoRead(channel.isWritable());
+        resume(PAUSE_WAITING);
+        maybeRelease();
+    }
+
+    @Override
+    public void refuse(String sqlState, String message) {
+        if (state == State.CLOSED) {
+            return;
+        }
+        log.info("client_refused client={} sqlstate={} error=\"{}\"", this, sqlState, message);
+        fatal(sqlState, message);
+    }
+
+    @Override
+    public long waitStartNanos() {
+        return waitStartNanos;
+    }
+
+    // ---- what the server says ----
+
+    @Override
+    public void serverData(ByteBuf run) {
+        channel.write(run, channel.voidPromise());
+    }
+
+    @Override
+    public void serverReady(ByteBuf frame, byte status) {
+        if (expectedReady > 0) {
+            expectedReady--;
+        }
+        txStatus = status;
+        channel.write(frame, channel.voidPromise());
+        if (expectedReady == 0 && status != 'I') {
+            if (mode == PoolMode.STATEMENT) {
+                channel.flush();
+                fatal(SqlState.FEATURE_NOT_SUPPORTED, "transaction blocks are not allowed in statement pooling mode");
+                return;
+            }
+            startIdleTxTimer();
+        }
+        maybeRelease();
+    }
+
+    @Override
+    public void serverParameter(String name, String value, ByteBuf frame) {
+        params = pool.intern(params.with(name, value));
+        channel.write(frame, channel.voidPromise());
+    }
+
+    @Override
+    public void flushToClient() {
+        channel.flush();
+    }
+
+    @Override
+    public void serverWritable(boolean writable) {
+        if (writable) {
+            resume(PAUSE_SERVER_BACKPRESSURE);
+        } else {
+            pause(PAUSE_SERVER_BACKPRESSURE);
+        }
+    }
+
+    @Override
+    public void serverLost(ServerConnection s) {
+        if (server == s) {
+            server = null;
+            if (state != State.CLOSED) {
+                fatal(SqlState.CONNECTION_FAILURE, "server connection closed unexpectedly (database " + database + ")");
+            }
+        }
+    }
+
+    /** Transaction and statement modes return the server as soon as the client holds nothing on it. */
+    private void maybeRelease() {
+        if (mode == PoolMode.SESSION || server == null || expectedReady > 0 || unsynced || txStatus != 'I'
+                || scanner.midFrame() || !pending.isEmpty()) {
+            return;
+        }
+        channel.flush();
+        ServerConnection s = server;
+        server = null;
+        s.unlink();
+        state = State.IDLE;
+        resume(PAUSE_SERVER_BACKPRESSURE);
+        shard.release(s);
+    }
+
+    /**
+     * The client left while linked. A server with nothing in flight goes back (rolled back first if a
+     * transaction is open); one with a request in flight or a half-sent frame cannot be trusted and is closed.
+     */
+    private void giveBackAfterClientLeft(ServerConnection s) {
+        if (expectedReady > 0 || unsynced || scanner.midFrame() || s.midFrame()
+                || s.state() != ServerConnection.State.IDLE) {
+            log.debug("server_closed_after_client client={} server={} reason=in_flight", this, s);
+            s.setCloseNeeded();
+            shard.release(s);
+            return;
+        }
+        if (s.txStatus() != 'I') {
+            s.runInternal("ROLLBACK", (srv, error) -> {
+                if (error != null || srv.txStatus() != 'I') {
+                    srv.setCloseNeeded();
+                }
+                resetAndRelease(srv);
+            });
+            return;
+        }
+        resetAndRelease(s);
+    }
+
+    private void resetAndRelease(ServerConnection s) {
+        String reset = pool.settings().serverResetQuery();
+        if (reset != null && !s.closeNeeded() && (mode == PoolMode.SESSION || pool.settings().serverResetQueryAlways())) {
+            s.runInternal(reset, (srv, error) -> {
+                if (error != null) {
+                    srv.setCloseNeeded();
+                } else {
+                    srv.forgetParamsAfterReset(reset);
+                }
+                shard.release(srv);
+            });
+        } else {
+            shard.release(s);
+        }
+    }
+
+    // ---- login results (from ClientLogin) ----
+
+    /** Authentication passed: finish the welcome from the pool's cache, or from a first server login. */
+    void authenticated(String user, String database, Pool pool, Map<String, String> startup) {
+        this.user = user;
+        this.database = database;
+        this.pool = pool;
+        this.mode = pool.mode();
+        this.shard = pool.shard(channel.eventLoop());
+        this.params = pool.intern(ParamSet.fromStartup(startup));
+        this.login = null;
+        int[] key = turnout.cancels().register(this);
+        cancelKey = key[0];
+        cancelSecret = key[1];
+        if (loginTimer != null) {
+            loginTimer.cancel(false);
+        }
+        if (pool.welcome() != null) {
+            state = State.IDLE;
+            sendWelcome();
+            channel.flush();
+        } else {
+            // No server of this pool has logged in yet: the welcome needs its parameters (and proves the
+            // backend is reachable before the client believes it is connected).
+            welcomePending = true;
+            requestServer();
+        }
+    }
+
+    private void sendWelcome() {
+        ByteBuf out = channel.alloc().buffer(512);
+        for (Map.Entry<String, String> e : pool.welcome().entrySet()) {
+            String own = params.get(e.getKey().toLowerCase(java.util.Locale.ROOT));
+            PgWrite.parameterStatus(out, e.getKey(), own != null ? own : e.getValue());
+        }
+        PgWrite.backendKeyData(out, cancelKey, cancelSecret);
+        PgWrite.readyForQuery(out, (byte) 'I');
+        channel.write(out, channel.voidPromise());
+        log.debug("client_login_ok client={}", this);
+    }
+
+    /** Counts this client against max_client_conn; false when the limit is reached. */
+    boolean countClient() {
+        int max = turnout.config().pool().maxClientConn();
+        if (turnout.clientCount().incrementAndGet() > max) {
+            turnout.clientCount().decrementAndGet();
+            return false;
+        }
+        counted = true;
+        return true;
+    }
+
+    // ---- cancel ----
+
+    /** A CancelRequest carrying our key arrived (on any loop); runs on this client's loop. */
+    void cancel(int secret) {
+        if (secret != cancelSecret || server == null || state != State.ACTIVE) {
+            return; // wrong key, or nothing running: PostgreSQL ignores such requests too
+        }
+        turnout.cancels().sendCancel(server.address(), server.backendPid(), server.backendSecret(),
+                channel.eventLoop());
+    }
+
+    // ---- helpers ----
+
+    /** Sends a FATAL ErrorResponse and closes. */
+    void fatal(String sqlState, String message) {
+        if (!channel.isActive()) {
+            return;
+        }
+        log.info("client_fatal client={} sqlstate={} error=\"{}\"", this, sqlState, message);
+        ByteBuf out = channel.alloc().buffer(64 + message.length());
+        PgWrite.errorResponse(out, "FATAL", sqlState, message);
+        channel.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    private void startIdleTxTimer() {
+        long timeout = turnout.config().pool().idleTransactionTimeout().toMillis();
+        if (timeout <= 0) {
+            return;
+        }
+        cancelIdleTxTimer();
+        idleTxTimer = channel.eventLoop().schedule(() -> {
+            if (server != null && expectedReady == 0 && txStatus != 'I') {
+                fatal(SqlState.IDLE_IN_TRANSACTION_TIMEOUT, "idle_transaction_timeout: transaction idle for more than "
+                        + turnout.config().pool().idleTransactionTimeout().toSeconds() + " s");
+            }
+        }, timeout, TimeUnit.MILLISECONDS);
+    }
+
+    private void cancelIdleTxTimer() {
+        if (idleTxTimer != null) {
+            idleTxTimer.cancel(false);
+            idleTxTimer = null;
+        }
+    }
+
+    private void cancelTimers() {
+        if (loginTimer != null) {
+            loginTimer.cancel(false);
+        }
+        cancelIdleTxTimer();
+    }
+
+    private void pause(int reason) {
+        if (paused == 0) {
+            channel.config().setAutoRead(false);
+        }
+        paused |= reason;
+    }
+
+    private void resume(int reason) {
+        if ((paused & reason) == 0) {
+            return;
+        }
+        paused &= ~reason;
+        if (paused == 0 && state != State.CLOSED) {
+            channel.config().setAutoRead(true);
+        }
+    }
+
+    Channel channel() {
+        return channel;
+    }
+
+    PgFrameScanner scanner() {
+        return scanner;
+    }
+
+    public State state() {
+        return state;
+    }
+
+    @Override
+    public String toString() {
+        InetSocketAddress remote = channel != null ? (InetSocketAddress) channel.remoteAddress() : null;
+        return (user != null ? user : "?") + "@" + (database != null ? database : "?") + "/"
+                + (remote != null ? remote.getHostString() + ":" + remote.getPort() : "-");
+    }
+}

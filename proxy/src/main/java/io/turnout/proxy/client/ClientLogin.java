@@ -1,0 +1,267 @@
+package io.turnout.proxy.client;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.turnout.config.AuthType;
+import io.turnout.config.DatabaseConfig;
+import io.turnout.config.TurnoutConfig;
+import io.turnout.protocol.FrontendType;
+import io.turnout.protocol.PgProtocolException;
+import io.turnout.protocol.PgRead;
+import io.turnout.protocol.PgWrite;
+import io.turnout.protocol.SqlState;
+import io.turnout.protocol.StartupPacket;
+import io.turnout.protocol.auth.AuthException;
+import io.turnout.protocol.auth.Md5;
+import io.turnout.protocol.auth.ScramSecret;
+import io.turnout.protocol.auth.ScramServer;
+import io.turnout.proxy.TurnoutServer;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The startup phase of one client: SSL/GSS refusal, cancel requests, version negotiation, authentication. */
+final class ClientLogin {
+    private static final Logger log = LoggerFactory.getLogger(ClientLogin.class);
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final String SCRAM = "SCRAM-SHA-256";
+
+    private enum Step { STARTUP, CLEARTEXT, MD5, SASL_INITIAL, SASL_RESPONSE }
+
+    private final ClientConnection client;
+    private final TurnoutServer turnout;
+    private final TurnoutConfig config;
+    private Step step = Step.STARTUP;
+    private Map<String, String> startup;
+    private String user;
+    private DatabaseConfig database;
+    private String secret;
+    private byte[] md5Salt;
+    private ScramServer scram;
+    private boolean scramFromVerifier;
+
+    ClientLogin(ClientConnection client, TurnoutServer turnout) {
+        this.client = client;
+        this.turnout = turnout;
+        this.config = turnout.config();
+    }
+
+    void onFrame(byte type, ByteBuf frame) {
+        try {
+            if (step == Step.STARTUP) {
+                if (type != FrontendType.UNTYPED) {
+                    throw new PgProtocolException("expected a startup packet");
+                }
+                onStartup(StartupPacket.parse(frame));
+            } else {
+                if (type != FrontendType.PASSWORD) {
+                    throw new PgProtocolException("expected a password response, got message type '" + (char) type + "'");
+                }
+                onPassword(frame);
+            }
+        } catch (PgProtocolException e) {
+            client.fatal(e.sqlState(), e.getMessage());
+        } finally {
+            frame.release();
+        }
+    }
+
+    private void onStartup(StartupPacket p) {
+        Channel ch = client.channel();
+        if (p.isSslRequest() || p.isGssEncRequest()) {
+            ch.writeAndFlush(ch.alloc().buffer(1).writeByte('N'), ch.voidPromise());
+            client.scanner().expectStartup();
+            return;
+        }
+        if (p.isCancelRequest()) {
+            turnout.cancels().cancel(p.processId(), p.secretKey());
+            ch.close();
+            return;
+        }
+        startup = p.parameters();
+        ByteBuf out = ch.alloc().buffer(128);
+        List<String> unsupported = new ArrayList<>();
+        for (String key : startup.keySet()) {
+            if (key.startsWith("_pq_.")) {
+                unsupported.add(key);
+            }
+        }
+        if (p.minorVersion() > 0 || !unsupported.isEmpty()) {
+            PgWrite.negotiateProtocolVersion(out, PgWrite.PROTOCOL_3_0, unsupported);
+        }
+        user = startup.get("user");
+        if (user == null || user.isEmpty()) {
+            out.release();
+            client.fatal(SqlState.INVALID_AUTHORIZATION, "no PostgreSQL user name specified in startup packet");
+            return;
+        }
+        String dbName = startup.getOrDefault("database", user);
+        if (dbName.isEmpty()) {
+            dbName = user;
+        }
+        if (!client.countClient()) {
+            out.release();
+            client.fatal(SqlState.TOO_MANY_CONNECTIONS, "no more connections allowed (max_client_conn "
+                    + config.pool().maxClientConn() + ")");
+            return;
+        }
+        database = config.databases().get(dbName);
+        if (database == null) {
+            out.release();
+            client.fatal(SqlState.INVALID_CATALOG_NAME, "database \"" + dbName + "\" does not exist");
+            return;
+        }
+        secret = config.users().get(user);
+        AuthType method = config.authType();
+        if (method == AuthType.MD5 && secret != null && ScramSecret.looksLikeScram(secret)) {
+            method = AuthType.SCRAM_SHA_256; // an md5 challenge cannot be checked against a SCRAM verifier
+        } else if (method == AuthType.SCRAM_SHA_256 && secret != null && isMd5(secret)) {
+            method = AuthType.MD5; // and SCRAM cannot be checked against an md5 hash
+        }
+        switch (method) {
+            case TRUST -> {
+                ch.write(out, ch.voidPromise());
+                succeed();
+                return;
+            }
+            case PLAIN -> {
+                PgWrite.authenticationCleartext(out);
+                step = Step.CLEARTEXT;
+            }
+            case MD5 -> {
+                md5Salt = new byte[4];
+                RANDOM.nextBytes(md5Salt);
+                PgWrite.authenticationMd5(out, md5Salt);
+                step = Step.MD5;
+            }
+            case SCRAM_SHA_256 -> {
+                PgWrite.authenticationSasl(out, List.of(SCRAM));
+                step = Step.SASL_INITIAL;
+            }
+        }
+        ch.writeAndFlush(out, ch.voidPromise());
+    }
+
+    private void onPassword(ByteBuf frame) {
+        switch (step) {
+            case CLEARTEXT -> {
+                byte[] body = PgRead.body(frame);
+                int len = body.length > 0 && body[body.length - 1] == 0 ? body.length - 1 : body.length;
+                String password = new String(body, 0, len, StandardCharsets.UTF_8);
+                if (secret != null && cleartextMatches(password)) {
+                    succeed();
+                } else {
+                    fail("password does not match");
+                }
+            }
+            case MD5 -> {
+                byte[] body = PgRead.body(frame);
+                int len = body.length > 0 && body[body.length - 1] == 0 ? body.length - 1 : body.length;
+                byte[] response = java.util.Arrays.copyOf(body, len);
+                if (secret != null && Md5.verify(secret, user, md5Salt, response)) {
+                    succeed();
+                } else {
+                    fail(secret == null ? "no such user" : "md5 response does not match");
+                }
+            }
+            case SASL_INITIAL -> {
+                int start = frame.readerIndex() + PgRead.BODY;
+                int end = frame.readerIndex() + 1 + frame.getInt(frame.readerIndex() + 1);
+                String mechanism = PgRead.cstring(frame, start, end);
+                int at = PgRead.skipCstring(frame, start, end);
+                if (!SCRAM.equals(mechanism)) {
+                    throw new PgProtocolException(SqlState.PROTOCOL_VIOLATION,
+                            "client selected an invalid SASL authentication mechanism");
+                }
+                if (end - at < 4) {
+                    throw new PgProtocolException("malformed SASLInitialResponse");
+                }
+                int length = frame.getInt(at);
+                if (length < 0 || length > end - at - 4) {
+                    throw new PgProtocolException("malformed SASLInitialResponse");
+                }
+                byte[] data = new byte[length];
+                frame.getBytes(at + 4, data);
+                scram = serverFor(secret);
+                try {
+                    byte[] serverFirst = scram.handleClientFirst(data);
+                    Channel ch = client.channel();
+                    ByteBuf out = ch.alloc().buffer(serverFirst.length + 16);
+                    PgWrite.authenticationSaslContinue(out, serverFirst);
+                    ch.writeAndFlush(out, ch.voidPromise());
+                    step = Step.SASL_RESPONSE;
+                } catch (AuthException e) {
+                    fail(e.getMessage());
+                }
+            }
+            case SASL_RESPONSE -> {
+                try {
+                    byte[] serverFinal = scram.handleClientFinal(PgRead.body(frame));
+                    if (scramFromVerifier) {
+                        turnout.pools().rememberScramKeys(user, scram.clientKey(),
+                                ScramSecret.parse(secret).serverKey());
+                    }
+                    Channel ch = client.channel();
+                    ByteBuf out = ch.alloc().buffer(serverFinal.length + 16);
+                    PgWrite.authenticationSaslFinal(out, serverFinal);
+                    ch.write(out, ch.voidPromise());
+                    succeed();
+                } catch (AuthException e) {
+                    fail(e.getMessage());
+                }
+            }
+            default -> throw new PgProtocolException("unexpected password message");
+        }
+    }
+
+    private ScramServer serverFor(String secret) {
+        if (secret == null) {
+            return ScramServer.forUnknownUser();
+        }
+        if (ScramSecret.looksLikeScram(secret)) {
+            scramFromVerifier = true;
+            return new ScramServer(ScramSecret.parse(secret));
+        }
+        return new ScramServer(turnout.scramSecretFor(user, secret));
+    }
+
+    private boolean cleartextMatches(String password) {
+        if (ScramSecret.looksLikeScram(secret)) {
+            ScramSecret stored = ScramSecret.parse(secret);
+            return ScramSecret.fromPassword(password, stored.salt(), stored.iterations()).equals(stored);
+        }
+        if (isMd5(secret)) {
+            return java.security.MessageDigest.isEqual(Md5.hash(user, password).getBytes(StandardCharsets.US_ASCII),
+                    secret.getBytes(StandardCharsets.US_ASCII));
+        }
+        return java.security.MessageDigest.isEqual(password.getBytes(StandardCharsets.UTF_8),
+                secret.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static boolean isMd5(String secret) {
+        return secret.length() == 35 && secret.startsWith("md5");
+    }
+
+    private void succeed() {
+        Channel ch = client.channel();
+        ByteBuf out = ch.alloc().buffer(16);
+        PgWrite.authenticationOk(out);
+        ch.write(out, ch.voidPromise());
+        client.authenticated(user, database.name(), turnout.pools().pool(database, user), startup);
+    }
+
+    private void fail(String reason) {
+        log.info("client_auth_failed user={} db={} addr={} reason=\"{}\"", user, database.name(),
+                client.channel().remoteAddress(), reason);
+        client.fatal(SqlState.INVALID_PASSWORD, "password authentication failed for user \"" + user + "\"");
+    }
+
+    /** The client went away mid-login. */
+    void abandon() {
+        scram = null;
+    }
+}

@@ -1,0 +1,316 @@
+package io.turnout.proxy.pool;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.EventLoop;
+import io.turnout.protocol.SqlState;
+import io.turnout.proxy.server.ServerConnection;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The part of a {@link Pool} that belongs to one event loop: its idle servers and its waiting clients.
+ * Every method runs on {@link #loop()}; other threads only read the two counters.
+ */
+public final class PoolShard implements ServerConnection.Owner {
+    private static final Logger log = LoggerFactory.getLogger(PoolShard.class);
+
+    /** A client that waits for, or gets, a server from this shard. */
+    public interface Client {
+        /** A server, logged in and idle, is now this client's. */
+        void assign(ServerConnection server);
+
+        /** No server will come (login failing, wait timeout): the client must be told and closed. */
+        void refuse(String sqlState, String message);
+
+        long waitStartNanos();
+    }
+
+    /** How long the oldest waiter must wait before a slot is moved here from another loop. */
+    private static final long SLOT_MOVE_AFTER_NANOS = 100_000_000L;
+
+    private final Pool pool;
+    private final EventLoop loop;
+    private final int index;
+    private final Bootstrap bootstrap;
+    private final int maxPacketSize;
+    /** Most recently used last: taking from the tail keeps warm connections busy and lets cold ones age out. */
+    private final ArrayDeque<ServerConnection> idle = new ArrayDeque<>();
+    private final ArrayDeque<Client> waiters = new ArrayDeque<>();
+    private final AtomicInteger waiterCount = new AtomicInteger();
+    private final AtomicInteger idleCount = new AtomicInteger();
+    private int connecting;
+    private int checking;
+
+    PoolShard(Pool pool, EventLoop loop, int index, Bootstrap bootstrap, int maxPacketSize) {
+        this.pool = pool;
+        this.loop = loop;
+        this.index = index;
+        this.bootstrap = bootstrap;
+        this.maxPacketSize = maxPacketSize;
+    }
+
+    public Pool pool() {
+        return pool;
+    }
+
+    public EventLoop loop() {
+        return loop;
+    }
+
+    // ---- clients ----
+
+    /** Gives {@code client} an idle server now, or queues it until one is ready. */
+    public void acquire(Client client) {
+        ServerConnection server = takeIdle();
+        if (server != null) {
+            client.assign(server);
+            return;
+        }
+        if (pool.loginFailing() && connecting == 0) {
+            client.refuse(pool.loginErrorState(), loginFailingMessage());
+            return;
+        }
+        waiters.addLast(client);
+        waiterCount.incrementAndGet();
+        pool.waitingCounter().incrementAndGet();
+        fill();
+    }
+
+    /** The client left (or timed out) while queued. */
+    public void cancelWait(Client client) {
+        if (waiters.remove(client)) {
+            waiterCount.decrementAndGet();
+            pool.waitingCounter().decrementAndGet();
+        }
+    }
+
+    private Client pollWaiter() {
+        Client c = waiters.pollFirst();
+        if (c != null) {
+            waiterCount.decrementAndGet();
+            pool.waitingCounter().decrementAndGet();
+        }
+        return c;
+    }
+
+    /**
+     * A server is free again: a client released it, it logged in, or passed its check. It goes to the
+     * oldest waiter, or back to the idle list, or is closed when it must not be reused.
+     */
+    public void offer(ServerConnection server) {
+        if (server.state() == ServerConnection.State.CLOSED) {
+            return;
+        }
+        if (mustClose(server, System.nanoTime())) {
+            server.close();
+            return;
+        }
+        Client c = pollWaiter();
+        if (c != null) {
+            c.assign(server);
+            return;
+        }
+        idle.addLast(server);
+        idleCount.incrementAndGet();
+    }
+
+    /** The linked client is done with {@code server}. */
+    public void release(ServerConnection server) {
+        offer(server);
+    }
+
+    private ServerConnection takeIdle() {
+        ServerConnection s;
+        long now = System.nanoTime();
+        while ((s = idle.pollLast()) != null) {
+            idleCount.decrementAndGet();
+            if (mustClose(s, now)) {
+                s.close();
+                continue;
+            }
+            if (needsCheck(s, now)) {
+                startCheck(s);
+                continue;
+            }
+            return s;
+        }
+        return null;
+    }
+
+    private boolean mustClose(ServerConnection s, long now) {
+        long lifetime = pool.settings().serverLifetime().toNanos();
+        return s.closeNeeded() || s.generation() != pool.generation()
+                || (lifetime > 0 && now - s.createdNanos() > lifetime);
+    }
+
+    private boolean needsCheck(ServerConnection s, long now) {
+        long delay = pool.settings().serverCheckDelay().toNanos();
+        return pool.settings().serverCheckQuery() != null && now - s.lastCheckedNanos() > delay;
+    }
+
+    private void startCheck(ServerConnection s) {
+        checking++;
+        s.runInternal(pool.settings().serverCheckQuery(), (server, error) -> {
+            checking--;
+            if (error != null || server.txStatus() != 'I') {
+                log.info("server_check_failed pool={} server={} error=\"{}\"", pool, server, error);
+                server.close();
+                fill();
+            } else {
+                server.markChecked();
+                offer(server);
+            }
+        });
+    }
+
+    // ---- opening and closing servers ----
+
+    /** Opens servers for queued clients while the pool has slots. */
+    void fill() {
+        if (waiters.isEmpty()) {
+            return;
+        }
+        if (pool.loginFailing()) {
+            if (connecting == 0) {
+                failWaitersWhileLoginFails();
+            }
+            return;
+        }
+        boolean reserve = waitedLongerThan(pool.settings().reservePoolTimeout().toNanos(), true);
+        while (waiters.size() > connecting + checking && pool.tryReserveSlot(reserve)) {
+            open();
+        }
+    }
+
+    private void open() {
+        connecting++;
+        ServerConnection.connect(bootstrap, this, pool.address(), pool.credentials(), pool.databaseConfig().dbname(),
+                pool.generation(), maxPacketSize, Math.max(1, pool.settings().serverConnectTimeout().toMillis()));
+    }
+
+    /**
+     * Another loop's clients have waited a while with every slot taken: close this loop's least recently
+     * used idle server so the slot moves there. Costs them a new server login, so it is done only when
+     * the imbalance lasts (see {@link #janitor}), never on the hot path.
+     */
+    void shedIdleForOthers() {
+        if (waiters.isEmpty()) {
+            ServerConnection s = idle.pollFirst();
+            if (s != null) {
+                idleCount.decrementAndGet();
+                log.debug("pool_slot_moved pool={} from_loop={}", pool, index);
+                s.close();
+            }
+        }
+    }
+
+    void failWaitersWhileLoginFails() {
+        if (!pool.loginFailing()) {
+            return;
+        }
+        List<Client> failed = new ArrayList<>(waiters);
+        waiters.clear();
+        waiterCount.addAndGet(-failed.size());
+        pool.waitingCounter().addAndGet(-failed.size());
+        for (Client c : failed) {
+            c.refuse(pool.loginErrorState(), loginFailingMessage());
+        }
+    }
+
+    private String loginFailingMessage() {
+        return "server login has been failing for pool " + pool + ", try again later (server_login_retry): "
+                + pool.loginError();
+    }
+
+    @Override
+    public void loginSucceeded(ServerConnection server) {
+        connecting--;
+        pool.loginSucceeded(server.loginParams());
+        offer(server);
+    }
+
+    @Override
+    public void loginFailed(ServerConnection server, String sqlState, String message) {
+        connecting--;
+        pool.releaseSlot(this);
+        pool.loginFailed(sqlState, message);
+        failWaitersWhileLoginFails();
+    }
+
+    @Override
+    public void closed(ServerConnection server) {
+        if (idle.remove(server)) {
+            idleCount.decrementAndGet();
+        }
+        pool.releaseSlot(this);
+        fill();
+    }
+
+    /** Periodic upkeep on this loop: wait timeouts, the reserve pool, idle timeouts, min_pool_size. */
+    void janitor(long now) {
+        long waitTimeout = pool.settings().queryWaitTimeout().toNanos();
+        while (waitTimeout > 0 && !waiters.isEmpty() && now - waiters.peekFirst().waitStartNanos() > waitTimeout) {
+            Client c = pollWaiter();
+            c.refuse(SqlState.CONNECTION_FAILURE, "query_wait_timeout: no server connection became free within "
+                    + pool.settings().queryWaitTimeout().toSeconds() + " s for pool " + pool + " (pool_size "
+                    + pool.databaseConfig().poolSize() + ")");
+        }
+        if (!waiters.isEmpty()) {
+            fill();
+            if (waiters.size() > connecting + checking && waitedLongerThan(SLOT_MOVE_AFTER_NANOS, false)) {
+                pool.requestSlot(this);
+            }
+        }
+        long idleTimeout = pool.settings().serverIdleTimeout().toNanos();
+        long lifetime = pool.settings().serverLifetime().toNanos();
+        int min = minShare();
+        for (var it = idle.iterator(); it.hasNext(); ) {
+            ServerConnection s = it.next();
+            boolean expired = lifetime > 0 && now - s.createdNanos() > lifetime;
+            boolean idleTooLong = idleTimeout > 0 && now - s.idleSinceNanos() > idleTimeout && idle.size() > min;
+            if (expired || idleTooLong || s.closeNeeded() || s.generation() != pool.generation()) {
+                it.remove();
+                idleCount.decrementAndGet();
+                s.close();
+            }
+        }
+        int total = pool.databaseConfig().minPoolSize();
+        while (pool.serverCount() < total && idle.size() + connecting < min && pool.tryReserveSlot(false)) {
+            open();
+        }
+    }
+
+    /** This loop's part of min_pool_size. */
+    private int minShare() {
+        int min = pool.databaseConfig().minPoolSize();
+        int n = pool.shards().length;
+        return min / n + (index < min % n ? 1 : 0);
+    }
+
+    private boolean waitedLongerThan(long nanos, boolean forReserve) {
+        Client first = waiters.peekFirst();
+        return first != null && (!forReserve || pool.databaseConfig().reservePoolSize() > 0)
+                && System.nanoTime() - first.waitStartNanos() > nanos;
+    }
+
+    boolean hasWaiters() {
+        return waiterCount.get() > 0;
+    }
+
+    int idleCount() {
+        return idleCount.get();
+    }
+
+    /** Closes every idle server (shutdown, RECONNECT). */
+    public void closeIdle() {
+        ServerConnection s;
+        while ((s = idle.pollFirst()) != null) {
+            idleCount.decrementAndGet();
+            s.close();
+        }
+    }
+}

@@ -1,0 +1,529 @@
+package io.turnout.proxy.server;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.turnout.protocol.AuthRequest;
+import io.turnout.protocol.BackendType;
+import io.turnout.protocol.PgFrameScanner;
+import io.turnout.protocol.PgProtocolException;
+import io.turnout.protocol.PgRead;
+import io.turnout.protocol.PgWrite;
+import io.turnout.protocol.ServerError;
+import io.turnout.protocol.auth.AuthException;
+import io.turnout.proxy.pool.ParamSet;
+import java.net.InetSocketAddress;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One connection to PostgreSQL. Lives on one event loop (its pool shard's) and is touched only there.
+ * After login it forwards what the server sends to the linked client untouched, reading only
+ * ReadyForQuery and ParameterStatus; queries Turnout runs itself (SET, reset, check, ROLLBACK) have their
+ * replies swallowed here.
+ */
+public final class ServerConnection extends ChannelInboundHandlerAdapter implements PgFrameScanner.Listener {
+    private static final Logger log = LoggerFactory.getLogger(ServerConnection.class);
+    private static final AtomicLong IDS = new AtomicLong();
+
+    public enum State { LOGIN, IDLE, ACTIVE, INTERNAL, CLOSED }
+
+    /** Who gets told about this connection's life: its pool shard. */
+    public interface Owner {
+        void loginSucceeded(ServerConnection server);
+
+        void loginFailed(ServerConnection server, String sqlState, String message);
+
+        void closed(ServerConnection server);
+    }
+
+    /** Receives what the server says to the linked client. */
+    public interface Peer {
+        void serverData(ByteBuf run);
+
+        void serverReady(ByteBuf frame, byte status);
+
+        void serverParameter(String name, String value, ByteBuf frame);
+
+        void flushToClient();
+
+        void serverWritable(boolean writable);
+
+        void serverLost(ServerConnection server);
+    }
+
+    /** Completion of a query Turnout ran itself; {@code error} is null when it succeeded. */
+    public interface InternalDone {
+        void done(ServerConnection server, ServerError error);
+    }
+
+    private final long id = IDS.incrementAndGet();
+    private final Owner owner;
+    private final ServerCredentials credentials;
+    private final String database;
+    private final int generation;
+    private final long createdNanos = System.nanoTime();
+    private final PgFrameScanner scanner;
+    private Channel channel;
+    private ServerLogin login;
+    private ScheduledFuture<?> loginTimeout;
+    private State state = State.LOGIN;
+    private int backendPid;
+    private int backendSecret;
+    private InetSocketAddress address;
+    /** Parameters the server reported at login (canonical names), the base of every client's welcome. */
+    private final Map<String, String> loginParams = new LinkedHashMap<>();
+    /** Parameters changed since login (lower-case names), by our SETs or by a client's reported SET. */
+    private final Map<String, String> changed = new HashMap<>();
+    /** The client parameter set this connection is known to be set up for (identity cache). */
+    private ParamSet configuredFor;
+    private Peer peer;
+    private InternalDone internal;
+    private ServerError internalError;
+    private byte txStatus = 'I';
+    private long idleSinceNanos = createdNanos;
+    private long lastCheckedNanos = createdNanos;
+    private boolean closeNeeded;
+    /** Set once login completed: only then does the owner count this connection as open. */
+    private boolean loggedIn;
+
+    private ServerConnection(Owner owner, ServerCredentials credentials, String database, int generation,
+                             int maxPacketSize, io.netty.buffer.ByteBufAllocator alloc) {
+        this.owner = owner;
+        this.credentials = credentials;
+        this.database = database;
+        this.generation = generation;
+        this.scanner = new PgFrameScanner(alloc, maxPacketSize, false);
+    }
+
+    /**
+     * Opens a connection on {@code bootstrap}'s event loop and logs in; the owner hears the outcome on
+     * that loop.
+     */
+    public static ServerConnection connect(Bootstrap bootstrap, Owner owner, InetSocketAddress address,
+                                           ServerCredentials credentials, String database, int generation,
+                                           int maxPacketSize, long loginTimeoutMillis) {
+        ServerConnection server = new ServerConnection(owner, credentials, database, generation, maxPacketSize,
+                io.netty.buffer.ByteBufAllocator.DEFAULT);
+        server.address = address;
+        ChannelFuture f = bootstrap.clone().handler(server).connect(address);
+        server.channel = f.channel();
+        server.loginTimeout = f.channel().eventLoop().schedule(() -> server.failLogin("08006",
+                "server login timed out after " + loginTimeoutMillis + " ms (server_connect_timeout)"),
+                loginTimeoutMillis, TimeUnit.MILLISECONDS);
+        f.addListener(done -> {
+            if (!done.isSuccess()) {
+                server.failLogin("08006", "could not connect to server " + address.getHostString() + ":"
+                        + address.getPort() + ": " + rootMessage(done.cause()));
+            }
+        });
+        return server;
+    }
+
+    // ---- login ----
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        login = new ServerLogin(credentials);
+        ByteBuf out = ctx.alloc().buffer(128);
+        Map<String, String> startup = new LinkedHashMap<>();
+        startup.put("user", credentials.user());
+        startup.put("database", database);
+        PgWrite.startupMessage(out, startup);
+        ctx.writeAndFlush(out, ctx.voidPromise());
+    }
+
+    private void onLoginFrame(byte type, ByteBuf frame) {
+        try {
+            switch (type) {
+                case BackendType.AUTHENTICATION -> {
+                    AuthRequest request = AuthRequest.parse(frame);
+                    ByteBuf out = channel.alloc().buffer(256);
+                    try {
+                        login.respond(request, out);
+                    } catch (AuthException e) {
+                        out.release();
+                        failLogin("28P01", "server login failed for user " + credentials.user() + ": " + e.getMessage());
+                        return;
+                    }
+                    if (out.isReadable()) {
+                        channel.writeAndFlush(out, channel.voidPromise());
+                    } else {
+                        out.release();
+                    }
+                }
+                case BackendType.PARAMETER_STATUS -> {
+                    String[] nv = PgRead.parameterStatus(frame);
+                    loginParams.put(nv[0], nv[1]);
+                }
+                case BackendType.BACKEND_KEY_DATA -> {
+                    backendPid = frame.getInt(frame.readerIndex() + 5);
+                    backendSecret = frame.getInt(frame.readerIndex() + 9);
+                }
+                case BackendType.ERROR_RESPONSE -> {
+                    ServerError e = ServerError.parse(frame);
+                    failLogin(e.sqlState() != null ? e.sqlState() : "08006", e.message());
+                }
+                case BackendType.READY_FOR_QUERY -> {
+                    if (loginTimeout != null) {
+                        loginTimeout.cancel(false);
+                    }
+                    login = null;
+                    loggedIn = true;
+                    state = State.IDLE;
+                    idleSinceNanos = System.nanoTime();
+                    lastCheckedNanos = idleSinceNanos;
+                    log.debug("server_login_ok id={} db={} user={} pid={}", id, database, credentials.user(), backendPid);
+                    owner.loginSucceeded(this);
+                }
+                default -> { } // NoticeResponse, NegotiateProtocolVersion: nothing to do
+            }
+        } finally {
+            frame.release();
+        }
+    }
+
+    private void failLogin(String sqlState, String message) {
+        if (state != State.LOGIN) {
+            return;
+        }
+        state = State.CLOSED;
+        if (loginTimeout != null) {
+            loginTimeout.cancel(false);
+        }
+        log.warn("server_login_failed db={} user={} addr={} sqlstate={} error=\"{}\"", database, credentials.user(),
+                address, sqlState, message);
+        channel.close();
+        owner.loginFailed(this, sqlState, message);
+    }
+
+    // ---- frames ----
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        try {
+            scanner.scan((ByteBuf) msg, this);
+        } catch (PgProtocolException e) {
+            log.warn("server_protocol_error id={} error=\"{}\"", id, e.getMessage());
+            ctx.close();
+        }
+    }
+
+    @Override
+    public boolean frameStart(byte type, int length) {
+        if (state == State.LOGIN) {
+            return true;
+        }
+        return type == BackendType.READY_FOR_QUERY || type == BackendType.PARAMETER_STATUS
+                || (internal != null && type == BackendType.ERROR_RESPONSE);
+    }
+
+    @Override
+    public void passThrough(ByteBuf run) {
+        if (internal == null && peer != null) {
+            peer.serverData(run);
+        } else {
+            run.release(); // replies to our own queries, or chatter while idle (NOTICE, NOTIFY)
+        }
+    }
+
+    @Override
+    public void frame(byte type, ByteBuf frame) {
+        if (state == State.LOGIN) {
+            onLoginFrame(type, frame);
+            return;
+        }
+        switch (type) {
+            case BackendType.READY_FOR_QUERY -> {
+                byte status = PgRead.readyStatus(frame);
+                txStatus = status;
+                if (internal != null) {
+                    frame.release();
+                    InternalDone done = internal;
+                    ServerError error = internalError;
+                    internal = null;
+                    internalError = null;
+                    state = peer != null ? State.ACTIVE : State.IDLE;
+                    done.done(this, error);
+                } else if (peer != null) {
+                    peer.serverReady(frame, status);
+                } else {
+                    frame.release();
+                }
+            }
+            case BackendType.PARAMETER_STATUS -> {
+                String[] nv = PgRead.parameterStatus(frame);
+                if (internal != null) {
+                    frame.release(); // our own SET or RESET: recorded when we sent it
+                } else {
+                    changed.put(nv[0].toLowerCase(Locale.ROOT), nv[1]);
+                    configuredFor = null;
+                    if (peer != null) {
+                        peer.serverParameter(nv[0], nv[1], frame);
+                    } else {
+                        frame.release();
+                    }
+                }
+            }
+            case BackendType.ERROR_RESPONSE -> {
+                internalError = ServerError.parse(frame);
+                frame.release();
+            }
+            default -> frame.release();
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (peer != null) {
+            peer.flushToClient();
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (peer != null) {
+            peer.serverWritable(ctx.channel().isWritable());
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        scanner.release();
+        if (!loggedIn) {
+            failLogin("08006", "server closed the connection during login");
+            return;
+        }
+        boolean wasOpen = state != State.CLOSED;
+        state = State.CLOSED;
+        if (wasOpen) {
+            log.debug("server_closed id={} db={} user={}", id, database, credentials.user());
+        }
+        Peer p = peer;
+        peer = null;
+        if (p != null) {
+            p.serverLost(this);
+        }
+        if (internal != null) {
+            InternalDone done = internal;
+            internal = null;
+            done.done(this, new ServerError("FATAL", "08006", "server closed the connection", null));
+        }
+        owner.closed(this);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        log.warn("server_error id={} db={} error=\"{}\"", id, database, rootMessage(cause));
+        ctx.close();
+    }
+
+    // ---- used by the pool and the linked client, on this loop ----
+
+    /** Runs {@code sql} as a simple query whose replies the client never sees. */
+    public void runInternal(String sql, InternalDone done) {
+        internal = done;
+        internalError = null;
+        state = State.INTERNAL;
+        ByteBuf out = channel.alloc().buffer(sql.length() + 16);
+        PgWrite.query(out, sql);
+        channel.writeAndFlush(out, channel.voidPromise());
+    }
+
+    /**
+     * The SET/RESET statements that put this connection in the client's parameter state, or null when it
+     * already is. Records them as applied: the caller runs them next.
+     */
+    public String setupFor(ParamSet wanted) {
+        if (configuredFor == wanted) {
+            return null;
+        }
+        StringBuilder sql = null;
+        for (Map.Entry<String, String> e : wanted.values().entrySet()) {
+            String key = e.getKey();
+            String have = changed.containsKey(key) ? changed.get(key) : loginValue(key);
+            if (!e.getValue().equals(have)) {
+                sql = append(sql, "SET " + quoteIdent(key) + " TO " + quoteLiteral(e.getValue()));
+                changed.put(key, e.getValue());
+            }
+        }
+        for (var it = changed.entrySet().iterator(); it.hasNext(); ) {
+            String key = it.next().getKey();
+            if (!wanted.values().containsKey(key)) {
+                sql = append(sql, "RESET " + quoteIdent(key));
+                it.remove();
+            }
+        }
+        configuredFor = wanted;
+        return sql == null ? null : sql.toString();
+    }
+
+    /** Forget what {@link #setupFor} assumed (the SET failed). */
+    public void forgetSetup() {
+        configuredFor = null;
+        changed.clear();
+        closeNeeded = true; // its parameters are no longer known; do not reuse
+    }
+
+    /** After DISCARD ALL or RESET ALL every parameter is back at its login value. */
+    public void forgetParamsAfterReset(String resetQuery) {
+        String q = resetQuery.toUpperCase(Locale.ROOT);
+        if (q.contains("DISCARD ALL") || q.contains("RESET ALL")) {
+            changed.clear();
+            configuredFor = null;
+        }
+    }
+
+    private String loginValue(String lowerKey) {
+        for (Map.Entry<String, String> e : loginParams.entrySet()) {
+            if (e.getKey().equalsIgnoreCase(lowerKey)) {
+                return e.getValue();
+            }
+        }
+        return null;
+    }
+
+    private static StringBuilder append(StringBuilder sb, String statement) {
+        if (sb == null) {
+            sb = new StringBuilder(64);
+        } else {
+            sb.append("; ");
+        }
+        return sb.append(statement);
+    }
+
+    static String quoteIdent(String s) {
+        return '"' + s.replace("\"", "\"\"") + '"';
+    }
+
+    static String quoteLiteral(String s) {
+        return "'" + s.replace("'", "''") + "'";
+    }
+
+    public void link(Peer p) {
+        this.peer = p;
+        this.state = State.ACTIVE;
+    }
+
+    public void unlink() {
+        this.peer = null;
+        this.state = State.IDLE;
+        this.idleSinceNanos = System.nanoTime();
+        if (!channel.config().isAutoRead()) {
+            channel.config().setAutoRead(true);
+        }
+    }
+
+    /** Forwards client bytes; flushed by {@link #flush()} once per client read batch. */
+    public void write(ByteBuf run) {
+        channel.write(run, channel.voidPromise());
+    }
+
+    public void flush() {
+        channel.flush();
+    }
+
+    public void setAutoRead(boolean autoRead) {
+        channel.config().setAutoRead(autoRead);
+    }
+
+    public boolean isWritable() {
+        return channel.isWritable();
+    }
+
+    public void close() {
+        if (state != State.CLOSED && channel.isActive()) {
+            ByteBuf bye = channel.alloc().buffer(5);
+            PgWrite.terminate(bye);
+            channel.writeAndFlush(bye).addListener(io.netty.channel.ChannelFutureListener.CLOSE);
+        } else {
+            channel.close();
+        }
+    }
+
+    public void markChecked() {
+        lastCheckedNanos = System.nanoTime();
+    }
+
+    public long id() {
+        return id;
+    }
+
+    public State state() {
+        return state;
+    }
+
+    public int generation() {
+        return generation;
+    }
+
+    public boolean closeNeeded() {
+        return closeNeeded;
+    }
+
+    public void setCloseNeeded() {
+        closeNeeded = true;
+    }
+
+    public long createdNanos() {
+        return createdNanos;
+    }
+
+    public long idleSinceNanos() {
+        return idleSinceNanos;
+    }
+
+    public long lastCheckedNanos() {
+        return lastCheckedNanos;
+    }
+
+    public byte txStatus() {
+        return txStatus;
+    }
+
+    public boolean midFrame() {
+        return scanner.midFrame();
+    }
+
+    public Map<String, String> loginParams() {
+        return loginParams;
+    }
+
+    public int backendPid() {
+        return backendPid;
+    }
+
+    public int backendSecret() {
+        return backendSecret;
+    }
+
+    public InetSocketAddress address() {
+        return address;
+    }
+
+    public Channel channel() {
+        return channel;
+    }
+
+    @Override
+    public String toString() {
+        return "server#" + id + "(" + database + "/" + credentials.user() + " pid=" + backendPid + " " + state + ")";
+    }
+
+    static String rootMessage(Throwable t) {
+        while (t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName();
+    }
+}
