@@ -1,0 +1,93 @@
+package io.turnout.bench;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.turnout.protocol.BackendType;
+import io.turnout.protocol.PgFrameScanner;
+import io.turnout.protocol.PgWrite;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.Blackhole;
+
+/**
+ * Cost of framing one server reply the way the pooler reads it: RowDescription, {@code rows} DataRows,
+ * CommandComplete, ReadyForQuery, arriving in one read. Only ReadyForQuery is wanted whole; the rest
+ * must pass as one run.
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(1)
+public class FrameScannerBenchmark {
+    @Param({"1", "100"})
+    int rows;
+
+    private ByteBuf reply;
+    private PgFrameScanner scanner;
+    private Sink sink;
+
+    /** Consumes what the scanner hands out, as the server handler would (forward = release here). */
+    static final class Sink implements PgFrameScanner.Listener {
+        Blackhole bh;
+
+        @Override
+        public boolean frameStart(byte type, int length) {
+            return type == BackendType.READY_FOR_QUERY || type == BackendType.PARAMETER_STATUS;
+        }
+
+        @Override
+        public void passThrough(ByteBuf run) {
+            bh.consume(run.readableBytes());
+            run.release();
+        }
+
+        @Override
+        public void frame(byte type, ByteBuf frame) {
+            bh.consume(frame.getByte(frame.readerIndex() + 5));
+            frame.release();
+        }
+    }
+
+    @Setup(Level.Trial)
+    public void setup() {
+        reply = PooledByteBufAllocator.DEFAULT.directBuffer();
+        int mark = PgWrite.begin(reply, BackendType.ROW_DESCRIPTION);
+        reply.writeShort(1);
+        PgWrite.cstring(reply, "abalance");
+        reply.writeInt(16400).writeShort(3).writeInt(23).writeShort(4).writeInt(-1).writeShort(0);
+        PgWrite.end(reply, mark);
+        for (int i = 0; i < rows; i++) {
+            reply.writeByte(BackendType.DATA_ROW).writeInt(4 + 2 + 4 + 4).writeShort(1).writeInt(4).writeInt(1234);
+        }
+        PgWrite.commandComplete(reply, "SELECT " + rows);
+        PgWrite.readyForQuery(reply, (byte) 'I');
+        scanner = new PgFrameScanner(PooledByteBufAllocator.DEFAULT, Integer.MAX_VALUE, false);
+        sink = new Sink();
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        reply.release();
+        scanner.release();
+    }
+
+    @Benchmark
+    public void scanReply(Blackhole bh) {
+        sink.bh = bh;
+        scanner.scan(reply.retainedDuplicate(), sink);
+    }
+}
