@@ -4,6 +4,9 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import io.turnout.config.TurnoutConfig;
 import io.turnout.protocol.auth.ScramSecret;
 import io.turnout.proxy.client.CancelRegistry;
@@ -25,6 +28,8 @@ public final class TurnoutServer implements AutoCloseable {
     private final Pools pools;
     private final CancelRegistry cancels;
     private final AtomicInteger clientCount = new AtomicInteger();
+    /** Every client and server channel, so stopping closes them all deterministically. */
+    private final ChannelGroup channels = new DefaultChannelGroup("turnout", GlobalEventExecutor.INSTANCE);
     /** SCRAM verifiers derived from plain auth_file passwords: PBKDF2 once per user, not per login. */
     private final ConcurrentHashMap<String, ScramSecret> scramSecrets = new ConcurrentHashMap<>();
     private Channel listener;
@@ -32,7 +37,7 @@ public final class TurnoutServer implements AutoCloseable {
     private TurnoutServer(TurnoutConfig config) {
         this.config = config;
         this.transports = new Transports(config.workers());
-        this.pools = new Pools(config, transports);
+        this.pools = new Pools(config, transports, channels);
         this.cancels = new CancelRegistry(transports);
     }
 
@@ -58,6 +63,7 @@ public final class TurnoutServer implements AutoCloseable {
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        channels.add(ch);
                         ch.pipeline().addLast(new ClientConnection(TurnoutServer.this));
                     }
                 });
@@ -102,6 +108,7 @@ public final class TurnoutServer implements AutoCloseable {
         if (listener != null) {
             listener.close().syncUninterruptibly();
         }
+        channels.close().awaitUninterruptibly(5, java.util.concurrent.TimeUnit.SECONDS);
         transports.close();
     }
 }

@@ -381,6 +381,11 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         if (expectedReady > 0 || unsynced || scanner.midFrame() || s.midFrame()
                 || s.state() != ServerConnection.State.IDLE) {
             log.debug("server_closed_after_client client={} server={} reason=in_flight", this, s);
+            if (expectedReady > 0) {
+                // PostgreSQL does not notice a closed socket while it executes: cancel the orphaned query
+                // so it stops now instead of running to completion for nobody.
+                turnout.cancels().sendCancel(s.address(), s.backendPid(), s.backendSecret(), channel.eventLoop());
+            }
             s.setCloseNeeded();
             shard.release(s);
             return;

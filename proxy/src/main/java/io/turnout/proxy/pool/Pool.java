@@ -2,6 +2,7 @@ package io.turnout.proxy.pool;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.EventLoop;
+import io.netty.channel.group.ChannelGroup;
 import io.turnout.config.DatabaseConfig;
 import io.turnout.config.PoolMode;
 import io.turnout.config.PoolSettings;
@@ -38,7 +39,8 @@ public final class Pool {
     private volatile int generation;
 
     Pool(String database, String user, DatabaseConfig db, PoolSettings settings, Supplier<ServerCredentials> credentials,
-         AtomicInteger databaseServers, Transports transports, Bootstrap bootstrap, int maxPacketSize) {
+         AtomicInteger databaseServers, Transports transports, Bootstrap bootstrap, ChannelGroup channels,
+         int maxPacketSize) {
         this.database = database;
         this.user = user;
         this.db = db;
@@ -50,7 +52,7 @@ public final class Pool {
         this.shards = new PoolShard[transports.size()];
         for (int i = 0; i < shards.length; i++) {
             shards[i] = new PoolShard(this, transports.loops().get(i), i, bootstrap.clone(transports.loops().get(i)),
-                    maxPacketSize);
+                    channels, maxPacketSize);
         }
     }
 

@@ -2,6 +2,7 @@ package io.turnout.proxy.pool;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.EventLoop;
+import io.netty.channel.group.ChannelGroup;
 import io.turnout.protocol.SqlState;
 import io.turnout.proxy.server.ServerConnection;
 import java.util.ArrayDeque;
@@ -36,6 +37,7 @@ public final class PoolShard implements ServerConnection.Owner {
     private final EventLoop loop;
     private final int index;
     private final Bootstrap bootstrap;
+    private final ChannelGroup channels;
     private final int maxPacketSize;
     /** Most recently used last: taking from the tail keeps warm connections busy and lets cold ones age out. */
     private final ArrayDeque<ServerConnection> idle = new ArrayDeque<>();
@@ -45,8 +47,9 @@ public final class PoolShard implements ServerConnection.Owner {
     private int connecting;
     private int checking;
 
-    PoolShard(Pool pool, EventLoop loop, int index, Bootstrap bootstrap, int maxPacketSize) {
+    PoolShard(Pool pool, EventLoop loop, int index, Bootstrap bootstrap, ChannelGroup channels, int maxPacketSize) {
         this.pool = pool;
+        this.channels = channels;
         this.loop = loop;
         this.index = index;
         this.bootstrap = bootstrap;
@@ -188,8 +191,10 @@ public final class PoolShard implements ServerConnection.Owner {
 
     private void open() {
         connecting++;
-        ServerConnection.connect(bootstrap, this, pool.address(), pool.credentials(), pool.databaseConfig().dbname(),
-                pool.generation(), maxPacketSize, Math.max(1, pool.settings().serverConnectTimeout().toMillis()));
+        ServerConnection s = ServerConnection.connect(bootstrap, this, pool.address(), pool.credentials(),
+                pool.databaseConfig().dbname(), pool.generation(), maxPacketSize,
+                Math.max(1, pool.settings().serverConnectTimeout().toMillis()));
+        channels.add(s.channel());
     }
 
     /**

@@ -3,6 +3,7 @@ package io.turnout.proxy.pool;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
+import io.netty.channel.group.ChannelGroup;
 import io.turnout.config.DatabaseConfig;
 import io.turnout.config.TurnoutConfig;
 import io.turnout.proxy.net.Transports;
@@ -17,14 +18,16 @@ public final class Pools {
     private final TurnoutConfig config;
     private final Transports transports;
     private final Bootstrap bootstrap;
+    private final ChannelGroup channels;
     private final ConcurrentHashMap<String, Pool> pools = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, AtomicInteger> databaseServers = new ConcurrentHashMap<>();
     /** SCRAM keys recovered from clients' logins, per user: lets servers log in with a verifier-only secret. */
     private final ConcurrentHashMap<String, byte[][]> scramKeys = new ConcurrentHashMap<>();
 
-    public Pools(TurnoutConfig config, Transports transports) {
+    public Pools(TurnoutConfig config, Transports transports, ChannelGroup channels) {
         this.config = config;
         this.transports = transports;
+        this.channels = channels;
         this.bootstrap = new Bootstrap()
                 .channel(transports.socketChannel())
                 .option(ChannelOption.TCP_NODELAY, true)
@@ -39,7 +42,7 @@ public final class Pools {
         return pools.computeIfAbsent(db.name() + "\u0000" + serverUser, k -> new Pool(db.name(), serverUser, db,
                 config.pool(), () -> credentials(db, serverUser),
                 databaseServers.computeIfAbsent(db.name(), n -> new AtomicInteger()), transports, bootstrap,
-                config.maxPacketSize()));
+                channels, config.maxPacketSize()));
     }
 
     private ServerCredentials credentials(DatabaseConfig db, String serverUser) {
