@@ -53,6 +53,29 @@ public final class PgRead {
         return cstring(frame, frame.readerIndex() + BODY, end);
     }
 
+    /** The columns of a DataRow frame as text (null for SQL NULL). */
+    public static java.util.List<String> dataRow(ByteBuf frame) {
+        int i = frame.readerIndex() + BODY;
+        int end = frame.readerIndex() + 1 + frame.getInt(frame.readerIndex() + 1);
+        int n = frame.getUnsignedShort(i);
+        i += 2;
+        java.util.List<String> row = new java.util.ArrayList<>(n);
+        for (int c = 0; c < n; c++) {
+            int len = frame.getInt(i);
+            i += 4;
+            if (len < 0) {
+                row.add(null);
+            } else {
+                if (i + len > end) {
+                    throw new PgProtocolException("DataRow column overruns its message");
+                }
+                row.add(frame.toString(i, len, StandardCharsets.UTF_8));
+                i += len;
+            }
+        }
+        return row;
+    }
+
     /** The payload of a PasswordMessage / SASL response frame, without a trailing NUL for passwords. */
     public static byte[] body(ByteBuf frame) {
         int length = frame.getInt(frame.readerIndex() + 1) - 4;

@@ -174,6 +174,42 @@ public final class PgWrite {
         end(out, mark);
     }
 
+    /** Parse of a statement with unspecified parameter types. */
+    public static void parse(ByteBuf out, String statement, String sql) {
+        int mark = begin(out, FrontendType.PARSE);
+        cstring(out, statement);
+        cstring(out, sql);
+        out.writeShort(0);
+        end(out, mark);
+    }
+
+    /** Bind with text parameters (null = SQL NULL) and text results. */
+    public static void bind(ByteBuf out, String portal, String statement, java.util.List<String> params) {
+        int mark = begin(out, FrontendType.BIND);
+        cstring(out, portal);
+        cstring(out, statement);
+        out.writeShort(0);
+        out.writeShort(params.size());
+        for (String p : params) {
+            if (p == null) {
+                out.writeInt(-1);
+            } else {
+                byte[] b = p.getBytes(StandardCharsets.UTF_8);
+                out.writeInt(b.length);
+                out.writeBytes(b);
+            }
+        }
+        out.writeShort(0);
+        end(out, mark);
+    }
+
+    public static void execute(ByteBuf out, String portal, int maxRows) {
+        int mark = begin(out, FrontendType.EXECUTE);
+        cstring(out, portal);
+        out.writeInt(maxRows);
+        end(out, mark);
+    }
+
     public static void sync(ByteBuf out) {
         out.writeByte(FrontendType.SYNC);
         out.writeInt(4);

@@ -43,6 +43,8 @@ final class ClientLogin {
     private byte[] md5Salt;
     private ScramServer scram;
     private boolean scramFromVerifier;
+    private boolean awaitingLookup;
+    private boolean secretFromAuthQuery;
 
     ClientLogin(ClientConnection client, TurnoutServer turnout) {
         this.client = client;
@@ -58,6 +60,9 @@ final class ClientLogin {
                 }
                 onStartup(StartupPacket.parse(frame));
             } else {
+                if (awaitingLookup) {
+                    throw new PgProtocolException("unexpected message before the authentication request");
+                }
                 if (type != FrontendType.PASSWORD) {
                     throw new PgProtocolException("expected a password response, got message type '" + (char) type + "'");
                 }
@@ -116,6 +121,38 @@ final class ClientLogin {
             return;
         }
         secret = config.users().get(user);
+        String authUser = database.authUser() != null ? database.authUser() : config.authUser();
+        if (secret == null && authUser != null && config.authType() != AuthType.TRUST) {
+            awaitingLookup = true;
+            AuthQuery.lookup(turnout.pools(), database, authUser, config.authQuery(), user, ch.eventLoop(),
+                    new AuthQuery.Result() {
+                        @Override
+                        public void found(String looked) {
+                            awaitingLookup = false;
+                            if (ch.isActive()) {
+                                secret = looked;
+                                secretFromAuthQuery = looked != null;
+                                challenge(out);
+                            } else {
+                                out.release();
+                            }
+                        }
+
+                        @Override
+                        public void failed(String sqlState, String message) {
+                            awaitingLookup = false;
+                            out.release();
+                            client.fatal(sqlState != null ? sqlState : SqlState.CONNECTION_FAILURE, message);
+                        }
+                    });
+            return;
+        }
+        challenge(out);
+    }
+
+    /** Sends the authentication request fitting auth_type and the kind of secret we hold. */
+    private void challenge(ByteBuf out) {
+        Channel ch = client.channel();
         AuthType method = config.authType();
         if (method == AuthType.MD5 && secret != null && ScramSecret.looksLikeScram(secret)) {
             method = AuthType.SCRAM_SHA_256; // an md5 challenge cannot be checked against a SCRAM verifier
@@ -247,6 +284,9 @@ final class ClientLogin {
     }
 
     private void succeed() {
+        if (secretFromAuthQuery) {
+            turnout.pools().rememberLookedUpSecret(user, secret);
+        }
         Channel ch = client.channel();
         ByteBuf out = ch.alloc().buffer(16);
         PgWrite.authenticationOk(out);

@@ -23,6 +23,8 @@ public final class Pools {
     private final ConcurrentHashMap<String, AtomicInteger> databaseServers = new ConcurrentHashMap<>();
     /** SCRAM keys recovered from clients' logins, per user: lets servers log in with a verifier-only secret. */
     private final ConcurrentHashMap<String, byte[][]> scramKeys = new ConcurrentHashMap<>();
+    /** Secrets auth_query returned for users who then proved them. */
+    private final ConcurrentHashMap<String, String> lookedUp = new ConcurrentHashMap<>();
 
     public Pools(TurnoutConfig config, Transports transports, ChannelGroup channels) {
         this.config = config;
@@ -45,10 +47,27 @@ public final class Pools {
                 channels, config.maxPacketSize()));
     }
 
+    /** The pool auth_query runs on: always logs in as {@code authUser}, with its secret from the auth file. */
+    public Pool authPool(DatabaseConfig db, String authUser) {
+        return pools.computeIfAbsent(db.name() + "\u0000auth\u0000" + authUser, k -> new Pool(db.name(), authUser, db,
+                config.pool(), () -> ServerCredentials.of(authUser, authUser.equals(db.user()) && db.password() != null
+                        ? db.password() : config.users().get(authUser)),
+                databaseServers.computeIfAbsent(db.name(), n -> new AtomicInteger()), transports, bootstrap,
+                channels, config.maxPacketSize()));
+    }
+
     private ServerCredentials credentials(DatabaseConfig db, String serverUser) {
         String secret = db.user() != null && db.password() != null ? db.password() : config.users().get(serverUser);
+        if (secret == null) {
+            secret = lookedUp.get(serverUser);
+        }
         byte[][] keys = scramKeys.get(serverUser);
         return new ServerCredentials(serverUser, secret, keys == null ? null : keys[0], keys == null ? null : keys[1]);
+    }
+
+    /** A client authenticated with a secret auth_query found: servers log in as that user with it too. */
+    public void rememberLookedUpSecret(String user, String secret) {
+        lookedUp.put(user, secret);
     }
 
     /** A client proved a SCRAM verifier-only secret: keep its keys for server logins as that user. */

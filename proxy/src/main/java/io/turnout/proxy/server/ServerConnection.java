@@ -67,6 +67,11 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         void done(ServerConnection server, ServerError error);
     }
 
+    /** Receives the rows of an internal query that wants them (auth_query). */
+    public interface RowSink {
+        void row(java.util.List<String> columns);
+    }
+
     private final long id = IDS.incrementAndGet();
     private final Owner owner;
     private final ServerCredentials credentials;
@@ -89,6 +94,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     private ParamSet configuredFor;
     private Peer peer;
     private InternalDone internal;
+    private RowSink internalRows;
     private ServerError internalError;
     private byte txStatus = 'I';
     private long idleSinceNanos = createdNanos;
@@ -225,7 +231,8 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
             return true;
         }
         return type == BackendType.READY_FOR_QUERY || type == BackendType.PARAMETER_STATUS
-                || (internal != null && type == BackendType.ERROR_RESPONSE);
+                || (internal != null && (type == BackendType.ERROR_RESPONSE
+                        || (internalRows != null && type == BackendType.DATA_ROW)));
     }
 
     @Override
@@ -252,6 +259,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
                     InternalDone done = internal;
                     ServerError error = internalError;
                     internal = null;
+                    internalRows = null;
                     internalError = null;
                     state = peer != null ? State.ACTIVE : State.IDLE;
                     done.done(this, error);
@@ -278,6 +286,13 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
             case BackendType.ERROR_RESPONSE -> {
                 internalError = ServerError.parse(frame);
                 frame.release();
+            }
+            case BackendType.DATA_ROW -> {
+                try {
+                    internalRows.row(PgRead.dataRow(frame));
+                } finally {
+                    frame.release();
+                }
             }
             default -> frame.release();
         }
@@ -332,12 +347,27 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
 
     /** Runs {@code sql} as a simple query whose replies the client never sees. */
     public void runInternal(String sql, InternalDone done) {
-        internal = done;
-        internalError = null;
-        state = State.INTERNAL;
         ByteBuf out = channel.alloc().buffer(sql.length() + 16);
         PgWrite.query(out, sql);
-        channel.writeAndFlush(out, channel.voidPromise());
+        startInternal(out, null, done);
+    }
+
+    /** Runs {@code sql} with text parameters through the extended protocol, handing its rows to {@code rows}. */
+    public void runInternal(String sql, java.util.List<String> params, RowSink rows, InternalDone done) {
+        ByteBuf out = channel.alloc().buffer(sql.length() + 64);
+        PgWrite.parse(out, "", sql);
+        PgWrite.bind(out, "", "", params);
+        PgWrite.execute(out, "", 0);
+        PgWrite.sync(out);
+        startInternal(out, rows, done);
+    }
+
+    private void startInternal(ByteBuf messages, RowSink rows, InternalDone done) {
+        internal = done;
+        internalRows = rows;
+        internalError = null;
+        state = State.INTERNAL;
+        channel.writeAndFlush(messages, channel.voidPromise());
     }
 
     /**
