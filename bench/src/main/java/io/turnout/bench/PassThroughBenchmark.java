@@ -26,7 +26,7 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * One pgbench -S transaction through the user-space part of Turnout's forwarding path, both directions:
  * a client Query read from a channel, scanned and written to the server channel; the server's reply
- * read, scanned and written to the client channel, with the per-read flush. Sockets are EmbeddedChannels,
+ * read, scanned (ReadyForQuery inspected) and written to the client channel, with the per-read flush. Sockets are EmbeddedChannels,
  * so this measures the pooler's own work per transaction, not the kernel's.
  */
 @State(Scope.Thread)
@@ -44,13 +44,13 @@ public class PassThroughBenchmark {
     /** Forwards what it reads to {@code peer}: runs as they are, wanted frames after a look. */
     static final class Forwarder extends ChannelInboundHandlerAdapter implements PgFrameScanner.Listener {
         private final PgFrameScanner scanner;
-        private final byte wanted;
+        private final byte inspected;
         EmbeddedChannel peer;
         int readyCount;
 
-        Forwarder(byte wanted) {
+        Forwarder(byte inspected) {
             this.scanner = new PgFrameScanner(PooledByteBufAllocator.DEFAULT, Integer.MAX_VALUE, false);
-            this.wanted = wanted;
+            this.inspected = inspected;
         }
 
         @Override
@@ -64,8 +64,13 @@ public class PassThroughBenchmark {
         }
 
         @Override
-        public boolean frameStart(byte type, int length) {
-            return type == wanted;
+        public int frameStart(byte type, int length) {
+            return type == inspected ? PgFrameScanner.INSPECT : PgFrameScanner.PASS;
+        }
+
+        @Override
+        public void inspect(byte type, ByteBuf buf, int index) {
+            readyCount += buf.getByte(index + 5) == 'I' ? 1 : 0;
         }
 
         @Override
@@ -75,7 +80,6 @@ public class PassThroughBenchmark {
 
         @Override
         public void frame(byte type, ByteBuf frame) {
-            readyCount++;
             peer.write(frame, peer.voidPromise());
         }
     }

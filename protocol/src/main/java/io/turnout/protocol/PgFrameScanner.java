@@ -19,6 +19,16 @@ import io.netty.buffer.ByteBufAllocator;
  */
 public final class PgFrameScanner {
 
+    /** Let the frame pass in a run, unseen. */
+    public static final int PASS = 0;
+    /** Deliver the frame whole and apart, through {@link Listener#frame}. */
+    public static final int WHOLE = 1;
+    /**
+     * Let the frame pass, ending the run with it, then show it through {@link Listener#inspect}: the pooler
+     * reads it after it was handed on, so a reply and its ReadyForQuery leave in one write.
+     */
+    public static final int INSPECT = 2;
+
     /** Receives the frames of one scan, in wire order. */
     public interface Listener {
         /**
@@ -26,15 +36,22 @@ public final class PgFrameScanner {
          *
          * @param type the type byte, or {@link FrontendType#UNTYPED} for a startup-phase packet
          * @param length the frame's length field (counts itself, not the type byte)
-         * @return true to receive the whole frame through {@link #frame}; false to let it pass in a run
+         * @return {@link #PASS}, {@link #WHOLE} or {@link #INSPECT}
          */
-        boolean frameStart(byte type, int length);
+        int frameStart(byte type, int length);
 
         /** Bytes of frames the listener let pass; the listener owns {@code run}. */
         void passThrough(ByteBuf run);
 
         /** A whole wanted frame, header included; the listener owns {@code frame}. */
         void frame(byte type, ByteBuf frame);
+
+        /**
+         * An INSPECT frame, already handed on at the end of the last run: it starts at {@code index} of
+         * {@code buf}, which the listener must only read, and only during this call.
+         */
+        default void inspect(byte type, ByteBuf buf, int index) {
+        }
     }
 
     /** PostgreSQL's own MAX_STARTUP_PACKET_LENGTH. */
@@ -50,6 +67,7 @@ public final class PgFrameScanner {
     /** When positive, the frame at the head of {@link #cumulation} is wanted and this long in total. */
     private int wantedTotal;
     private byte wantedType;
+    private boolean wantedInspect;
 
     /**
      * @param maxFrameLength the largest length field accepted (PgBouncer's max_packet_size)
@@ -105,7 +123,7 @@ public final class PgFrameScanner {
             }
             int total = wantedTotal;
             wantedTotal = 0;
-            deliver(buf, listener, wantedType, total);
+            deliver(buf, listener, wantedType, total, wantedInspect);
             runStart = buf.readerIndex();
         }
         while (buf.isReadable()) {
@@ -128,7 +146,8 @@ public final class PgFrameScanner {
             if (untyped) {
                 startupPhase = false;
             }
-            if (!listener.frameStart(type, length)) {
+            int disposition = listener.frameStart(type, length);
+            if (disposition == PASS) {
                 long available = buf.readableBytes();
                 if (available >= total) {
                     buf.skipBytes(total);
@@ -138,16 +157,26 @@ public final class PgFrameScanner {
                 }
                 continue;
             }
+            boolean inspect = disposition == INSPECT;
+            if (inspect && buf.readableBytes() >= total) {
+                // the common case: the frame is here, so it simply ends the run
+                buf.skipBytes(total);
+                listener.passThrough(buf.retainedSlice(runStart, buf.readerIndex() - runStart));
+                listener.inspect(type, buf, start);
+                runStart = buf.readerIndex();
+                continue;
+            }
             if (start > runStart) {
                 listener.passThrough(buf.retainedSlice(runStart, start - runStart));
             }
             if (buf.readableBytes() < total) {
                 wantedType = type;
                 wantedTotal = total;
+                wantedInspect = inspect;
                 keep(buf, total);
                 return;
             }
-            deliver(buf, listener, type, total);
+            deliver(buf, listener, type, total, false);
             runStart = buf.readerIndex();
         }
         int end = buf.readerIndex();
@@ -159,8 +188,15 @@ public final class PgFrameScanner {
         }
     }
 
-    private void deliver(ByteBuf buf, Listener listener, byte type, int total) {
-        ByteBuf frame = buf.retainedSlice(buf.readerIndex(), total);
+    private void deliver(ByteBuf buf, Listener listener, byte type, int total, boolean inspect) {
+        int start = buf.readerIndex();
+        if (inspect) {
+            buf.skipBytes(total);
+            listener.passThrough(buf.retainedSlice(start, total));
+            listener.inspect(type, buf, start);
+            return;
+        }
+        ByteBuf frame = buf.retainedSlice(start, total);
         buf.skipBytes(total);
         listener.frame(type, frame);
     }

@@ -40,10 +40,15 @@ public final class PgRead {
 
     /** The name and value of a ParameterStatus frame. */
     public static String[] parameterStatus(ByteBuf frame) {
-        int end = frame.readerIndex() + 1 + frame.getInt(frame.readerIndex() + 1);
-        int i = frame.readerIndex() + BODY;
-        String name = cstring(frame, i, end);
-        String value = cstring(frame, skipCstring(frame, i, end), end);
+        return parameterStatus(frame, frame.readerIndex());
+    }
+
+    /** The name and value of the ParameterStatus frame starting at {@code index} of {@code buf}. */
+    public static String[] parameterStatus(ByteBuf buf, int index) {
+        int end = index + 1 + buf.getInt(index + 1);
+        int i = index + BODY;
+        String name = cstring(buf, i, end);
+        String value = cstring(buf, skipCstring(buf, i, end), end);
         return new String[] {name, value};
     }
 

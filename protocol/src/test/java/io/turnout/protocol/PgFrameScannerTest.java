@@ -18,18 +18,35 @@ class PgFrameScannerTest {
     /** Records what the scanner reports; wants the frame types it is given. */
     private static final class Recorder implements PgFrameScanner.Listener {
         final String wanted;
+        final String inspected;
         final ByteBuf forwarded = Unpooled.buffer();
         final List<String> starts = new ArrayList<>();
         final List<String> frames = new ArrayList<>();
+        final List<String> inspections = new ArrayList<>();
 
         Recorder(String wanted) {
+            this(wanted, "");
+        }
+
+        Recorder(String wanted, String inspected) {
             this.wanted = wanted;
+            this.inspected = inspected;
         }
 
         @Override
-        public boolean frameStart(byte type, int length) {
+        public int frameStart(byte type, int length) {
             starts.add((char) type + ":" + length);
-            return wanted.indexOf(type) >= 0;
+            return wanted.indexOf(type) >= 0 ? PgFrameScanner.WHOLE
+                    : inspected.indexOf(type) >= 0 ? PgFrameScanner.INSPECT : PgFrameScanner.PASS;
+        }
+
+        @Override
+        public void inspect(byte type, ByteBuf buf, int index) {
+            int total = buf.getInt(index + 1) + 1;
+            // the frame was handed on already: it must be the tail of what was forwarded so far
+            byte[] tail = ByteBufUtil.getBytes(forwarded, forwarded.writerIndex() - total, total);
+            assertThat(tail).isEqualTo(ByteBufUtil.getBytes(buf, index, total));
+            inspections.add((char) type + ":" + ByteBufUtil.hexDump(buf, index, total));
         }
 
         @Override
@@ -64,26 +81,30 @@ class PgFrameScannerTest {
         ByteBuf wire = conversation();
         byte[] bytes = ByteBufUtil.getBytes(wire);
         wire.release();
-        for (String wanted : List.of("", "Z", "SZE", "DSCZE")) {
-            Recorder whole = run(wanted, bytes, bytes.length, bytes.length);
+        for (String[] mode : new String[][] {{"", ""}, {"Z", ""}, {"SZE", ""}, {"DSCZE", ""}, {"", "Z"},
+                {"E", "SZ"}, {"", "DSCZE"}}) {
+            String wanted = mode[0];
+            Recorder whole = run(mode, bytes, bytes.length, bytes.length);
             // every single split offset, and a grid of three-way splits
             for (int a = 0; a <= bytes.length; a++) {
                 for (int b = a; b <= bytes.length; b += (a % 13 == 0 ? 5 : bytes.length + 1)) {
-                    Recorder split = run(wanted, bytes, a, b);
+                    Recorder split = run(mode, bytes, a, b);
                     assertThat(split.starts).as("starts, split at %d/%d", a, b).isEqualTo(whole.starts);
                     assertThat(split.frames).as("frames, split at %d/%d", a, b).isEqualTo(whole.frames);
+                    assertThat(split.inspections).as("inspections, split at %d/%d", a, b).isEqualTo(whole.inspections);
                     assertThat(ByteBufUtil.getBytes(split.forwarded)).isEqualTo(bytes);
                     split.forwarded.release();
                 }
             }
             assertThat(whole.starts).hasSize(7);
             assertThat(whole.frames).hasSize((int) wanted.chars().mapToLong(c -> whole.starts.stream().filter(s -> s.charAt(0) == c).count()).sum());
+            assertThat(whole.inspections).hasSize((int) mode[1].chars().mapToLong(c -> whole.starts.stream().filter(s -> s.charAt(0) == c).count()).sum());
             whole.forwarded.release();
         }
     }
 
-    private static Recorder run(String wanted, byte[] bytes, int cut1, int cut2) {
-        Recorder r = new Recorder(wanted);
+    private static Recorder run(String[] mode, byte[] bytes, int cut1, int cut2) {
+        Recorder r = new Recorder(mode[0], mode[1]);
         PgFrameScanner scanner = new PgFrameScanner(ALLOC, Integer.MAX_VALUE, false);
         scanner.scan(copy(bytes, 0, cut1), r);
         scanner.scan(copy(bytes, cut1, cut2), r);

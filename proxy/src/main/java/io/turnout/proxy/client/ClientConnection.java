@@ -162,26 +162,26 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     // ---- frames from the client ----
 
     @Override
-    public boolean frameStart(byte type, int length) {
+    public int frameStart(byte type, int length) {
         if (state == State.LOGIN) {
-            return true;
+            return PgFrameScanner.WHOLE;
         }
         switch (type) {
             case FrontendType.QUERY, FrontendType.SYNC, FrontendType.FUNCTION_CALL -> {
                 expectedReady++;
                 unsynced = false;
-                return false;
+                return PgFrameScanner.PASS;
             }
             case FrontendType.PARSE, FrontendType.BIND, FrontendType.DESCRIBE, FrontendType.EXECUTE,
                  FrontendType.CLOSE -> {
                 unsynced = true;
-                return false;
+                return PgFrameScanner.PASS;
             }
             case FrontendType.COPY_DATA, FrontendType.COPY_DONE, FrontendType.COPY_FAIL, FrontendType.FLUSH -> {
-                return false;
+                return PgFrameScanner.PASS;
             }
             default -> {
-                return true; // Terminate, or a type no client may send now: handled whole in frame()
+                return PgFrameScanner.WHOLE; // Terminate, or a type no client may send now: see frame()
             }
         }
     }
@@ -311,12 +311,11 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     }
 
     @Override
-    public void serverReady(ByteBuf frame, byte status) {
+    public void serverReady(byte status) {
         if (expectedReady > 0) {
             expectedReady--;
         }
         txStatus = status;
-        channel.write(frame, channel.voidPromise());
         if (expectedReady == 0 && status != 'I') {
             if (mode == PoolMode.STATEMENT) {
                 channel.flush();
@@ -329,9 +328,8 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     }
 
     @Override
-    public void serverParameter(String name, String value, ByteBuf frame) {
+    public void serverParameter(String name, String value) {
         params = pool.intern(params.with(name, value));
-        channel.write(frame, channel.voidPromise());
     }
 
     @Override

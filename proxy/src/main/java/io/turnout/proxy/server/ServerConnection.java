@@ -51,9 +51,11 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     public interface Peer {
         void serverData(ByteBuf run);
 
-        void serverReady(ByteBuf frame, byte status);
+        /** ReadyForQuery with {@code status} was just forwarded (at the end of the last run). */
+        void serverReady(byte status);
 
-        void serverParameter(String name, String value, ByteBuf frame);
+        /** A ParameterStatus was just forwarded. */
+        void serverParameter(String name, String value);
 
         void flushToClient();
 
@@ -226,13 +228,35 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     }
 
     @Override
-    public boolean frameStart(byte type, int length) {
+    public int frameStart(byte type, int length) {
         if (state == State.LOGIN) {
-            return true;
+            return PgFrameScanner.WHOLE;
+        }
+        if (internal != null) { // replies to our own query: read what matters, swallow the rest
+            return type == BackendType.READY_FOR_QUERY || type == BackendType.PARAMETER_STATUS
+                    || type == BackendType.ERROR_RESPONSE || (internalRows != null && type == BackendType.DATA_ROW)
+                    ? PgFrameScanner.WHOLE : PgFrameScanner.PASS;
         }
         return type == BackendType.READY_FOR_QUERY || type == BackendType.PARAMETER_STATUS
-                || (internal != null && (type == BackendType.ERROR_RESPONSE
-                        || (internalRows != null && type == BackendType.DATA_ROW)));
+                ? PgFrameScanner.INSPECT : PgFrameScanner.PASS;
+    }
+
+    @Override
+    public void inspect(byte type, ByteBuf buf, int index) {
+        if (type == BackendType.READY_FOR_QUERY) {
+            byte status = buf.getByte(index + PgRead.BODY);
+            txStatus = status;
+            if (peer != null) {
+                peer.serverReady(status);
+            }
+        } else {
+            String[] nv = PgRead.parameterStatus(buf, index);
+            changed.put(nv[0].toLowerCase(Locale.ROOT), nv[1]);
+            configuredFor = null;
+            if (peer != null) {
+                peer.serverParameter(nv[0], nv[1]);
+            }
+        }
     }
 
     @Override
@@ -263,26 +287,11 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
                     internalError = null;
                     state = peer != null ? State.ACTIVE : State.IDLE;
                     done.done(this, error);
-                } else if (peer != null) {
-                    peer.serverReady(frame, status);
                 } else {
                     frame.release();
                 }
             }
-            case BackendType.PARAMETER_STATUS -> {
-                String[] nv = PgRead.parameterStatus(frame);
-                if (internal != null) {
-                    frame.release(); // our own SET or RESET: recorded when we sent it
-                } else {
-                    changed.put(nv[0].toLowerCase(Locale.ROOT), nv[1]);
-                    configuredFor = null;
-                    if (peer != null) {
-                        peer.serverParameter(nv[0], nv[1], frame);
-                    } else {
-                        frame.release();
-                    }
-                }
-            }
+            case BackendType.PARAMETER_STATUS -> frame.release(); // our own SET or RESET: recorded when sent
             case BackendType.ERROR_RESPONSE -> {
                 internalError = ServerError.parse(frame);
                 frame.release();
