@@ -24,7 +24,18 @@ public final class LeakCheck implements AfterAllCallback {
 
     @Override
     public void afterAll(ExtensionContext context) throws Exception {
-        // Leaks are reported when a tracked buffer is collected and a later allocation polls the queue.
+        List<String> leaks = drainLeaks();
+        if (!leaks.isEmpty()) {
+            throw new AssertionError("Netty reported leaked buffers during " + context.getDisplayName() + ":\n"
+                    + String.join("\n\n", leaks));
+        }
+    }
+
+    /**
+     * Makes Netty report what leaked so far and returns (and forgets) it. Leaks are reported when a
+     * tracked buffer is collected and a later allocation polls the queue, hence GC plus probe allocations.
+     */
+    static List<String> drainLeaks() throws InterruptedException {
         for (int i = 0; i < 3 && LEAKS.isEmpty(); i++) {
             System.gc();
             Thread.sleep(50);
@@ -35,11 +46,9 @@ public final class LeakCheck implements AfterAllCallback {
                 probe.release();
             }
         }
-        if (!LEAKS.isEmpty()) {
-            String all = String.join("\n\n", LEAKS);
-            LEAKS.clear();
-            throw new AssertionError("Netty reported leaked buffers during " + context.getDisplayName() + ":\n" + all);
-        }
+        List<String> leaks = List.copyOf(LEAKS);
+        LEAKS.clear();
+        return leaks;
     }
 
     private static final class RecordingFactory extends ResourceLeakDetectorFactory {
