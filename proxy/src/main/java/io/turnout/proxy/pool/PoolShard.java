@@ -46,6 +46,8 @@ public final class PoolShard implements ServerConnection.Owner {
     private final AtomicInteger idleCount = new AtomicInteger();
     private int connecting;
     private int checking;
+    /** Servers of this loop: logging in, idle, checking or linked. */
+    private int owned;
 
     PoolShard(Pool pool, EventLoop loop, int index, Bootstrap bootstrap, ChannelGroup channels, int maxPacketSize) {
         this.pool = pool;
@@ -109,6 +111,13 @@ public final class PoolShard implements ServerConnection.Owner {
             return;
         }
         if (mustClose(server, System.nanoTime())) {
+            server.close();
+            return;
+        }
+        if (owned > fairShare() && pool.waitingCounter().get() > waiters.size()) {
+            // Clients of other loops wait while this loop holds more than its share of the pool: give the
+            // slot to them, or under saturation the loop that started with fewer servers starves for good.
+            log.debug("pool_slot_moved pool={} from_loop={} owned={}", pool, index, owned);
             server.close();
             return;
         }
@@ -191,6 +200,7 @@ public final class PoolShard implements ServerConnection.Owner {
 
     private void open() {
         connecting++;
+        owned++;
         ServerConnection s = ServerConnection.connect(bootstrap, this, pool.address(), pool.credentials(),
                 pool.databaseConfig().dbname(), pool.generation(), maxPacketSize,
                 Math.max(1, pool.settings().serverConnectTimeout().toMillis()));
@@ -241,6 +251,7 @@ public final class PoolShard implements ServerConnection.Owner {
     @Override
     public void loginFailed(ServerConnection server, String sqlState, String message) {
         connecting--;
+        owned--;
         pool.releaseSlot(this);
         pool.loginFailed(sqlState, message);
         failWaitersWhileLoginFails();
@@ -248,6 +259,7 @@ public final class PoolShard implements ServerConnection.Owner {
 
     @Override
     public void closed(ServerConnection server) {
+        owned--;
         if (idle.remove(server)) {
             idleCount.decrementAndGet();
         }
@@ -287,6 +299,12 @@ public final class PoolShard implements ServerConnection.Owner {
         while (pool.serverCount() < total && idle.size() + connecting < min && pool.tryReserveSlot(false)) {
             open();
         }
+    }
+
+    /** This loop's part of pool_size when every loop wants servers. */
+    private int fairShare() {
+        int n = pool.shards().length;
+        return (pool.databaseConfig().poolSize() + n - 1) / n;
     }
 
     /** This loop's part of min_pool_size. */
