@@ -96,7 +96,7 @@ final class ClientLogin {
             }
         }
         if (p.minorVersion() > 0 || !unsupported.isEmpty()) {
-            PgWrite.negotiateProtocolVersion(out, PgWrite.PROTOCOL_3_0, unsupported);
+            PgWrite.negotiateProtocolVersion(out, 0, unsupported); // newest minor version of 3 we speak
         }
         user = startup.get("user");
         if (user == null || user.isEmpty()) {

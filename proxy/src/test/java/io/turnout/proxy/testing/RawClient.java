@@ -57,6 +57,11 @@ public final class RawClient implements AutoCloseable {
         return message('Q', body);
     }
 
+    /** Reads one raw byte (the answer to SSLRequest/GSSENCRequest); -1 at EOF. */
+    public int readByte() throws IOException {
+        return in.read();
+    }
+
     /** Reads one backend message; returns its type and fills {@code body}. */
     public Message read() throws IOException {
         int type = in.read();
