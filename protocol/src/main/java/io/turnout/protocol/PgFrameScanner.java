@@ -101,6 +101,9 @@ public final class PgFrameScanner {
             cumulation = null;
             try {
                 buf.writeBytes(in);
+            } catch (RuntimeException | Error e) {
+                buf.release();
+                throw e;
             } finally {
                 in.release();
             }
@@ -201,8 +204,16 @@ public final class PgFrameScanner {
         listener.frame(type, frame);
     }
 
-    /** Copies the unread tail into a fresh buffer sized for what it will become. */
+    /**
+     * Keeps the unread tail for the next read: in place when {@code buf} is already our cumulation and no
+     * slice of it was handed out (so a large wanted frame is not copied again on every read), otherwise
+     * copied into a fresh buffer sized for what it will become.
+     */
     private void keep(ByteBuf buf, int expectedTotal) {
+        if (buf.refCnt() == 1 && buf.readerIndex() == 0 && buf.isWritable() && buf.maxCapacity() >= expectedTotal) {
+            cumulation = buf.retain(); // scan() releases its reference; this one is ours
+            return;
+        }
         int readable = buf.readableBytes();
         // A wanted frame is bounded by maxFrameLength, but reserve modestly: it grows as bytes arrive.
         int capacity = Math.max(readable, Math.min(expectedTotal, 64 * 1024));

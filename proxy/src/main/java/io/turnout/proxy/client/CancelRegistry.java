@@ -58,15 +58,20 @@ public final class CancelRegistry {
         client.channel().eventLoop().execute(() -> client.cancel(secret));
     }
 
-    /** Opens a connection to the server and sends it a CancelRequest, as libpq would. */
-    void sendCancel(InetSocketAddress server, int processId, int secret, EventLoop loop) {
+    /**
+     * Opens a connection to the server and sends it a CancelRequest, as libpq would; {@code done} runs on
+     * {@code loop} once PostgreSQL has closed that connection (it has signalled the backend by then).
+     */
+    void sendCancel(InetSocketAddress server, int processId, int secret, EventLoop loop, Runnable done) {
         log.info("cancel_forwarded server={} pid={}", server, processId);
-        bootstrap.clone(loop).handler(new ChannelInboundHandlerAdapter() {
+        io.netty.channel.ChannelFuture f = bootstrap.clone(loop).handler(new ChannelInboundHandlerAdapter() {
             @Override
             public void channelActive(ChannelHandlerContext ctx) {
+                // PostgreSQL closes the connection once it has signalled the backend: wait for that
                 ByteBuf out = ctx.alloc().buffer(16);
                 PgWrite.cancelRequest(out, processId, secret);
-                ctx.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
+                ctx.writeAndFlush(out);
+                ctx.executor().schedule(() -> ctx.close(), 5, java.util.concurrent.TimeUnit.SECONDS);
             }
 
             @Override
@@ -78,10 +83,12 @@ public final class CancelRegistry {
             public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
                 ctx.close();
             }
-        }).connect(server).addListener(f -> {
-            if (!f.isSuccess()) {
-                log.warn("cancel_failed server={} error=\"{}\"", server, f.cause().toString());
+        }).connect(server);
+        f.addListener(c -> {
+            if (!c.isSuccess()) {
+                log.warn("cancel_failed server={} error=\"{}\"", server, c.cause().toString());
             }
         });
+        f.channel().closeFuture().addListener(c -> done.run());
     }
 }

@@ -59,18 +59,24 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     private int cancelSecret;
     private boolean counted;
     private ServerConnection server;
+    /** The largest message accepted before authentication, as in PostgreSQL. */
+    private static final int MAX_LOGIN_MESSAGE = 65535;
     /** Bytes a waiting client may queue before we stop reading its socket. */
     private static final int MAX_PENDING_BYTES = 256 * 1024;
 
     private final ArrayDeque<ByteBuf> pending = new ArrayDeque<>(4);
     private int pendingBytes;
-    private int expectedReady;
+    private final OutstandingRequests outstanding = new OutstandingRequests();
     private boolean unsynced;
     private byte txStatus = 'I';
     private int paused;
     private long waitStartNanos;
     private boolean wroteToServer;
     private boolean welcomePending;
+    /** The client ended with Terminate (rather than vanishing): work it sent before may complete. */
+    private boolean terminated;
+    /** Closed by a Terminate while waiting, with requests still to run on the server it will get. */
+    private boolean orphaned;
 
     public ClientConnection(TurnoutServer turnout) {
         this.turnout = turnout;
@@ -112,6 +118,9 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         if (wroteToServer && server != null) {
             wroteToServer = false;
             server.flush();
+            if (txStatus == 'I' && outstanding.expectedReady() == 0) {
+                maybeRelease(); // the server may have been held only by a frame that is now complete
+            }
         }
     }
 
@@ -132,11 +141,14 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     public void channelInactive(ChannelHandlerContext ctx) {
         State was = state;
         state = State.CLOSED;
+        boolean clientMidFrame = scanner.midFrame(); // read before release() forgets the partial frame
         scanner.release();
         cancelTimers();
-        ByteBuf b;
-        while ((b = pending.poll()) != null) {
-            b.release();
+        if (!(was == State.WAITING && terminated && !clientMidFrame && !unsynced)) {
+            ByteBuf b;
+            while ((b = pending.poll()) != null) {
+                b.release();
+            }
         }
         if (login != null) {
             login.abandon();
@@ -148,13 +160,17 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
             turnout.clientCount().decrementAndGet();
         }
         if (was == State.WAITING) {
-            shard.cancelWait(this);
+            if (terminated && !pending.isEmpty() && !clientMidFrame && !unsynced) {
+                orphaned = true; // stays queued: its last requests run when a server comes, replies swallowed
+            } else {
+                shard.cancelWait(this);
+            }
         }
         if (server != null) {
             ServerConnection s = server;
             server = null;
             s.unlink();
-            giveBackAfterClientLeft(s);
+            giveBackAfterClientLeft(s, clientMidFrame);
         }
         log.debug("client_closed client={}", this);
     }
@@ -164,25 +180,39 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     @Override
     public int frameStart(byte type, int length) {
         if (state == State.LOGIN) {
+            if (length > MAX_LOGIN_MESSAGE) {
+                // PostgreSQL's own cap (PG_MAX_AUTH_TOKEN_LENGTH): nobody unauthenticated makes us buffer more
+                throw new PgProtocolException("invalid message length " + length + " during authentication");
+            }
             return PgFrameScanner.WHOLE;
         }
         switch (type) {
             case FrontendType.QUERY, FrontendType.SYNC, FrontendType.FUNCTION_CALL -> {
-                expectedReady++;
+                outstanding.sent(type);
                 unsynced = false;
                 return PgFrameScanner.PASS;
             }
-            case FrontendType.PARSE, FrontendType.BIND, FrontendType.DESCRIBE, FrontendType.EXECUTE,
-                 FrontendType.CLOSE -> {
+            case FrontendType.EXECUTE -> {
+                outstanding.sent(type);
                 unsynced = true;
                 return PgFrameScanner.PASS;
             }
-            case FrontendType.COPY_DATA, FrontendType.COPY_DONE, FrontendType.COPY_FAIL, FrontendType.FLUSH -> {
+            case FrontendType.PARSE, FrontendType.BIND, FrontendType.DESCRIBE, FrontendType.CLOSE -> {
+                unsynced = true;
                 return PgFrameScanner.PASS;
             }
-            default -> {
-                return PgFrameScanner.WHOLE; // Terminate, or a type no client may send now: see frame()
+            case FrontendType.COPY_DONE, FrontendType.COPY_FAIL -> {
+                outstanding.sent(type);
+                return PgFrameScanner.PASS;
             }
+            case FrontendType.COPY_DATA, FrontendType.FLUSH -> {
+                return PgFrameScanner.PASS;
+            }
+            case FrontendType.TERMINATE -> {
+                return PgFrameScanner.WHOLE;
+            }
+            default -> throw new PgProtocolException("invalid frontend message type " + (type & 0xff)
+                    + " ('" + (char) type + "')");
         }
     }
 
@@ -215,6 +245,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         }
         frame.release();
         if (type == FrontendType.TERMINATE) {
+            terminated = true;
             channel.close();
         } else {
             fatal(SqlState.PROTOCOL_VIOLATION, "invalid frontend message type " + (int) (type & 0xff)
@@ -233,6 +264,10 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
 
     @Override
     public void assign(ServerConnection s) {
+        if (orphaned) {
+            runOrphanedRequests(s);
+            return;
+        }
         if (state == State.CLOSED) {
             shard.release(s);
             return;
@@ -289,8 +324,44 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         maybeRelease();
     }
 
+    /** Sends what a client that terminated while waiting had queued; the server is given back once done. */
+    private void runOrphanedRequests(ServerConnection s) {
+        orphaned = false;
+        String setup = s.setupFor(params);
+        if (setup != null) {
+            s.runInternal(setup, (srv, error) -> {
+                if (error != null) {
+                    srv.forgetSetup();
+                    releasePending();
+                    shard.release(srv);
+                } else {
+                    runOrphanedRequests(srv);
+                }
+            });
+            return;
+        }
+        ByteBuf run;
+        while ((run = pending.poll()) != null) {
+            s.write(run);
+        }
+        s.flush();
+        s.drain(outstanding.expectedReady(), (srv, error) -> giveBackIdleServer(srv));
+    }
+
+    private void releasePending() {
+        ByteBuf b;
+        while ((b = pending.poll()) != null) {
+            b.release();
+        }
+    }
+
     @Override
     public void refuse(String sqlState, String message) {
+        if (orphaned) {
+            orphaned = false;
+            releasePending();
+            return;
+        }
         if (state == State.CLOSED) {
             return;
         }
@@ -312,11 +383,9 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
 
     @Override
     public void serverReady(byte status) {
-        if (expectedReady > 0) {
-            expectedReady--;
-        }
+        outstanding.readyReceived();
         txStatus = status;
-        if (expectedReady == 0 && status != 'I') {
+        if (outstanding.expectedReady() == 0 && status != 'I') {
             if (mode == PoolMode.STATEMENT) {
                 channel.flush();
                 fatal(SqlState.FEATURE_NOT_SUPPORTED, "transaction blocks are not allowed in statement pooling mode");
@@ -325,6 +394,11 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
             startIdleTxTimer();
         }
         maybeRelease();
+    }
+
+    @Override
+    public void serverCopyIn() {
+        outstanding.copyInStarted();
     }
 
     @Override
@@ -358,7 +432,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
 
     /** Transaction and statement modes return the server as soon as the client holds nothing on it. */
     private void maybeRelease() {
-        if (mode == PoolMode.SESSION || server == null || expectedReady > 0 || unsynced || txStatus != 'I'
+        if (mode == PoolMode.SESSION || server == null || outstanding.expectedReady() > 0 || unsynced || txStatus != 'I'
                 || scanner.midFrame() || !pending.isEmpty()) {
             return;
         }
@@ -375,17 +449,33 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
      * The client left while linked. A server with nothing in flight goes back (rolled back first if a
      * transaction is open); one with a request in flight or a half-sent frame cannot be trusted and is closed.
      */
-    private void giveBackAfterClientLeft(ServerConnection s) {
-        if (expectedReady > 0 || unsynced || scanner.midFrame() || s.midFrame()
+    private void giveBackAfterClientLeft(ServerConnection s, boolean clientMidFrame) {
+        if (outstanding.expectedReady() > 0 || unsynced || clientMidFrame || s.midFrame()
                 || s.state() != ServerConnection.State.IDLE) {
             log.debug("server_closed_after_client client={} server={} reason=in_flight", this, s);
-            if (expectedReady > 0) {
+            if (terminated && outstanding.expectedReady() > 0 && !unsynced && !clientMidFrame && !s.midFrame()) {
+                // The client said goodbye after its last request: PostgreSQL would finish that work, so let
+                // it finish, swallowing the replies, then treat the server as the client left it.
+                s.drain(outstanding.expectedReady(), (srv, error) -> giveBackIdleServer(srv));
+                return;
+            }
+            if (outstanding.expectedReady() > 0) {
                 // PostgreSQL does not notice a closed socket while it executes: cancel the orphaned query
                 // so it stops now instead of running to completion for nobody.
-                turnout.cancels().sendCancel(s.address(), s.backendPid(), s.backendSecret(), channel.eventLoop());
+                s.beginCancel();
+                turnout.cancels().sendCancel(s.address(), s.backendPid(), s.backendSecret(), channel.eventLoop(),
+                        s::endCancel);
             }
             s.setCloseNeeded();
             shard.release(s);
+            return;
+        }
+        giveBackIdleServer(s);
+    }
+
+    /** A server with nothing in flight: roll back an open transaction, reset if configured, release. */
+    private void giveBackIdleServer(ServerConnection s) {
+        if (s.state() == ServerConnection.State.CLOSED) {
             return;
         }
         if (s.txStatus() != 'I') {
@@ -475,8 +565,10 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         if (secret != cancelSecret || server == null || state != State.ACTIVE) {
             return; // wrong key, or nothing running: PostgreSQL ignores such requests too
         }
-        turnout.cancels().sendCancel(server.address(), server.backendPid(), server.backendSecret(),
-                channel.eventLoop());
+        ServerConnection s = server;
+        s.beginCancel();
+        turnout.cancels().sendCancel(s.address(), s.backendPid(), s.backendSecret(), channel.eventLoop(),
+                s::endCancel);
     }
 
     // ---- helpers ----
@@ -499,7 +591,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         }
         cancelIdleTxTimer();
         idleTxTimer = channel.eventLoop().schedule(() -> {
-            if (server != null && expectedReady == 0 && txStatus != 'I') {
+            if (server != null && outstanding.expectedReady() == 0 && txStatus != 'I') {
                 fatal(SqlState.IDLE_IN_TRANSACTION_TIMEOUT, "idle_transaction_timeout: transaction idle for more than "
                         + turnout.config().pool().idleTransactionTimeout().toSeconds() + " s");
             }

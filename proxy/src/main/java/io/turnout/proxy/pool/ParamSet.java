@@ -15,6 +15,18 @@ public final class ParamSet {
     /** Startup keys that are not GUCs and must never be SET. */
     private static final java.util.Set<String> NOT_SETTABLE = java.util.Set.of(
             "user", "database", "replication", "options");
+    /**
+     * Parameters PostgreSQL reports that no client sets by name (they follow SET ROLE, the login or the
+     * server): replaying them on another server would fail, so they are never tracked.
+     */
+    private static final java.util.Set<String> SERVER_OWNED = java.util.Set.of(
+            "server_version", "server_encoding", "integer_datetimes", "is_superuser", "session_authorization",
+            "in_hot_standby");
+
+    /** True for a (lower-case) reported parameter that follows the client from server to server. */
+    public static boolean isClientSettable(String key) {
+        return !SERVER_OWNED.contains(key);
+    }
 
     private final Map<String, String> values;
     private final int hash;
@@ -31,7 +43,7 @@ public final class ParamSet {
         TreeMap<String, String> m = new TreeMap<>();
         for (Map.Entry<String, String> e : startup.entrySet()) {
             String key = e.getKey().toLowerCase(Locale.ROOT);
-            if (key.startsWith("_pq_.") || NOT_SETTABLE.contains(key)) {
+            if (key.startsWith("_pq_.") || NOT_SETTABLE.contains(key) || SERVER_OWNED.contains(key)) {
                 continue;
             }
             m.put(key, e.getValue());

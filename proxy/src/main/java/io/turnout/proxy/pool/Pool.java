@@ -30,6 +30,8 @@ public final class Pool {
     private final Transports transports;
     private final AtomicInteger servers = new AtomicInteger();
     private final AtomicInteger waiting = new AtomicInteger();
+    /** Servers that completed login and are not closed yet. */
+    private final AtomicInteger live = new AtomicInteger();
     private final Map<ParamSet, ParamSet> interned = new ConcurrentHashMap<>();
     private final InetSocketAddress address;
     private volatile Map<String, String> welcome;
@@ -141,10 +143,22 @@ public final class Pool {
         }
     }
 
-    /** True while the last server login failed less than server_login_retry ago. */
+    /** True while the last server login failed less than server_login_retry ago: open no new server. */
     boolean loginFailing() {
         long until = loginFailedUntilNanos;
         return until != 0 && System.nanoTime() - until < 0;
+    }
+
+    /**
+     * True when clients must be refused at once: logins fail and no logged-in server exists that could
+     * serve them after a wait (PgBouncer's fast-fail rule).
+     */
+    boolean refusingClients() {
+        return loginFailing() && live.get() == 0;
+    }
+
+    AtomicInteger liveCounter() {
+        return live;
     }
 
     String loginErrorState() {

@@ -75,7 +75,7 @@ public final class PoolShard implements ServerConnection.Owner {
             client.assign(server);
             return;
         }
-        if (pool.loginFailing() && connecting == 0) {
+        if (pool.refusingClients() && connecting == 0) {
             client.refuse(pool.loginErrorState(), loginFailingMessage());
             return;
         }
@@ -112,6 +112,9 @@ public final class PoolShard implements ServerConnection.Owner {
         }
         if (mustClose(server, System.nanoTime())) {
             server.close();
+            return;
+        }
+        if (server.parkWhileCancelling(() -> offer(server))) {
             return;
         }
         if (owned > fairShare() && pool.waitingCounter().get() > waiters.size()) {
@@ -155,7 +158,7 @@ public final class PoolShard implements ServerConnection.Owner {
 
     private boolean mustClose(ServerConnection s, long now) {
         long lifetime = pool.settings().serverLifetime().toNanos();
-        return s.closeNeeded() || s.generation() != pool.generation()
+        return s.closeNeeded() || s.midFrame() || s.generation() != pool.generation()
                 || (lifetime > 0 && now - s.createdNanos() > lifetime);
     }
 
@@ -188,7 +191,7 @@ public final class PoolShard implements ServerConnection.Owner {
         }
         if (pool.loginFailing()) {
             if (connecting == 0) {
-                failWaitersWhileLoginFails();
+                failWaitersWhileLoginFails(); // only when no live server could serve them later
             }
             return;
         }
@@ -224,7 +227,7 @@ public final class PoolShard implements ServerConnection.Owner {
     }
 
     void failWaitersWhileLoginFails() {
-        if (!pool.loginFailing()) {
+        if (!pool.refusingClients()) {
             return;
         }
         List<Client> failed = new ArrayList<>(waiters);
@@ -244,6 +247,7 @@ public final class PoolShard implements ServerConnection.Owner {
     @Override
     public void loginSucceeded(ServerConnection server) {
         connecting--;
+        pool.liveCounter().incrementAndGet();
         pool.loginSucceeded(server.loginParams());
         offer(server);
     }
@@ -260,6 +264,7 @@ public final class PoolShard implements ServerConnection.Owner {
     @Override
     public void closed(ServerConnection server) {
         owned--;
+        pool.liveCounter().decrementAndGet();
         if (idle.remove(server)) {
             idleCount.decrementAndGet();
         }
@@ -296,7 +301,7 @@ public final class PoolShard implements ServerConnection.Owner {
             }
         }
         int total = pool.databaseConfig().minPoolSize();
-        while (pool.serverCount() < total && idle.size() + connecting < min && pool.tryReserveSlot(false)) {
+        while (!pool.loginFailing() && pool.serverCount() < total && idle.size() + connecting < min && pool.tryReserveSlot(false)) {
             open();
         }
     }

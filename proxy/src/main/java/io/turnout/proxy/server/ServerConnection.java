@@ -57,6 +57,9 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         /** A ParameterStatus was just forwarded. */
         void serverParameter(String name, String value);
 
+        /** A CopyInResponse is on its way: the server is entering copy-in mode. */
+        void serverCopyIn();
+
         void flushToClient();
 
         void serverWritable(boolean writable);
@@ -96,7 +99,12 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     private ParamSet configuredFor;
     private Peer peer;
     private InternalDone internal;
+    /** ReadyForQuery messages the current internal work still waits for (a drain may wait for several). */
+    private int internalReadyLeft;
     private RowSink internalRows;
+    /** CancelRequests sent for this server whose connections are still open. */
+    private int cancelsInFlight;
+    private Runnable afterCancels;
     private ServerError internalError;
     private byte txStatus = 'I';
     private long idleSinceNanos = createdNanos;
@@ -237,6 +245,9 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
                     || type == BackendType.ERROR_RESPONSE || (internalRows != null && type == BackendType.DATA_ROW)
                     ? PgFrameScanner.WHOLE : PgFrameScanner.PASS;
         }
+        if (type == BackendType.COPY_IN_RESPONSE && peer != null) {
+            peer.serverCopyIn(); // bookkeeping only; the frame passes in order
+        }
         return type == BackendType.READY_FOR_QUERY || type == BackendType.PARAMETER_STATUS
                 ? PgFrameScanner.INSPECT : PgFrameScanner.PASS;
     }
@@ -251,10 +262,13 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
             }
         } else {
             String[] nv = PgRead.parameterStatus(buf, index);
-            changed.put(nv[0].toLowerCase(Locale.ROOT), nv[1]);
-            configuredFor = null;
-            if (peer != null) {
-                peer.serverParameter(nv[0], nv[1]);
+            String key = nv[0].toLowerCase(Locale.ROOT);
+            if (ParamSet.isClientSettable(key)) {
+                changed.put(key, nv[1]);
+                configuredFor = null;
+                if (peer != null) {
+                    peer.serverParameter(nv[0], nv[1]);
+                }
             }
         }
     }
@@ -280,6 +294,9 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
                 txStatus = status;
                 if (internal != null) {
                     frame.release();
+                    if (--internalReadyLeft > 0) {
+                        return; // a drain waits for more
+                    }
                     InternalDone done = internal;
                     ServerError error = internalError;
                     internal = null;
@@ -373,10 +390,48 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
 
     private void startInternal(ByteBuf messages, RowSink rows, InternalDone done) {
         internal = done;
+        internalReadyLeft = 1;
         internalRows = rows;
         internalError = null;
         state = State.INTERNAL;
         channel.writeAndFlush(messages, channel.voidPromise());
+    }
+
+    /**
+     * Swallows the replies to {@code readyCount} requests a departed client left running (it ended with
+     * Terminate, so PostgreSQL would have completed them), then calls {@code done}.
+     */
+    public void drain(int readyCount, InternalDone done) {
+        internal = done;
+        internalReadyLeft = readyCount;
+        internalRows = null;
+        internalError = null;
+        state = State.INTERNAL;
+    }
+
+    /** A CancelRequest for this server is on its way: do not reuse it until {@link #endCancel}. */
+    public void beginCancel() {
+        cancelsInFlight++;
+    }
+
+    public void endCancel() {
+        if (--cancelsInFlight == 0 && afterCancels != null) {
+            Runnable r = afterCancels;
+            afterCancels = null;
+            r.run();
+        }
+    }
+
+    /**
+     * While a cancel is in flight the server must not run anyone else's query (the cancel could land on
+     * it): runs {@code then} once the cancels are done and returns true, or returns false at once.
+     */
+    public boolean parkWhileCancelling(Runnable then) {
+        if (cancelsInFlight == 0) {
+            return false;
+        }
+        afterCancels = then;
+        return true;
     }
 
     /**
@@ -387,24 +442,32 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         if (configuredFor == wanted) {
             return null;
         }
-        StringBuilder sql = null;
+        StringBuilder resets = null;
+        StringBuilder sets = null;
         for (Map.Entry<String, String> e : wanted.values().entrySet()) {
             String key = e.getKey();
             String have = changed.containsKey(key) ? changed.get(key) : loginValue(key);
             if (!e.getValue().equals(have)) {
-                sql = append(sql, "SET " + quoteIdent(key) + " TO " + quoteLiteral(e.getValue()));
+                // set_config parses the value as a startup packet or postgresql.conf would: a list such as
+                // search_path=a,b stays a list, where SET name TO 'a,b' would make it one quoted name
+                sets = sets == null ? new StringBuilder("SELECT ") : sets.append(", ");
+                sets.append("pg_catalog.set_config(").append(quoteLiteral(key)).append(", ")
+                        .append(quoteLiteral(e.getValue())).append(", false)");
                 changed.put(key, e.getValue());
             }
         }
         for (var it = changed.entrySet().iterator(); it.hasNext(); ) {
             String key = it.next().getKey();
             if (!wanted.values().containsKey(key)) {
-                sql = append(sql, "RESET " + quoteIdent(key));
+                resets = append(resets, "RESET " + quoteIdent(key));
                 it.remove();
             }
         }
         configuredFor = wanted;
-        return sql == null ? null : sql.toString();
+        if (sets != null) {
+            resets = append(resets, sets.toString());
+        }
+        return resets == null ? null : resets.toString();
     }
 
     /** Forget what {@link #setupFor} assumed (the SET failed). */
