@@ -4,7 +4,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.turnout.protocol.BackendType;
 import io.turnout.protocol.PgFrameScanner;
-import io.turnout.protocol.PgWrite;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -71,16 +70,7 @@ public class FrameScannerBenchmark {
     @Setup(Level.Trial)
     public void setup() {
         reply = PooledByteBufAllocator.DEFAULT.directBuffer();
-        int mark = PgWrite.begin(reply, BackendType.ROW_DESCRIPTION);
-        reply.writeShort(1);
-        PgWrite.cstring(reply, "abalance");
-        reply.writeInt(16400).writeShort(3).writeInt(23).writeShort(4).writeInt(-1).writeShort(0);
-        PgWrite.end(reply, mark);
-        for (int i = 0; i < rows; i++) {
-            reply.writeByte(BackendType.DATA_ROW).writeInt(4 + 2 + 4 + 4).writeShort(1).writeInt(4).writeInt(1234);
-        }
-        PgWrite.commandComplete(reply, "SELECT " + rows);
-        PgWrite.readyForQuery(reply, (byte) 'I');
+        PgbenchReply.write(reply, rows);
         scanner = new PgFrameScanner(PooledByteBufAllocator.DEFAULT, Integer.MAX_VALUE, false);
         sink = new Sink();
     }

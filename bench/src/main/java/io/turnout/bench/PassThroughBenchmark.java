@@ -95,14 +95,7 @@ public class PassThroughBenchmark {
         query = PooledByteBufAllocator.DEFAULT.directBuffer();
         PgWrite.query(query, "SELECT abalance FROM pgbench_accounts WHERE aid = 48213;");
         reply = PooledByteBufAllocator.DEFAULT.directBuffer();
-        int mark = PgWrite.begin(reply, BackendType.ROW_DESCRIPTION);
-        reply.writeShort(1);
-        PgWrite.cstring(reply, "abalance");
-        reply.writeInt(16400).writeShort(3).writeInt(23).writeShort(4).writeInt(-1).writeShort(0);
-        PgWrite.end(reply, mark);
-        reply.writeByte(BackendType.DATA_ROW).writeInt(4 + 2 + 4 + 1).writeShort(1).writeInt(1).writeByte('0');
-        PgWrite.commandComplete(reply, "SELECT 1");
-        PgWrite.readyForQuery(reply, (byte) 'I');
+        PgbenchReply.write(reply, 1);
     }
 
     @TearDown(Level.Trial)
