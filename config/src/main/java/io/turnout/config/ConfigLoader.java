@@ -23,7 +23,7 @@ public final class ConfigLoader {
             "max_client_conn", "max_db_connections", "max_user_connections", "query_wait_timeout",
             "client_login_timeout", "idle_transaction_timeout", "server_lifetime", "server_idle_timeout",
             "server_connect_timeout", "server_login_retry", "server_reset_query", "server_reset_query_always",
-            "server_check_query", "server_check_delay", "max_packet_size", "workers", "admin_users",
+            "server_check_query", "server_check_delay", "max_prepared_statements", "max_packet_size", "workers", "admin_users",
             "stats_users", "ignore_startup_parameters", "databases");
     static final List<String> DATABASE_KEYS = List.of(
             "host", "port", "dbname", "user", "password", "pool_size", "min_pool_size", "reserve_pool_size",
@@ -95,7 +95,8 @@ public final class ConfigLoader {
                 emptyToNull(top.string("server_reset_query", "DISCARD ALL")),
                 top.bool("server_reset_query_always", false),
                 emptyToNull(top.string("server_check_query", "select 1")),
-                top.duration("server_check_delay", Duration.ofSeconds(30)));
+                top.duration("server_check_delay", Duration.ofSeconds(30)),
+                top.integer("max_prepared_statements", 1000, 0, 1_000_000));
 
         Map<String, DatabaseConfig> databases = new LinkedHashMap<>();
         YamlSection dbs = top.section("databases");

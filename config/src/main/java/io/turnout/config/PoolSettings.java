@@ -2,7 +2,11 @@ package io.turnout.config;
 
 import java.time.Duration;
 
-/** Pool-wide limits and timeouts, named as in PgBouncer. A zero duration disables that timeout. */
+/**
+ * Pool-wide limits and timeouts, named as in PgBouncer. A zero duration disables that timeout.
+ * {@code maxPreparedStatements} bounds the named statements kept per server connection in transaction
+ * and statement modes (0 turns that translation off).
+ */
 public record PoolSettings(
         PoolMode poolMode,
         int defaultPoolSize,
@@ -22,5 +26,6 @@ public record PoolSettings(
         String serverResetQuery,
         boolean serverResetQueryAlways,
         String serverCheckQuery,
-        Duration serverCheckDelay) {
+        Duration serverCheckDelay,
+        int maxPreparedStatements) {
 }

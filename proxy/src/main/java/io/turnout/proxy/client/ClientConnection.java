@@ -38,6 +38,10 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
 
     public enum State { LOGIN, IDLE, WAITING, ACTIVE, CLOSED }
 
+    /** A Parse, Bind, Describe or Close held whole until a server is linked and it can be translated. */
+    private record StatementFrame(byte type, ByteBuf frame) {
+    }
+
     /** Reasons to stop reading from the client socket; reading resumes when none is left. */
     private static final int PAUSE_WAITING = 1;
     private static final int PAUSE_SERVER_BACKPRESSURE = 2;
@@ -64,7 +68,10 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     /** Bytes a waiting client may queue before we stop reading its socket. */
     private static final int MAX_PENDING_BYTES = 256 * 1024;
 
-    private final ArrayDeque<ByteBuf> pending = new ArrayDeque<>(4);
+    /** Runs (ByteBuf) and whole statement frames (StatementFrame) received while no server is linked. */
+    private final ArrayDeque<Object> pending = new ArrayDeque<>(4);
+    /** Named prepared statements under transaction pooling; null in session mode or when turned off. */
+    private NamedStatements statements;
     private int pendingBytes;
     private final OutstandingRequests outstanding = new OutstandingRequests();
     private boolean unsynced;
@@ -145,10 +152,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         scanner.release();
         cancelTimers();
         if (!(was == State.WAITING && terminated && !clientMidFrame && !unsynced)) {
-            ByteBuf b;
-            while ((b = pending.poll()) != null) {
-                b.release();
-            }
+            releasePending();
         }
         if (login != null) {
             login.abandon();
@@ -199,7 +203,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
             }
             case FrontendType.PARSE, FrontendType.BIND, FrontendType.DESCRIBE, FrontendType.CLOSE -> {
                 unsynced = true;
-                return PgFrameScanner.PASS;
+                return statements != null ? PgFrameScanner.WHOLE : PgFrameScanner.PASS;
             }
             case FrontendType.COPY_DONE, FrontendType.COPY_FAIL -> {
                 outstanding.sent(type);
@@ -243,6 +247,11 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
             login.onFrame(type, frame);
             return;
         }
+        if (statements != null && (type == FrontendType.PARSE || type == FrontendType.BIND
+                || type == FrontendType.DESCRIBE || type == FrontendType.CLOSE)) {
+            statementFrame(type, frame);
+            return;
+        }
         frame.release();
         if (type == FrontendType.TERMINATE) {
             terminated = true;
@@ -251,6 +260,39 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
             fatal(SqlState.PROTOCOL_VIOLATION, "invalid frontend message type " + (int) (type & 0xff)
                     + " ('" + (char) type + "')");
         }
+    }
+
+    private void statementFrame(byte type, ByteBuf frame) {
+        if (state == State.ACTIVE) {
+            statements.forward(type, frame, server, outstanding);
+            wroteToServer = true;
+            return;
+        }
+        if (state == State.CLOSED) {
+            frame.release();
+            return;
+        }
+        pending.add(new StatementFrame(type, frame));
+        pendingBytes += frame.readableBytes();
+        if (state == State.IDLE) {
+            requestServer();
+        }
+        if (pendingBytes > MAX_PENDING_BYTES) {
+            pause(PAUSE_WAITING);
+        }
+    }
+
+    /** Writes what arrived while waiting, translating statement frames for this server. */
+    private void writePending(ServerConnection s) {
+        Object item;
+        while ((item = pending.poll()) != null) {
+            if (item instanceof StatementFrame f) {
+                statements.forward(f.type(), f.frame(), s, outstanding);
+            } else {
+                s.write((ByteBuf) item);
+            }
+        }
+        pendingBytes = 0;
     }
 
     private void requestServer() {
@@ -309,14 +351,8 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
             welcomePending = false;
             sendWelcome();
         }
-        ByteBuf run;
-        boolean wrote = false;
-        while ((run = pending.poll()) != null) {
-            s.write(run);
-            wrote = true;
-        }
-        pendingBytes = 0;
-        if (wrote) {
+        if (!pending.isEmpty()) {
+            writePending(s);
             s.flush();
         }
         s.setAutoRead(channel.isWritable());
@@ -340,19 +376,17 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
             });
             return;
         }
-        ByteBuf run;
-        while ((run = pending.poll()) != null) {
-            s.write(run);
-        }
+        writePending(s);
         s.flush();
         s.drain(outstanding.expectedReady(), (srv, error) -> giveBackIdleServer(srv));
     }
 
     private void releasePending() {
-        ByteBuf b;
-        while ((b = pending.poll()) != null) {
-            b.release();
+        Object item;
+        while ((item = pending.poll()) != null) {
+            (item instanceof StatementFrame f ? f.frame() : (ByteBuf) item).release();
         }
+        pendingBytes = 0;
     }
 
     @Override
@@ -399,6 +433,29 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     @Override
     public void serverCopyIn() {
         outstanding.copyInStarted();
+    }
+
+    @Override
+    public void serverError() {
+        ServerConnection s = server;
+        outstanding.errorReceived(undo -> statements.undo(undo, s));
+    }
+
+    @Override
+    public boolean serverParseComplete() {
+        return outstanding.parseCompleted();
+    }
+
+    @Override
+    public boolean serverCloseComplete() {
+        return outstanding.closeCompleted();
+    }
+
+    @Override
+    public void serverDeallocatedAll() {
+        if (statements != null) {
+            statements.clear();
+        }
     }
 
     @Override
@@ -453,7 +510,8 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         if (outstanding.expectedReady() > 0 || unsynced || clientMidFrame || s.midFrame()
                 || s.state() != ServerConnection.State.IDLE) {
             log.debug("server_closed_after_client client={} server={} reason=in_flight", this, s);
-            if (terminated && outstanding.expectedReady() > 0 && !unsynced && !clientMidFrame && !s.midFrame()) {
+            if (terminated && outstanding.expectedReady() > 0 && !unsynced && !clientMidFrame && !s.midFrame()
+                    && !outstanding.parsesInFlight()) {
                 // The client said goodbye after its last request: PostgreSQL would finish that work, so let
                 // it finish, swallowing the replies, then treat the server as the client left it.
                 s.drain(outstanding.expectedReady(), (srv, error) -> giveBackIdleServer(srv));
@@ -516,6 +574,10 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         this.mode = pool.mode();
         this.shard = pool.shard(channel.eventLoop());
         this.params = pool.intern(ParamSet.fromStartup(startup));
+        int maxPrepared = pool.settings().maxPreparedStatements();
+        if (mode != PoolMode.SESSION && maxPrepared > 0) {
+            statements = new NamedStatements(turnout.pools().prepared(), maxPrepared);
+        }
         this.login = null;
         int[] key = turnout.cancels().register(this);
         cancelKey = key[0];

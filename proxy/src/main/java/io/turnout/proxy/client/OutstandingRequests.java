@@ -10,7 +10,17 @@ import io.turnout.protocol.FrontendType;
  * one ReadyForQuery for the two Syncs. A byte ring; no allocation once it has grown to the pipeline depth.
  */
 final class OutstandingRequests {
+    /** A Parse whose ParseComplete goes to the client / is swallowed (we injected it). */
+    static final byte PARSE = 'P';
+    static final byte PARSE_SWALLOWED = 'p';
+    /** A Close whose CloseComplete goes to the client / is swallowed. */
+    static final byte CLOSE = 'C';
+    static final byte CLOSE_SWALLOWED = 'x';
+    private static final Object NONE = new Object();
+
     private byte[] ring = new byte[16];
+    /** One payload per Parse entry, in order: what to undo if PostgreSQL skips or rejects that Parse. */
+    private final java.util.ArrayDeque<Object> parsePayloads = new java.util.ArrayDeque<>();
     private int head;
     private int size;
     private int ready;
@@ -38,15 +48,100 @@ final class OutstandingRequests {
         }
     }
 
+    /** A Parse went to the server; {@code payload} (may be null) is handed back if it must be undone. */
+    void sentParse(boolean swallowed, Object payload) {
+        push(swallowed ? PARSE_SWALLOWED : PARSE);
+        parsePayloads.add(payload == null ? NONE : payload);
+    }
+
+    void sentClose(boolean swallowed) {
+        push(swallowed ? CLOSE_SWALLOWED : CLOSE);
+    }
+
+    /** A ParseComplete arrived: true when it answers a Parse we injected (swallow it). */
+    boolean parseCompleted() {
+        int i = indexOf(PARSE, PARSE_SWALLOWED);
+        if (i < 0) {
+            return false; // not ours to judge (no named-statement handling on this link): forward
+        }
+        byte t = at(i);
+        removeAt(i);
+        parsePayloads.poll();
+        return t == PARSE_SWALLOWED;
+    }
+
+    /** A CloseComplete arrived: true when it answers a Close we injected. */
+    boolean closeCompleted() {
+        int i = indexOf(CLOSE, CLOSE_SWALLOWED);
+        if (i < 0) {
+            return false;
+        }
+        byte t = at(i);
+        removeAt(i);
+        return t == CLOSE_SWALLOWED;
+    }
+
+    /**
+     * An ErrorResponse arrived: PostgreSQL skips to the next Sync, so every Parse, Close and Execute still
+     * owed before it will never be answered. Hands the payload of each skipped or failed Parse to {@code undo}.
+     */
+    void errorReceived(java.util.function.Consumer<Object> undo) {
+        int write = 0;
+        int i = 0;
+        for (; i < size; i++) {
+            byte t = at(i);
+            if (earnsReady(t)) {
+                break;
+            }
+            if (t == PARSE || t == PARSE_SWALLOWED) {
+                Object payload = parsePayloads.poll();
+                if (payload != NONE) {
+                    undo.accept(payload);
+                }
+            } else if (t != CLOSE && t != CLOSE_SWALLOWED && t != FrontendType.EXECUTE) {
+                set(write++, t); // copy markers stay
+            }
+        }
+        for (; i < size; i++) {
+            set(write++, at(i));
+        }
+        size = write;
+    }
+
+    /** True while a Parse has not been answered: the server's set of prepared statements is not settled. */
+    boolean parsesInFlight() {
+        return !parsePayloads.isEmpty();
+    }
+
     /** A ReadyForQuery arrived: it answers the oldest Query, Sync or FunctionCall. */
     void readyReceived() {
         while (size > 0) {
             byte t = pop();
+            if (t == PARSE || t == PARSE_SWALLOWED) {
+                parsePayloads.poll(); // unanswered yet the group ended: keep payloads aligned
+            }
             if (earnsReady(t)) {
                 ready--;
                 return;
             }
         }
+    }
+
+    private int indexOf(byte a, byte b) {
+        for (int i = 0; i < size; i++) {
+            byte t = at(i);
+            if (t == a || t == b) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private void removeAt(int index) {
+        for (int i = index; i < size - 1; i++) {
+            set(i, at(i + 1));
+        }
+        size--;
     }
 
     /**
@@ -111,6 +206,7 @@ final class OutstandingRequests {
         size = 0;
         ready = 0;
         copyIn = false;
+        parsePayloads.clear();
     }
 
     private static boolean earnsReady(byte t) {

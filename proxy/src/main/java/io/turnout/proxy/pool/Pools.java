@@ -23,6 +23,7 @@ public final class Pools {
     private final ConcurrentHashMap<String, AtomicInteger> databaseServers = new ConcurrentHashMap<>();
     /** SCRAM keys recovered from clients' logins, per user: lets servers log in with a verifier-only secret. */
     private final ConcurrentHashMap<String, byte[][]> scramKeys = new ConcurrentHashMap<>();
+    private final PreparedStatements prepared = new PreparedStatements();
     /** Secrets auth_query returned for users who then proved them. */
     private final ConcurrentHashMap<String, String> lookedUp = new ConcurrentHashMap<>();
 
@@ -73,6 +74,11 @@ public final class Pools {
     /** A client proved a SCRAM verifier-only secret: keep its keys for server logins as that user. */
     public void rememberScramKeys(String user, byte[] clientKey, byte[] serverKey) {
         scramKeys.put(user, new byte[][] {clientKey, serverKey});
+    }
+
+    /** The pooler-wide names of clients' named statements. */
+    public PreparedStatements prepared() {
+        return prepared;
     }
 
     public Collection<Pool> all() {

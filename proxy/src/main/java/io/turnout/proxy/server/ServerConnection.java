@@ -35,6 +35,8 @@ import org.slf4j.LoggerFactory;
 public final class ServerConnection extends ChannelInboundHandlerAdapter implements PgFrameScanner.Listener {
     private static final Logger log = LoggerFactory.getLogger(ServerConnection.class);
     private static final AtomicLong IDS = new AtomicLong();
+    private static final String DISCARD_ALL = "DISCARD ALL";
+    private static final String DEALLOCATE_ALL = "DEALLOCATE ALL";
 
     public enum State { LOGIN, IDLE, ACTIVE, INTERNAL, CLOSED }
 
@@ -59,6 +61,18 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
 
         /** A CopyInResponse is on its way: the server is entering copy-in mode. */
         void serverCopyIn();
+
+        /** An ErrorResponse is on its way: the server skips to the next Sync. */
+        void serverError();
+
+        /** A ParseComplete is on its way: true to swallow it (it answers a Parse the client never sent). */
+        boolean serverParseComplete();
+
+        /** A CloseComplete is on its way: true to swallow it. */
+        boolean serverCloseComplete();
+
+        /** DISCARD ALL or DEALLOCATE ALL ran: no statement is prepared on this server any more. */
+        void serverDeallocatedAll();
 
         void flushToClient();
 
@@ -102,6 +116,8 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     /** ReadyForQuery messages the current internal work still waits for (a drain may wait for several). */
     private int internalReadyLeft;
     private RowSink internalRows;
+    /** Pooler-wide statement names prepared on this connection, least recently used first. */
+    private final java.util.LinkedHashMap<String, Boolean> prepared = new java.util.LinkedHashMap<>(16, 0.75f, true);
     /** CancelRequests sent for this server whose connections are still open. */
     private int cancelsInFlight;
     private Runnable afterCancels;
@@ -245,8 +261,24 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
                     || type == BackendType.ERROR_RESPONSE || (internalRows != null && type == BackendType.DATA_ROW)
                     ? PgFrameScanner.WHOLE : PgFrameScanner.PASS;
         }
-        if (type == BackendType.COPY_IN_RESPONSE && peer != null) {
-            peer.serverCopyIn(); // bookkeeping only; the frame passes in order
+        if (peer != null) {
+            switch (type) { // bookkeeping as each reply starts; the frames pass in order
+                case BackendType.COPY_IN_RESPONSE -> peer.serverCopyIn();
+                case BackendType.ERROR_RESPONSE -> peer.serverError();
+                case BackendType.PARSE_COMPLETE -> {
+                    return peer.serverParseComplete() ? PgFrameScanner.WHOLE : PgFrameScanner.PASS;
+                }
+                case BackendType.CLOSE_COMPLETE -> {
+                    return peer.serverCloseComplete() ? PgFrameScanner.WHOLE : PgFrameScanner.PASS;
+                }
+                case BackendType.COMMAND_COMPLETE -> {
+                    // only DISCARD ALL / DEALLOCATE ALL matter: a cheap length filter here, the tag is checked in inspect()
+                    if (length == 4 + DISCARD_ALL.length() + 1 || length == 4 + DEALLOCATE_ALL.length() + 1) {
+                        return PgFrameScanner.INSPECT;
+                    }
+                }
+                default -> { }
+            }
         }
         return type == BackendType.READY_FOR_QUERY || type == BackendType.PARAMETER_STATUS
                 ? PgFrameScanner.INSPECT : PgFrameScanner.PASS;
@@ -254,6 +286,16 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
 
     @Override
     public void inspect(byte type, ByteBuf buf, int index) {
+        if (type == BackendType.COMMAND_COMPLETE) {
+            String tag = PgRead.cstring(buf, index + PgRead.BODY, index + 1 + buf.getInt(index + 1));
+            if (tag.equals(DISCARD_ALL) || tag.equals(DEALLOCATE_ALL)) {
+                prepared.clear();
+                if (peer != null) {
+                    peer.serverDeallocatedAll();
+                }
+            }
+            return;
+        }
         if (type == BackendType.READY_FOR_QUERY) {
             byte status = buf.getByte(index + PgRead.BODY);
             txStatus = status;
@@ -407,6 +449,36 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         internalRows = null;
         internalError = null;
         state = State.INTERNAL;
+    }
+
+    /** True when {@code name} is prepared here (and marks it recently used). */
+    public boolean hasPrepared(String name) {
+        return prepared.get(name) != null;
+    }
+
+    /**
+     * Records {@code name} as prepared here; returns the least recently used name to Close when that takes
+     * the connection past {@code max} statements, else null.
+     */
+    public String addPrepared(String name, int max) {
+        prepared.put(name, Boolean.TRUE);
+        if (prepared.size() > max) {
+            var eldest = prepared.keySet().iterator();
+            String evicted = eldest.next();
+            eldest.remove();
+            return evicted;
+        }
+        return null;
+    }
+
+    /** A Parse of {@code name} failed, or a Close of it went out: it is not prepared here. */
+    public void removePrepared(String name) {
+        prepared.remove(name);
+    }
+
+    /** DISCARD ALL or DEALLOCATE ALL ran: nothing is prepared here any more. */
+    public void clearPrepared() {
+        prepared.clear();
     }
 
     /** A CancelRequest for this server is on its way: do not reuse it until {@link #endCancel}. */

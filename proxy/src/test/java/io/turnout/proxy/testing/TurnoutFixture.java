@@ -135,9 +135,6 @@ public final class TurnoutFixture implements AutoCloseable {
         }
         p.setProperty("connectTimeout", "10");
         p.setProperty("socketTimeout", "60");
-        // Named server-side statements through transaction pooling are issue 3's work; until then clients
-        // use unnamed statements only, as with PgBouncer before 1.21.
-        p.setProperty("prepareThreshold", "0");
         p.putAll(extra);
         return DriverManager.getConnection(jdbcUrl(db), p);
     }
