@@ -40,6 +40,15 @@ public final class PgFrameScanner {
          */
         int frameStart(byte type, int length);
 
+        /**
+         * The same, with a look at the body bytes already read: {@code readable} bytes from
+         * {@code bodyIndex} of {@code buf} (read only, during this call). A listener that needs bytes not
+         * yet there must answer WHOLE. By default the bytes are ignored.
+         */
+        default int frameStart(byte type, int length, ByteBuf buf, int bodyIndex, int readable) {
+            return frameStart(type, length);
+        }
+
         /** Bytes of frames the listener let pass; the listener owns {@code run}. */
         void passThrough(ByteBuf run);
 
@@ -149,7 +158,9 @@ public final class PgFrameScanner {
             if (untyped) {
                 startupPhase = false;
             }
-            int disposition = listener.frameStart(type, length);
+            int bodyIndex = start + headerLength;
+            int disposition = listener.frameStart(type, length, buf, bodyIndex,
+                    Math.min(buf.writerIndex(), start + total) - bodyIndex);
             if (disposition == PASS) {
                 long available = buf.readableBytes();
                 if (available >= total) {

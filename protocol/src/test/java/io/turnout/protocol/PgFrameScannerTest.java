@@ -121,6 +121,48 @@ class PgFrameScannerTest {
     }
 
     @Test
+    void frameStartSeesExactlyTheBodyBytesAlreadyRead() {
+        ByteBuf wire = Unpooled.buffer();
+        PgWrite.query(wire, "select 1");
+        PgWrite.parse(wire, "S_1", "select 2");
+        byte[] bytes = ByteBufUtil.getBytes(wire);
+        wire.release();
+        for (int cut = 0; cut <= bytes.length; cut++) {
+            List<String> seen = new ArrayList<>();
+            PgFrameScanner.Listener peeker = new PgFrameScanner.Listener() {
+                @Override
+                public int frameStart(byte type, int length) {
+                    throw new AssertionError("the five-argument variant is called");
+                }
+
+                @Override
+                public int frameStart(byte type, int length, ByteBuf buf, int bodyIndex, int readable) {
+                    assertThat(readable).isBetween(0, length - 4);
+                    seen.add((char) type + ":" + buf.toString(bodyIndex, readable, java.nio.charset.StandardCharsets.UTF_8));
+                    return PgFrameScanner.PASS;
+                }
+
+                @Override
+                public void passThrough(ByteBuf run) {
+                    run.release();
+                }
+
+                @Override
+                public void frame(byte type, ByteBuf frame) {
+                    frame.release();
+                }
+            };
+            PgFrameScanner scanner = new PgFrameScanner(ALLOC, 1 << 20, false);
+            scanner.scan(copy(bytes, 0, cut), peeker);
+            scanner.scan(copy(bytes, cut, bytes.length), peeker);
+            scanner.release();
+            assertThat(seen).hasSize(2);
+            assertThat("Q:select 1\0").startsWith(seen.get(0));
+            assertThat("P:S_1\0select 2\0\0\0").startsWith(seen.get(1));
+        }
+    }
+
+    @Test
     void passThroughFramesStreamWithoutWaitingForTheirTail() {
         ByteBuf big = Unpooled.buffer();
         big.writeByte('D').writeInt(4 + 10_000).writeZero(10_000);

@@ -182,6 +182,52 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     // ---- frames from the client ----
 
     @Override
+    public int frameStart(byte type, int length, ByteBuf buf, int bodyIndex, int readable) {
+        if (statements != null && state != State.LOGIN) {
+            switch (type) {
+                case FrontendType.PARSE, FrontendType.BIND, FrontendType.DESCRIBE, FrontendType.CLOSE -> {
+                    unsynced = true;
+                    return namesNoStatement(type, buf, bodyIndex, readable) ? PgFrameScanner.PASS : PgFrameScanner.WHOLE;
+                }
+                default -> { }
+            }
+        }
+        return frameStart(type, length);
+    }
+
+    /**
+     * True when the frame, from the bytes at hand, surely names no prepared statement (the unnamed one, or
+     * a portal): it then passes untouched in the run, and only its reply is accounted for here.
+     */
+    private boolean namesNoStatement(byte type, ByteBuf buf, int at, int readable) {
+        switch (type) {
+            case FrontendType.PARSE -> {
+                if (readable >= 1 && buf.getByte(at) == 0) {
+                    outstanding.sentParse(false, null);
+                    return true;
+                }
+                return false;
+            }
+            case FrontendType.BIND -> {
+                int nul = readable > 0 ? buf.indexOf(at, at + readable, (byte) 0) : -1; // end of the portal name
+                return nul >= 0 && nul + 1 < at + readable && buf.getByte(nul + 1) == 0;
+            }
+            default -> { // Describe, Close: a kind byte, then the name
+                if (readable < 2) {
+                    return false;
+                }
+                if (buf.getByte(at) == 'P' || buf.getByte(at + 1) == 0) {
+                    if (type == FrontendType.CLOSE) {
+                        outstanding.sentClose(false);
+                    }
+                    return true;
+                }
+                return false;
+            }
+        }
+    }
+
+    @Override
     public int frameStart(byte type, int length) {
         if (state == State.LOGIN) {
             if (length > MAX_LOGIN_MESSAGE) {
@@ -202,8 +248,8 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
                 return PgFrameScanner.PASS;
             }
             case FrontendType.PARSE, FrontendType.BIND, FrontendType.DESCRIBE, FrontendType.CLOSE -> {
-                unsynced = true;
-                return statements != null ? PgFrameScanner.WHOLE : PgFrameScanner.PASS;
+                unsynced = true; // (with named statements on, the five-argument frameStart decides these)
+                return PgFrameScanner.PASS;
             }
             case FrontendType.COPY_DONE, FrontendType.COPY_FAIL -> {
                 outstanding.sent(type);
