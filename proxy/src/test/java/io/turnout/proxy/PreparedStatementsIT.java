@@ -5,8 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.turnout.proxy.testing.PgServer;
 import io.turnout.proxy.testing.Processes;
 import io.turnout.proxy.testing.RawClient;
+import static io.turnout.proxy.testing.RawClient.bind;
+import static io.turnout.proxy.testing.RawClient.closeStatement;
+import static io.turnout.proxy.testing.RawClient.describeStatement;
+import static io.turnout.proxy.testing.RawClient.cat;
+import static io.turnout.proxy.testing.RawClient.execute;
+import static io.turnout.proxy.testing.RawClient.parse;
+import static io.turnout.proxy.testing.RawClient.sync;
 import io.turnout.proxy.testing.TurnoutFixture;
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -34,45 +40,6 @@ class PreparedStatementsIT {
     private static TurnoutFixture trust(int poolSize, int maxPrepared) {
         return TurnoutFixture.builder(pg).set("auth_type", "trust").set("workers", 1)
                 .set("default_pool_size", poolSize).set("max_prepared_statements", maxPrepared).start();
-    }
-
-    // ---- a tiny extended-protocol client ----
-
-    static byte[] cat(byte[]... parts) {
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        for (byte[] p : parts) {
-            o.writeBytes(p);
-        }
-        return o.toByteArray();
-    }
-
-    static byte[] cstr(String s) {
-        byte[] b = s.getBytes(StandardCharsets.UTF_8);
-        return java.util.Arrays.copyOf(b, b.length + 1);
-    }
-
-    static byte[] parse(String name, String sql) {
-        return RawClient.message('P', cat(cstr(name), cstr(sql), new byte[] {0, 0}));
-    }
-
-    static byte[] bind(String stmt) {
-        return RawClient.message('B', cat(cstr(""), cstr(stmt), new byte[] {0, 0, 0, 0, 0, 0}));
-    }
-
-    static byte[] describeStatement(String stmt) {
-        return RawClient.message('D', cat(new byte[] {'S'}, cstr(stmt)));
-    }
-
-    static byte[] execute() {
-        return RawClient.message('E', cat(cstr(""), new byte[] {0, 0, 0, 0}));
-    }
-
-    static byte[] closeStatement(String stmt) {
-        return RawClient.message('C', cat(new byte[] {'S'}, cstr(stmt)));
-    }
-
-    static byte[] sync() {
-        return RawClient.message('S', new byte[0]);
     }
 
     private static RawClient login(TurnoutFixture t) throws Exception {

@@ -4,8 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.turnout.proxy.testing.PgServer;
 import io.turnout.proxy.testing.RawClient;
+import static io.turnout.proxy.testing.RawClient.bind;
+import static io.turnout.proxy.testing.RawClient.cat;
+import static io.turnout.proxy.testing.RawClient.execute;
+import static io.turnout.proxy.testing.RawClient.parse;
+import static io.turnout.proxy.testing.RawClient.sync;
 import io.turnout.proxy.testing.TurnoutFixture;
-import java.io.ByteArrayOutputStream;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
@@ -52,35 +56,6 @@ class RobustnessIT {
         return c;
     }
 
-    static byte[] cat(byte[]... parts) {
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        for (byte[] p : parts) {
-            o.writeBytes(p);
-        }
-        return o.toByteArray();
-    }
-
-    static byte[] cstr(String s) {
-        byte[] b = s.getBytes(StandardCharsets.UTF_8);
-        return java.util.Arrays.copyOf(b, b.length + 1);
-    }
-
-    static byte[] parse(String sql) {
-        return RawClient.message('P', cat(cstr(""), cstr(sql), new byte[] {0, 0}));
-    }
-
-    static byte[] bind() {
-        return RawClient.message('B', cat(cstr(""), cstr(""), new byte[] {0, 0, 0, 0, 0, 0}));
-    }
-
-    static byte[] execute() {
-        return RawClient.message('E', cat(cstr(""), new byte[] {0, 0, 0, 0}));
-    }
-
-    static byte[] sync() {
-        return RawClient.message('S', new byte[0]);
-    }
-
     /** Simple query with a timeout: null when it timed out, else its error SQLSTATE or "ok". */
     static String tryQuery(RawClient c, String sql, int timeoutMs) throws Exception {
         c.setTimeoutMillis(timeoutMs);
@@ -118,7 +93,7 @@ class RobustnessIT {
     void extendedCopyInPinsServer() throws Exception {
         try (TurnoutFixture t = trust(1, 1)) {
             try (RawClient a = login(t)) {
-                a.send(cat(parse("copy rv_copy from stdin"), bind(), execute(), sync()));
+                a.send(cat(parse("", "copy rv_copy from stdin"), bind(""), execute(), sync()));
                 RawClient.Message m = a.read();
                 while (m.type() != 'G') {
                     m = a.read();

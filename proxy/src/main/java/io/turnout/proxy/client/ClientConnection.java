@@ -72,6 +72,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     private final ArrayDeque<Object> pending = new ArrayDeque<>(4);
     /** Named prepared statements under transaction pooling; null in session mode or when turned off. */
     private NamedStatements statements;
+    private ServerHandback handback;
     private int pendingBytes;
     private final OutstandingRequests outstanding = new OutstandingRequests();
     private boolean unsynced;
@@ -174,7 +175,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
             ServerConnection s = server;
             server = null;
             s.unlink();
-            giveBackAfterClientLeft(s, clientMidFrame);
+            handback.afterClientLeft(s, outstanding, unsynced, clientMidFrame, terminated, channel.eventLoop());
         }
         log.debug("client_closed client={}", this);
     }
@@ -187,44 +188,13 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
             switch (type) {
                 case FrontendType.PARSE, FrontendType.BIND, FrontendType.DESCRIBE, FrontendType.CLOSE -> {
                     unsynced = true;
-                    return namesNoStatement(type, buf, bodyIndex, readable) ? PgFrameScanner.PASS : PgFrameScanner.WHOLE;
+                    return NamedStatements.namesNoStatement(type, buf, bodyIndex, readable, outstanding)
+                            ? PgFrameScanner.PASS : PgFrameScanner.WHOLE;
                 }
                 default -> { }
             }
         }
         return frameStart(type, length);
-    }
-
-    /**
-     * True when the frame, from the bytes at hand, surely names no prepared statement (the unnamed one, or
-     * a portal): it then passes untouched in the run, and only its reply is accounted for here.
-     */
-    private boolean namesNoStatement(byte type, ByteBuf buf, int at, int readable) {
-        switch (type) {
-            case FrontendType.PARSE -> {
-                if (readable >= 1 && buf.getByte(at) == 0) {
-                    outstanding.sentParse(false, null);
-                    return true;
-                }
-                return false;
-            }
-            case FrontendType.BIND -> {
-                int nul = readable > 0 ? buf.indexOf(at, at + readable, (byte) 0) : -1; // end of the portal name
-                return nul >= 0 && nul + 1 < at + readable && buf.getByte(nul + 1) == 0;
-            }
-            default -> { // Describe, Close: a kind byte, then the name
-                if (readable < 2) {
-                    return false;
-                }
-                if (buf.getByte(at) == 'P' || buf.getByte(at + 1) == 0) {
-                    if (type == FrontendType.CLOSE) {
-                        outstanding.sentClose(false);
-                    }
-                    return true;
-                }
-                return false;
-            }
-        }
     }
 
     @Override
@@ -424,7 +394,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         }
         writePending(s);
         s.flush();
-        s.drain(outstanding.expectedReady(), (srv, error) -> giveBackIdleServer(srv));
+        s.drain(outstanding.expectedReady(), (srv, error) -> handback.idle(srv));
     }
 
     private void releasePending() {
@@ -548,68 +518,6 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         shard.release(s);
     }
 
-    /**
-     * The client left while linked. A server with nothing in flight goes back (rolled back first if a
-     * transaction is open); one with a request in flight or a half-sent frame cannot be trusted and is closed.
-     */
-    private void giveBackAfterClientLeft(ServerConnection s, boolean clientMidFrame) {
-        if (outstanding.expectedReady() > 0 || unsynced || clientMidFrame || s.midFrame()
-                || s.state() != ServerConnection.State.IDLE) {
-            log.debug("server_closed_after_client client={} server={} reason=in_flight", this, s);
-            if (terminated && outstanding.expectedReady() > 0 && !unsynced && !clientMidFrame && !s.midFrame()
-                    && !outstanding.parsesInFlight()) {
-                // The client said goodbye after its last request: PostgreSQL would finish that work, so let
-                // it finish, swallowing the replies, then treat the server as the client left it.
-                s.drain(outstanding.expectedReady(), (srv, error) -> giveBackIdleServer(srv));
-                return;
-            }
-            if (outstanding.expectedReady() > 0) {
-                // PostgreSQL does not notice a closed socket while it executes: cancel the orphaned query
-                // so it stops now instead of running to completion for nobody.
-                s.beginCancel();
-                turnout.cancels().sendCancel(s.address(), s.backendPid(), s.backendSecret(), channel.eventLoop(),
-                        s::endCancel);
-            }
-            s.setCloseNeeded();
-            shard.release(s);
-            return;
-        }
-        giveBackIdleServer(s);
-    }
-
-    /** A server with nothing in flight: roll back an open transaction, reset if configured, release. */
-    private void giveBackIdleServer(ServerConnection s) {
-        if (s.state() == ServerConnection.State.CLOSED) {
-            return;
-        }
-        if (s.txStatus() != 'I') {
-            s.runInternal("ROLLBACK", (srv, error) -> {
-                if (error != null || srv.txStatus() != 'I') {
-                    srv.setCloseNeeded();
-                }
-                resetAndRelease(srv);
-            });
-            return;
-        }
-        resetAndRelease(s);
-    }
-
-    private void resetAndRelease(ServerConnection s) {
-        String reset = pool.settings().serverResetQuery();
-        if (reset != null && !s.closeNeeded() && (mode == PoolMode.SESSION || pool.settings().serverResetQueryAlways())) {
-            s.runInternal(reset, (srv, error) -> {
-                if (error != null) {
-                    srv.setCloseNeeded();
-                } else {
-                    srv.forgetParamsAfterReset(reset);
-                }
-                shard.release(srv);
-            });
-        } else {
-            shard.release(s);
-        }
-    }
-
     // ---- login results (from ClientLogin) ----
 
     /** Authentication passed: finish the welcome from the pool's cache, or from a first server login. */
@@ -619,6 +527,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         this.pool = pool;
         this.mode = pool.mode();
         this.shard = pool.shard(channel.eventLoop());
+        this.handback = new ServerHandback(turnout, pool, shard);
         this.params = pool.intern(ParamSet.fromStartup(startup));
         int maxPrepared = pool.settings().maxPreparedStatements();
         if (mode != PoolMode.SESSION && maxPrepared > 0) {

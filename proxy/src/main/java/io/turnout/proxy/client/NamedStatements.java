@@ -39,6 +39,38 @@ final class NamedStatements {
         this.maxPerServer = maxPerServer;
     }
 
+    /**
+     * True when the frame, from the bytes at hand, surely names no prepared statement (the unnamed one, or
+     * a portal): it then passes untouched in the run, and only its reply is accounted for here.
+     */
+    static boolean namesNoStatement(byte type, ByteBuf buf, int at, int readable, OutstandingRequests outstanding) {
+        switch (type) {
+            case FrontendType.PARSE -> {
+                if (readable >= 1 && buf.getByte(at) == 0) {
+                    outstanding.sentParse(false, null);
+                    return true;
+                }
+                return false;
+            }
+            case FrontendType.BIND -> {
+                int nul = readable > 0 ? buf.indexOf(at, at + readable, (byte) 0) : -1; // end of the portal name
+                return nul >= 0 && nul + 1 < at + readable && buf.getByte(nul + 1) == 0;
+            }
+            default -> { // Describe, Close: a kind byte, then the name
+                if (readable < 2) {
+                    return false;
+                }
+                if (buf.getByte(at) == 'P' || buf.getByte(at + 1) == 0) {
+                    if (type == FrontendType.CLOSE) {
+                        outstanding.sentClose(false);
+                    }
+                    return true;
+                }
+                return false;
+            }
+        }
+    }
+
     /** Forwards a whole Parse, Bind, Describe or Close frame (owned) to {@code server}, translated. */
     void forward(byte type, ByteBuf frame, ServerConnection server, OutstandingRequests log) {
         try {

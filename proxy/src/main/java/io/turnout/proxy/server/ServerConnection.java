@@ -17,9 +17,7 @@ import io.turnout.protocol.ServerError;
 import io.turnout.protocol.auth.AuthException;
 import io.turnout.proxy.pool.ParamSet;
 import java.net.InetSocketAddress;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -105,12 +103,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     private int backendPid;
     private int backendSecret;
     private InetSocketAddress address;
-    /** Parameters the server reported at login (canonical names), the base of every client's welcome. */
-    private final Map<String, String> loginParams = new LinkedHashMap<>();
-    /** Parameters changed since login (lower-case names), by our SETs or by a client's reported SET. */
-    private final Map<String, String> changed = new HashMap<>();
-    /** The client parameter set this connection is known to be set up for (identity cache). */
-    private ParamSet configuredFor;
+    private final ServerParameters params = new ServerParameters();
     private Peer peer;
     private InternalDone internal;
     /** ReadyForQuery messages the current internal work still waits for (a drain may wait for several). */
@@ -196,7 +189,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
                 }
                 case BackendType.PARAMETER_STATUS -> {
                     String[] nv = PgRead.parameterStatus(frame);
-                    loginParams.put(nv[0], nv[1]);
+                    params.loggedIn(nv[0], nv[1]);
                 }
                 case BackendType.BACKEND_KEY_DATA -> {
                     backendPid = frame.getInt(frame.readerIndex() + 5);
@@ -290,6 +283,9 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
             String tag = PgRead.cstring(buf, index + PgRead.BODY, index + 1 + buf.getInt(index + 1));
             if (tag.equals(DISCARD_ALL) || tag.equals(DEALLOCATE_ALL)) {
                 prepared.clear();
+                if (tag.equals(DISCARD_ALL)) {
+                    params.forget(); // every parameter is back at its default
+                }
                 if (peer != null) {
                     peer.serverDeallocatedAll();
                 }
@@ -304,13 +300,8 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
             }
         } else {
             String[] nv = PgRead.parameterStatus(buf, index);
-            String key = nv[0].toLowerCase(Locale.ROOT);
-            if (ParamSet.isClientSettable(key)) {
-                changed.put(key, nv[1]);
-                configuredFor = null;
-                if (peer != null) {
-                    peer.serverParameter(nv[0], nv[1]);
-                }
+            if (params.reported(nv[0], nv[1]) && peer != null) {
+                peer.serverParameter(nv[0], nv[1]);
             }
         }
     }
@@ -507,81 +498,22 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     }
 
     /**
-     * The SET/RESET statements that put this connection in the client's parameter state, or null when it
-     * already is. Records them as applied: the caller runs them next.
+     * The statements that put this connection in the client's parameter state, or null when it already
+     * is; recorded as applied, so the caller must run them next.
      */
     public String setupFor(ParamSet wanted) {
-        if (configuredFor == wanted) {
-            return null;
-        }
-        StringBuilder resets = null;
-        StringBuilder sets = null;
-        for (Map.Entry<String, String> e : wanted.values().entrySet()) {
-            String key = e.getKey();
-            String have = changed.containsKey(key) ? changed.get(key) : loginValue(key);
-            if (!e.getValue().equals(have)) {
-                // set_config parses the value as a startup packet or postgresql.conf would: a list such as
-                // search_path=a,b stays a list, where SET name TO 'a,b' would make it one quoted name
-                sets = sets == null ? new StringBuilder("SELECT ") : sets.append(", ");
-                sets.append("pg_catalog.set_config(").append(quoteLiteral(key)).append(", ")
-                        .append(quoteLiteral(e.getValue())).append(", false)");
-                changed.put(key, e.getValue());
-            }
-        }
-        for (var it = changed.entrySet().iterator(); it.hasNext(); ) {
-            String key = it.next().getKey();
-            if (!wanted.values().containsKey(key)) {
-                resets = append(resets, "RESET " + quoteIdent(key));
-                it.remove();
-            }
-        }
-        configuredFor = wanted;
-        if (sets != null) {
-            resets = append(resets, sets.toString());
-        }
-        return resets == null ? null : resets.toString();
+        return params.setupFor(wanted);
     }
 
-    /** Forget what {@link #setupFor} assumed (the SET failed). */
+    /** The setup failed: its parameters are no longer known, so this connection is not reused. */
     public void forgetSetup() {
-        configuredFor = null;
-        changed.clear();
-        closeNeeded = true; // its parameters are no longer known; do not reuse
+        params.forget();
+        closeNeeded = true;
     }
 
     /** After DISCARD ALL or RESET ALL every parameter is back at its login value. */
     public void forgetParamsAfterReset(String resetQuery) {
-        String q = resetQuery.toUpperCase(Locale.ROOT);
-        if (q.contains("DISCARD ALL") || q.contains("RESET ALL")) {
-            changed.clear();
-            configuredFor = null;
-        }
-    }
-
-    private String loginValue(String lowerKey) {
-        for (Map.Entry<String, String> e : loginParams.entrySet()) {
-            if (e.getKey().equalsIgnoreCase(lowerKey)) {
-                return e.getValue();
-            }
-        }
-        return null;
-    }
-
-    private static StringBuilder append(StringBuilder sb, String statement) {
-        if (sb == null) {
-            sb = new StringBuilder(64);
-        } else {
-            sb.append("; ");
-        }
-        return sb.append(statement);
-    }
-
-    static String quoteIdent(String s) {
-        return '"' + s.replace("\"", "\"\"") + '"';
-    }
-
-    static String quoteLiteral(String s) {
-        return "'" + s.replace("'", "''") + "'";
+        params.afterReset(resetQuery);
     }
 
     public void link(Peer p) {
@@ -670,7 +602,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     }
 
     public Map<String, String> loginParams() {
-        return loginParams;
+        return params.login();
     }
 
     public int backendPid() {

@@ -51,6 +51,45 @@ public final class RawClient implements AutoCloseable {
         return all.toByteArray();
     }
 
+    /** Concatenates messages into one packet (a pipeline). */
+    public static byte[] cat(byte[]... parts) {
+        java.io.ByteArrayOutputStream o = new java.io.ByteArrayOutputStream();
+        for (byte[] p : parts) {
+            o.writeBytes(p);
+        }
+        return o.toByteArray();
+    }
+
+    public static byte[] cstr(String s) {
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        return java.util.Arrays.copyOf(b, b.length + 1);
+    }
+
+    public static byte[] parse(String name, String sql) {
+        return message('P', cat(cstr(name), cstr(sql), new byte[] {0, 0}));
+    }
+
+    /** Bind of {@code stmt} to the unnamed portal, no parameters, text results. */
+    public static byte[] bind(String stmt) {
+        return message('B', cat(cstr(""), cstr(stmt), new byte[] {0, 0, 0, 0, 0, 0}));
+    }
+
+    public static byte[] describeStatement(String stmt) {
+        return message('D', cat(new byte[] {'S'}, cstr(stmt)));
+    }
+
+    public static byte[] execute() {
+        return message('E', cat(cstr(""), new byte[] {0, 0, 0, 0}));
+    }
+
+    public static byte[] closeStatement(String stmt) {
+        return message('C', cat(new byte[] {'S'}, cstr(stmt)));
+    }
+
+    public static byte[] sync() {
+        return message('S', new byte[0]);
+    }
+
     public static byte[] query(String sql) {
         byte[] s = sql.getBytes(StandardCharsets.UTF_8);
         byte[] body = java.util.Arrays.copyOf(s, s.length + 1);
