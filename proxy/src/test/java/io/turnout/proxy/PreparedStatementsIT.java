@@ -170,13 +170,15 @@ class PreparedStatementsIT {
         }
     }
 
-    @Test
-    void pgjdbcManyThreadsOnTenServersWithPrepareThresholdOne() throws Exception {
+    /** The bar: 200 threads on 10 servers for 60 s, prepareThreshold=1, every result checked. */
+    @org.junit.jupiter.params.ParameterizedTest(name = "autocommit={0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
+    void pgjdbcTwoHundredThreadsOnTenServersWithPrepareThresholdOne(boolean autocommit) throws Exception {
         pg.psql("app", "DROP TABLE IF EXISTS ps_items; CREATE TABLE ps_items (id int primary key, v text);"
                 + "INSERT INTO ps_items SELECT g, 'v' || g FROM generate_series(1, 1000) g");
         try (TurnoutFixture t = TurnoutFixture.builder(pg).set("default_pool_size", 10).start()) {
-            int threads = 100;
-            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(8);
+            int threads = 200;
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             ExecutorService ex = Executors.newFixedThreadPool(threads);
             List<Future<Integer>> results = new ArrayList<>();
             for (int n = 0; n < threads; n++) {
@@ -186,7 +188,7 @@ class PreparedStatementsIT {
                     p.setProperty("prepareThreshold", "1");
                     int checks = 0;
                     try (Connection c = t.connect(p)) {
-                        c.setAutoCommit(id % 2 == 0);
+                        c.setAutoCommit(autocommit);
                         PreparedStatement byId = c.prepareStatement("select v from ps_items where id = ?");
                         PreparedStatement sum = c.prepareStatement("select sum(id) from ps_items where id <= ?");
                         PreparedStatement echo = c.prepareStatement("select ?::text || '-' || ?::int");
@@ -219,7 +221,7 @@ class PreparedStatementsIT {
             }
             int total = 0;
             for (Future<Integer> f : results) {
-                total += f.get(60, TimeUnit.SECONDS);
+                total += f.get(120, TimeUnit.SECONDS);
             }
             ex.shutdownNow();
             assertThat(total).isGreaterThan(threads * 5);
