@@ -85,6 +85,26 @@ class PreparedStatementsIT {
     }
 
     @Test
+    void pipelineWithAFailingParseRightAfterAServerSwitch() throws Exception {
+        try (TurnoutFixture t = trust(2, 100); RawClient a = login(t); RawClient holder = login(t)) {
+            a.send(cat(parse("S1", "select 'x'"), bind("S1"), execute(), sync()));
+            assertThat(replies(a)).isEqualTo("1 2 D=x C ZI");
+            holder.send(RawClient.query("begin")); // keeps the server that has S1
+            assertThat(holder.readUntilReady()).isNull();
+            // on a fresh server: Bind S1 needs an injected Parse (its reply swallowed), then S2 fails
+            a.send(cat(bind("S1"), execute(), parse("S2", "select * from no_such_table"), bind("S2"), execute(),
+                    sync()));
+            assertThat(replies(a)).isEqualTo("2 D=x C E=42P01 ZI");
+            a.send(cat(bind("S2"), execute(), bind("S1"), execute(), sync()));
+            assertThat(replies(a)).isEqualTo("E=26000 ZI");
+            holder.send(RawClient.query("commit"));
+            assertThat(holder.readUntilReady()).isNull();
+            a.send(cat(bind("S1"), execute(), sync()));
+            assertThat(replies(a)).isEqualTo("2 D=x C ZI");
+        }
+    }
+
+    @Test
     void describeOfAStatementTheCurrentServerNeverSaw() throws Exception {
         try (TurnoutFixture t = trust(2, 100); RawClient a = login(t); RawClient holder = login(t)) {
             a.send(cat(parse("S1", "select $1::int + 1 as n"), sync()));
