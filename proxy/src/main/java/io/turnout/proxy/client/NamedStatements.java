@@ -7,7 +7,6 @@ import io.turnout.protocol.PgWrite;
 import io.turnout.proxy.pool.PreparedStatements;
 import io.turnout.proxy.pool.PreparedStatements.Statement;
 import io.turnout.proxy.server.ServerConnection;
-import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -135,14 +134,13 @@ final class NamedStatements {
         registry.binds.increment();
         ensurePrepared(st, server, log);
         int restAt = PgRead.skipCstring(frame, stmtAt, end);
-        byte[] portal = new byte[stmtAt - start];
-        frame.getBytes(start, portal);
-        byte[] serverName = st.serverName().getBytes(StandardCharsets.UTF_8);
+        int portalLength = stmtAt - start; // with its NUL
+        byte[] serverName = st.serverNameBytes();
         int rest = end - restAt;
-        ByteBuf head = server.channel().alloc().buffer(5 + portal.length + serverName.length + 1);
+        ByteBuf head = server.channel().alloc().buffer(5 + portalLength + serverName.length + 1);
         head.writeByte(FrontendType.BIND);
-        head.writeInt(4 + portal.length + serverName.length + 1 + rest);
-        head.writeBytes(portal);
+        head.writeInt(4 + portalLength + serverName.length + 1 + rest);
+        head.writeBytes(frame, start, portalLength);
         head.writeBytes(serverName).writeByte(0);
         server.write(head);
         server.write(frame.retainedSlice(restAt, rest)); // parameters pass without a copy
@@ -217,7 +215,7 @@ final class NamedStatements {
     }
 
     private static void writeParse(ServerConnection server, Statement st) {
-        byte[] name = st.serverName().getBytes(StandardCharsets.UTF_8);
+        byte[] name = st.serverNameBytes();
         ByteBuf out = server.channel().alloc().buffer(6 + name.length + st.parseBody().length);
         out.writeByte(FrontendType.PARSE);
         out.writeInt(4 + name.length + 1 + st.parseBody().length);

@@ -11,8 +11,11 @@ import java.util.concurrent.atomic.LongAdder;
  * every client that prepares the same text. Shared by all loops.
  */
 public final class PreparedStatements {
-    /** A statement and the body of the Parse that creates it (query, parameter count and types). */
-    public record Statement(String serverName, byte[] parseBody) {
+    /**
+     * A statement and the body of the Parse that creates it (query, parameter count and types); the server
+     * name is kept encoded too, since every Bind writes it.
+     */
+    public record Statement(String serverName, byte[] serverNameBytes, byte[] parseBody) {
     }
 
     private record Key(byte[] body, int hash) {
@@ -37,7 +40,10 @@ public final class PreparedStatements {
     /** The statement for a Parse body (everything after the statement name). */
     public Statement intern(byte[] parseBody) {
         Key key = new Key(parseBody, Arrays.hashCode(parseBody));
-        return statements.computeIfAbsent(key, k -> new Statement("T_" + ids.incrementAndGet(), parseBody));
+        return statements.computeIfAbsent(key, k -> {
+            String name = "T_" + ids.incrementAndGet();
+            return new Statement(name, name.getBytes(java.nio.charset.StandardCharsets.UTF_8), parseBody);
+        });
     }
 
     public int size() {
