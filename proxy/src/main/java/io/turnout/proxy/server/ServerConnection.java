@@ -7,14 +7,12 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.concurrent.ScheduledFuture;
-import io.turnout.protocol.AuthRequest;
 import io.turnout.protocol.BackendType;
 import io.turnout.protocol.PgFrameScanner;
 import io.turnout.protocol.PgProtocolException;
 import io.turnout.protocol.PgRead;
 import io.turnout.protocol.PgWrite;
 import io.turnout.protocol.ServerError;
-import io.turnout.protocol.auth.AuthException;
 import io.turnout.proxy.pool.ParamSet;
 import java.net.InetSocketAddress;
 import java.util.LinkedHashMap;
@@ -110,7 +108,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     private int internalReadyLeft;
     private RowSink internalRows;
     /** Pooler-wide statement names prepared on this connection, least recently used first. */
-    private final java.util.LinkedHashMap<String, Boolean> prepared = new java.util.LinkedHashMap<>(16, 0.75f, true);
+    private final LinkedHashMap<String, Boolean> prepared = new LinkedHashMap<>(16, 0.75f, true);
     /** CancelRequests sent for this server whose connections are still open. */
     private int cancelsInFlight;
     private Runnable afterCancels;
@@ -159,66 +157,35 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        login = new ServerLogin(credentials);
-        ByteBuf out = ctx.alloc().buffer(128);
-        Map<String, String> startup = new LinkedHashMap<>();
-        startup.put("user", credentials.user());
-        startup.put("database", database);
-        PgWrite.startupMessage(out, startup);
-        ctx.writeAndFlush(out, ctx.voidPromise());
+        login = new ServerLogin(this, credentials, database);
+        login.start(ctx);
     }
 
-    private void onLoginFrame(byte type, ByteBuf frame) {
-        try {
-            switch (type) {
-                case BackendType.AUTHENTICATION -> {
-                    AuthRequest request = AuthRequest.parse(frame);
-                    ByteBuf out = channel.alloc().buffer(256);
-                    try {
-                        login.respond(request, out);
-                    } catch (AuthException e) {
-                        out.release();
-                        failLogin("28P01", "server login failed for user " + credentials.user() + ": " + e.getMessage());
-                        return;
-                    }
-                    if (out.isReadable()) {
-                        channel.writeAndFlush(out, channel.voidPromise());
-                    } else {
-                        out.release();
-                    }
-                }
-                case BackendType.PARAMETER_STATUS -> {
-                    String[] nv = PgRead.parameterStatus(frame);
-                    params.loggedIn(nv[0], nv[1]);
-                }
-                case BackendType.BACKEND_KEY_DATA -> {
-                    backendPid = frame.getInt(frame.readerIndex() + 5);
-                    backendSecret = frame.getInt(frame.readerIndex() + 9);
-                }
-                case BackendType.ERROR_RESPONSE -> {
-                    ServerError e = ServerError.parse(frame);
-                    failLogin(e.sqlState() != null ? e.sqlState() : "08006", e.message());
-                }
-                case BackendType.READY_FOR_QUERY -> {
-                    if (loginTimeout != null) {
-                        loginTimeout.cancel(false);
-                    }
-                    login = null;
-                    loggedIn = true;
-                    state = State.IDLE;
-                    idleSinceNanos = System.nanoTime();
-                    lastCheckedNanos = idleSinceNanos;
-                    log.debug("server_login_ok id={} db={} user={} pid={}", id, database, credentials.user(), backendPid);
-                    owner.loginSucceeded(this);
-                }
-                default -> { } // NoticeResponse, NegotiateProtocolVersion: nothing to do
-            }
-        } finally {
-            frame.release();
+    // called by ServerLogin, on this loop
+
+    void loginParameter(String name, String value) {
+        params.loggedIn(name, value);
+    }
+
+    void loginKey(int processId, int secretKey) {
+        backendPid = processId;
+        backendSecret = secretKey;
+    }
+
+    void loginDone() {
+        if (loginTimeout != null) {
+            loginTimeout.cancel(false);
         }
+        login = null;
+        loggedIn = true;
+        state = State.IDLE;
+        idleSinceNanos = System.nanoTime();
+        lastCheckedNanos = idleSinceNanos;
+        log.debug("server_login_ok id={} db={} user={} pid={}", id, database, credentials.user(), backendPid);
+        owner.loginSucceeded(this);
     }
 
-    private void failLogin(String sqlState, String message) {
+    void failLogin(String sqlState, String message) {
         if (state != State.LOGIN) {
             return;
         }
@@ -318,7 +285,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     @Override
     public void frame(byte type, ByteBuf frame) {
         if (state == State.LOGIN) {
-            onLoginFrame(type, frame);
+            login.onFrame(type, frame);
             return;
         }
         switch (type) {

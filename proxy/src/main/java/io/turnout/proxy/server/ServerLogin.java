@@ -1,22 +1,84 @@
 package io.turnout.proxy.server;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
 import io.turnout.protocol.AuthRequest;
+import io.turnout.protocol.BackendType;
+import io.turnout.protocol.PgRead;
+import io.turnout.protocol.ServerError;
 import io.turnout.protocol.PgWrite;
 import io.turnout.protocol.auth.AuthException;
 import io.turnout.protocol.auth.Md5;
 import io.turnout.protocol.auth.ScramClient;
 import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
-/** Answers PostgreSQL's authentication requests for one server login. */
+/**
+ * The startup exchange of one server connection: StartupMessage, the authentication requests, then the
+ * parameters and cancel key PostgreSQL reports until ReadyForQuery. Tells its connection what it learns.
+ */
 final class ServerLogin {
     private static final String SCRAM = "SCRAM-SHA-256";
 
+    private final ServerConnection server;
     private final ServerCredentials credentials;
+    private final String database;
     private ScramClient scram;
 
-    ServerLogin(ServerCredentials credentials) {
+    ServerLogin(ServerConnection server, ServerCredentials credentials, String database) {
+        this.server = server;
         this.credentials = credentials;
+        this.database = database;
+    }
+
+    void start(ChannelHandlerContext ctx) {
+        ByteBuf out = ctx.alloc().buffer(128);
+        Map<String, String> startup = new LinkedHashMap<>();
+        startup.put("user", credentials.user());
+        startup.put("database", database);
+        PgWrite.startupMessage(out, startup);
+        ctx.writeAndFlush(out, ctx.voidPromise());
+    }
+
+    /** One whole frame of the login phase (owned). */
+    void onFrame(byte type, ByteBuf frame) {
+        try {
+            switch (type) {
+                case BackendType.AUTHENTICATION -> {
+                    Channel channel = server.channel();
+                    ByteBuf out = channel.alloc().buffer(256);
+                    try {
+                        respond(AuthRequest.parse(frame), out);
+                    } catch (AuthException e) {
+                        out.release();
+                        server.failLogin("28P01", "server login failed for user " + credentials.user() + ": "
+                                + e.getMessage());
+                        return;
+                    }
+                    if (out.isReadable()) {
+                        channel.writeAndFlush(out, channel.voidPromise());
+                    } else {
+                        out.release();
+                    }
+                }
+                case BackendType.PARAMETER_STATUS -> {
+                    String[] nv = PgRead.parameterStatus(frame);
+                    server.loginParameter(nv[0], nv[1]);
+                }
+                case BackendType.BACKEND_KEY_DATA ->
+                        server.loginKey(frame.getInt(frame.readerIndex() + 5), frame.getInt(frame.readerIndex() + 9));
+                case BackendType.ERROR_RESPONSE -> {
+                    ServerError e = ServerError.parse(frame);
+                    server.failLogin(e.sqlState() != null ? e.sqlState() : "08006", e.message());
+                }
+                case BackendType.READY_FOR_QUERY -> server.loginDone();
+                default -> { } // NoticeResponse, NegotiateProtocolVersion: nothing to do
+            }
+        } finally {
+            frame.release();
+        }
     }
 
     /**
@@ -24,7 +86,7 @@ final class ServerLogin {
      *
      * @return true when authentication is complete (AuthenticationOk)
      */
-    boolean respond(AuthRequest request, ByteBuf out) throws AuthException {
+    private boolean respond(AuthRequest request, ByteBuf out) throws AuthException {
         switch (request.code()) {
             case AuthRequest.OK:
                 return true;
