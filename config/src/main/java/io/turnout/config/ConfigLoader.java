@@ -24,7 +24,9 @@ public final class ConfigLoader {
             "client_login_timeout", "idle_transaction_timeout", "server_lifetime", "server_idle_timeout",
             "server_connect_timeout", "server_login_retry", "server_reset_query", "server_reset_query_always",
             "server_check_query", "server_check_delay", "max_prepared_statements", "max_packet_size", "workers", "admin_users",
-            "stats_users", "ignore_startup_parameters", "databases");
+            "stats_users", "ignore_startup_parameters", "stats_period", "metrics_addr", "metrics_port", "databases");
+    /** Names of the admin console's virtual databases; no configured database may take them. */
+    public static final List<String> ADMIN_DATABASES = List.of("pgbouncer", "turnout");
     static final List<String> DATABASE_KEYS = List.of(
             "host", "port", "dbname", "user", "password", "pool_size", "min_pool_size", "reserve_pool_size",
             "pool_mode", "max_db_connections", "auth_user");
@@ -45,6 +47,15 @@ public final class ConfigLoader {
 
     /** Parses YAML text; relative paths (auth_file) resolve against {@code baseDir}. */
     public static TurnoutConfig parse(String text, String name, Path source, Path baseDir) throws ConfigException {
+        return parse(text, name, source, baseDir, Map.of());
+    }
+
+    /**
+     * Parses YAML text with some top-level keys replaced by {@code overrides} (the admin console's
+     * {@code SET key = value}), so an override is validated exactly like the same line in the file.
+     */
+    public static TurnoutConfig parse(String text, String name, Path source, Path baseDir,
+                                      Map<String, String> overrides) throws ConfigException {
         Node root;
         try {
             Yaml yaml = new Yaml(new SafeConstructor(new LoaderOptions()));
@@ -55,6 +66,9 @@ public final class ConfigLoader {
         }
         if (root == null) {
             throw new ConfigException(name + ":1: the file is empty; at least `databases:` is required");
+        }
+        for (Map.Entry<String, String> o : overrides.entrySet()) {
+            override(root, name, o.getKey(), o.getValue());
         }
         YamlSection top = new YamlSection(name, "", root);
         top.rejectUnknown(GENERAL_KEYS);
@@ -104,8 +118,12 @@ public final class ConfigLoader {
             throw new ConfigException(name + ":1: databases: at least one database is required");
         }
         for (String db : dbs.keys()) {
+            if (ADMIN_DATABASES.contains(db)) {
+                throw dbs.error(db, "'" + db + "' is the admin console's name; pick another database name");
+            }
             databases.put(db, database(dbs, db, pool));
         }
+        String metricsPort = top.string("metrics_port", null);
 
         return new TurnoutConfig(source,
                 top.string("listen_addr", "127.0.0.1"),
@@ -114,7 +132,34 @@ public final class ConfigLoader {
                 top.integer("workers", 0, 0, 1024),
                 top.integer("max_packet_size", Integer.MAX_VALUE, 1024, Integer.MAX_VALUE),
                 List.copyOf(top.list("admin_users")),
-                List.copyOf(top.list("stats_users")));
+                List.copyOf(top.list("stats_users")),
+                top.duration("stats_period", Duration.ofSeconds(60)),
+                top.string("metrics_addr", top.string("listen_addr", "127.0.0.1")),
+                metricsPort == null ? -1 : top.integer("metrics_port", -1, 0, 65535));
+    }
+
+    private static void override(Node root, String name, String key, String value) throws ConfigException {
+        if (!GENERAL_KEYS.contains(key) || key.equals("databases")) {
+            throw new ConfigException("SET: unknown parameter '" + key + "'");
+        }
+        if (!(root instanceof org.yaml.snakeyaml.nodes.MappingNode map)) {
+            throw new ConfigException(name + ":1: expected a mapping of keys to values");
+        }
+        org.yaml.snakeyaml.nodes.Tag tag = new org.yaml.snakeyaml.resolver.Resolver()
+                .resolve(org.yaml.snakeyaml.nodes.NodeId.scalar, value, true);
+        var mark = new org.yaml.snakeyaml.error.Mark("SET", 0, -1, 0, new int[0], 0);
+        var valueNode = new org.yaml.snakeyaml.nodes.ScalarNode(tag, value, mark, mark,
+                org.yaml.snakeyaml.DumperOptions.ScalarStyle.PLAIN);
+        var tuples = map.getValue();
+        for (int i = 0; i < tuples.size(); i++) {
+            if (tuples.get(i).getKeyNode() instanceof org.yaml.snakeyaml.nodes.ScalarNode k && k.getValue().equals(key)) {
+                tuples.set(i, new org.yaml.snakeyaml.nodes.NodeTuple(k, valueNode));
+                return;
+            }
+        }
+        var keyNode = new org.yaml.snakeyaml.nodes.ScalarNode(org.yaml.snakeyaml.nodes.Tag.STR, key, mark, mark,
+                org.yaml.snakeyaml.DumperOptions.ScalarStyle.PLAIN);
+        tuples.add(new org.yaml.snakeyaml.nodes.NodeTuple(keyNode, valueNode));
     }
 
     private static DatabaseConfig database(YamlSection dbs, String name, PoolSettings pool) throws ConfigException {

@@ -11,6 +11,8 @@ import java.util.Map;
  * @param users auth_file contents: user name to secret (plain, md5... or SCRAM-SHA-256$...)
  * @param workers event loops (0 = one per core)
  * @param maxPacketSize largest protocol message accepted, in bytes (PgBouncer's max_packet_size)
+ * @param statsPeriod how often SHOW STATS averages are recomputed (PgBouncer's stats_period)
+ * @param metricsPort HTTP port of /metrics, /health and /ready; -1 = no HTTP endpoint, 0 = any free port
  */
 public record TurnoutConfig(
         Path source,
@@ -26,5 +28,8 @@ public record TurnoutConfig(
         int workers,
         int maxPacketSize,
         List<String> adminUsers,
-        List<String> statsUsers) {
+        List<String> statsUsers,
+        java.time.Duration statsPeriod,
+        String metricsAddr,
+        int metricsPort) {
 }

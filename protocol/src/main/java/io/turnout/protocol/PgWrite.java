@@ -120,6 +120,42 @@ public final class PgWrite {
         end(out, mark);
     }
 
+    /**
+     * RowDescription for a result Turnout makes itself (the admin console): every column in text format,
+     * typed by {@code typeOids} (25 text, 23 int4, 20 int8, 1700 numeric...).
+     */
+    public static void rowDescription(ByteBuf out, List<String> names, int[] typeOids) {
+        int mark = begin(out, BackendType.ROW_DESCRIPTION);
+        out.writeShort(names.size());
+        for (int i = 0; i < names.size(); i++) {
+            cstring(out, names.get(i));
+            out.writeInt(0);                                   // table oid
+            out.writeShort(0);                                 // column number
+            out.writeInt(typeOids[i]);
+            out.writeShort(typeOids[i] == 23 ? 4 : typeOids[i] == 20 ? 8 : -1); // type size
+            out.writeInt(-1);                                  // type modifier
+            out.writeShort(0);                                 // text format
+        }
+        end(out, mark);
+    }
+
+    /** DataRow of text values; a null value is SQL NULL. */
+    public static void dataRow(ByteBuf out, List<String> values) {
+        int mark = begin(out, BackendType.DATA_ROW);
+        out.writeShort(values.size());
+        for (String v : values) {
+            if (v == null) {
+                out.writeInt(-1);
+            } else {
+                int len = out.writerIndex();
+                out.writeInt(0);
+                int n = out.writeCharSequence(v, StandardCharsets.UTF_8);
+                out.setInt(len, n);
+            }
+        }
+        end(out, mark);
+    }
+
     public static void emptyQueryResponse(ByteBuf out) {
         out.writeByte(BackendType.EMPTY_QUERY_RESPONSE);
         out.writeInt(4);

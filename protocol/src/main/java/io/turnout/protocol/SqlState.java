@@ -17,6 +17,11 @@ public final class SqlState {
     public static final String IDLE_IN_TRANSACTION_TIMEOUT = "25P03";
     public static final String ACTIVE_SQL_TRANSACTION = "25001";
     public static final String INTERNAL_ERROR = "XX000";
+    public static final String SYNTAX_ERROR = "42601";
+    public static final String INSUFFICIENT_PRIVILEGE = "42501";
+    public static final String INVALID_PARAMETER_VALUE = "22023";
+    public static final String OBJECT_NOT_IN_PREREQUISITE_STATE = "55000";
+    public static final String CONFIG_FILE_ERROR = "F0000";
     public static final String CONFIGURATION_LIMIT_EXCEEDED = "53400";
 
     private SqlState() {

@@ -74,12 +74,18 @@ public final class Turnout {
             log.info("turnout_stopping");
             server.close();
         }, "turnout-shutdown"));
-        server.listener().closeFuture().syncUninterruptibly();
+        sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> {
+            try {
+                server.reload();
+            } catch (ConfigException e) {
+                log.error("config_reload_failed signal=HUP error=\"{}\"", e.getMessage());
+            }
+        });
+        server.terminated().join();
         return 0;
     }
 
     static String version() {
-        String v = Turnout.class.getPackage().getImplementationVersion();
-        return v != null ? v : "dev";
+        return TurnoutServer.version();
     }
 }

@@ -13,6 +13,9 @@ import io.turnout.protocol.PgProtocolException;
 import io.turnout.protocol.PgWrite;
 import io.turnout.protocol.SqlState;
 import io.turnout.proxy.TurnoutServer;
+import io.turnout.proxy.admin.AdminConsole;
+import io.turnout.proxy.pool.ConnectionInfo;
+import io.turnout.proxy.pool.ShardStats;
 import io.turnout.proxy.pool.ParamSet;
 import io.turnout.proxy.pool.Pool;
 import io.turnout.proxy.pool.PoolShard;
@@ -45,9 +48,19 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     /** Reasons to stop reading from the client socket; reading resumes when none is left. */
     private static final int PAUSE_WAITING = 1;
     private static final int PAUSE_SERVER_BACKPRESSURE = 2;
+    private static final int PAUSE_SUSPEND = 4;
 
     private final TurnoutServer turnout;
     private final PgFrameScanner scanner;
+    private final long id = ConnectionInfo.nextId();
+    private final long connectNanos = System.nanoTime();
+    /** When the current request began (0: none running) and when the current transaction began. */
+    private long requestStartNanos;
+    private long xactStartNanos;
+    private long lastRequestNanos = connectNanos;
+    private ShardStats stats;
+    /** Set when this client logged in to the admin console instead of a database. */
+    private AdminConsole admin;
     private Channel channel;
     private State state = State.LOGIN;
     private ClientLogin login;
@@ -164,6 +177,9 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         if (counted) {
             turnout.clientCount().decrementAndGet();
         }
+        if (pool != null) {
+            pool.db().clientCounter().decrementAndGet();
+        }
         if (was == State.WAITING) {
             if (terminated && !pending.isEmpty() && !clientMidFrame && !unsynced) {
                 orphaned = true; // stays queued: its last requests run when a server comes, replies swallowed
@@ -187,6 +203,9 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         if (statements != null && state != State.LOGIN) {
             switch (type) {
                 case FrontendType.PARSE, FrontendType.BIND, FrontendType.DESCRIBE, FrontendType.CLOSE -> {
+                    if (requestStartNanos == 0) {
+                        requestStarted();
+                    }
                     unsynced = true;
                     return NamedStatements.namesNoStatement(type, buf, bodyIndex, readable, outstanding)
                             ? PgFrameScanner.PASS : PgFrameScanner.WHOLE;
@@ -205,6 +224,12 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
                 throw new PgProtocolException("invalid message length " + length + " during authentication");
             }
             return PgFrameScanner.WHOLE;
+        }
+        if (admin != null) {
+            return admin.frameStart(type, length);
+        }
+        if (requestStartNanos == 0) {
+            requestStarted();
         }
         switch (type) {
             case FrontendType.QUERY, FrontendType.SYNC, FrontendType.FUNCTION_CALL -> {
@@ -238,6 +263,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
 
     @Override
     public void passThrough(ByteBuf run) {
+        stats.received(run.readableBytes());
         if (state == State.ACTIVE) {
             server.write(run);
             wroteToServer = true;
@@ -263,6 +289,10 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
             login.onFrame(type, frame);
             return;
         }
+        if (admin != null) {
+            admin.onFrame(type, frame);
+            return;
+        }
         if (statements != null && (type == FrontendType.PARSE || type == FrontendType.BIND
                 || type == FrontendType.DESCRIBE || type == FrontendType.CLOSE)) {
             statementFrame(type, frame);
@@ -279,6 +309,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     }
 
     private void statementFrame(byte type, ByteBuf frame) {
+        stats.received(frame.readableBytes());
         if (state == State.ACTIVE) {
             statements.forward(type, frame, server, outstanding);
             wroteToServer = true;
@@ -330,6 +361,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
             shard.release(s);
             return;
         }
+        stats.assigned(System.nanoTime() - waitStartNanos);
         String setup = s.setupFor(params);
         if (setup == null) {
             link(s);
@@ -428,6 +460,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
 
     @Override
     public void serverData(ByteBuf run) {
+        stats.sent(run.readableBytes());
         channel.write(run, channel.voidPromise());
     }
 
@@ -435,6 +468,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     public void serverReady(byte status) {
         outstanding.readyReceived();
         txStatus = status;
+        requestDone(status);
         if (outstanding.expectedReady() == 0 && status != 'I') {
             if (mode == PoolMode.STATEMENT) {
                 channel.flush();
@@ -528,10 +562,12 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         this.mode = pool.mode();
         this.shard = pool.shard(channel.eventLoop());
         this.handback = new ServerHandback(turnout, pool, shard);
+        this.stats = shard.stats();
+        pool.db().clientCounter().incrementAndGet();
         this.params = pool.intern(ParamSet.fromStartup(startup));
         int maxPrepared = pool.settings().maxPreparedStatements();
         if (mode != PoolMode.SESSION && maxPrepared > 0) {
-            statements = new NamedStatements(turnout.pools().prepared(), maxPrepared);
+            statements = new NamedStatements(turnout.pools().prepared(), maxPrepared, shard.stats());
         }
         this.login = null;
         int[] key = turnout.cancels().register(this);
@@ -549,6 +585,43 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
             // backend is reachable before the client believes it is connected).
             welcomePending = true;
             requestServer();
+        }
+    }
+
+    /** Authentication passed for the admin console: no pool, the console answers every query. */
+    void authenticatedAdmin(String user, String database, boolean fullAccess) {
+        this.user = user;
+        this.database = database;
+        this.login = null;
+        if (loginTimer != null) {
+            loginTimer.cancel(false);
+        }
+        int[] key = turnout.cancels().register(this);
+        cancelKey = key[0];
+        cancelSecret = key[1];
+        state = State.IDLE;
+        admin = new AdminConsole(turnout, channel, user, fullAccess, this::fatal);
+        admin.welcome(cancelKey, cancelSecret);
+    }
+
+    // ---- statistics (SHOW STATS) ----
+
+    private void requestStarted() {
+        long now = System.nanoTime();
+        requestStartNanos = now;
+        lastRequestNanos = now;
+        if (txStatus == 'I' && xactStartNanos == 0) {
+            xactStartNanos = now;
+        }
+    }
+
+    private void requestDone(byte status) {
+        long now = System.nanoTime();
+        stats.queryDone(now - requestStartNanos);
+        requestStartNanos = outstanding.expectedReady() > 0 ? now : 0;
+        if (status == 'I' && xactStartNanos != 0) {
+            stats.xactDone(now - xactStartNanos);
+            xactStartNanos = 0;
         }
     }
 
@@ -648,6 +721,53 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
 
     Channel channel() {
         return channel;
+    }
+
+    public long id() {
+        return id;
+    }
+
+    @Override
+    public long clientId() {
+        return id;
+    }
+
+    /** This client as SHOW CLIENTS prints it, or null once closed; call on this client's loop. */
+    public ConnectionInfo info() {
+        String st = switch (state) {
+            case LOGIN -> "login";
+            case IDLE -> "idle"; // PgBouncer's word for a logged-in client without a server
+            case ACTIVE -> "active";
+            case WAITING -> "waiting";
+            case CLOSED -> null;
+        };
+        if (st == null) {
+            return null;
+        }
+        long now = System.nanoTime();
+        return new ConnectionInfo(false, id, user != null ? user : "(nouser)", database != null ? database : "(nodb)",
+                pool, st, ConnectionInfo.host(channel.remoteAddress()), ConnectionInfo.port(channel.remoteAddress()),
+                ConnectionInfo.host(channel.localAddress()), ConnectionInfo.port(channel.localAddress()),
+                ConnectionInfo.epochMillis(connectNanos), ConnectionInfo.epochMillis(lastRequestNanos),
+                state == State.WAITING ? now - waitStartNanos : 0, false, server != null ? server.id() : 0, 0,
+                params.get("application_name") != null ? params.get("application_name") : "",
+                statements != null ? statements.size() : 0, 0, admin != null);
+    }
+
+    /** KILL, KILL_CLIENT: tell the client why and close it (any thread). */
+    public void kill(String reason) {
+        channel.eventLoop().execute(() -> fatal(SqlState.ADMIN_SHUTDOWN, reason));
+    }
+
+    /** SUSPEND stops reading from every client socket; RESUME reads again (any thread). */
+    public void suspend(boolean suspended) {
+        channel.eventLoop().execute(() -> {
+            if (suspended) {
+                pause(PAUSE_SUSPEND);
+            } else {
+                resume(PAUSE_SUSPEND);
+            }
+        });
     }
 
     PgFrameScanner scanner() {

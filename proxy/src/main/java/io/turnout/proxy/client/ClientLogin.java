@@ -3,6 +3,7 @@ package io.turnout.proxy.client;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.turnout.config.AuthType;
+import io.turnout.config.ConfigLoader;
 import io.turnout.config.DatabaseConfig;
 import io.turnout.config.TurnoutConfig;
 import io.turnout.protocol.FrontendType;
@@ -16,6 +17,7 @@ import io.turnout.protocol.auth.Md5;
 import io.turnout.protocol.auth.ScramSecret;
 import io.turnout.protocol.auth.ScramServer;
 import io.turnout.proxy.TurnoutServer;
+import io.turnout.proxy.pool.Database;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -39,6 +41,10 @@ final class ClientLogin {
     private Map<String, String> startup;
     private String user;
     private DatabaseConfig database;
+    private String dbName;
+    /** The admin console's name when the client asked for it; {@code adminFull}: admin_users, not only stats_users. */
+    private String adminDb;
+    private boolean adminFull;
     private String secret;
     private byte[] md5Salt;
     private ScramServer scram;
@@ -104,7 +110,7 @@ final class ClientLogin {
             client.fatal(SqlState.INVALID_AUTHORIZATION, "no PostgreSQL user name specified in startup packet");
             return;
         }
-        String dbName = startup.getOrDefault("database", user);
+        dbName = startup.getOrDefault("database", user);
         if (dbName.isEmpty()) {
             dbName = user;
         }
@@ -114,10 +120,30 @@ final class ClientLogin {
                     + config.pool().maxClientConn() + ")");
             return;
         }
+        if (ConfigLoader.ADMIN_DATABASES.contains(dbName)) {
+            adminFull = config.adminUsers().contains(user);
+            if (!adminFull && !config.statsUsers().contains(user)) {
+                out.release();
+                log.info("client_admin_refused user={} addr={}", user, client.channel().remoteAddress());
+                client.fatal(SqlState.INVALID_AUTHORIZATION, "user \"" + user
+                        + "\" may not use the admin console (admin_users, stats_users)");
+                return;
+            }
+            adminDb = dbName;
+            secret = config.users().get(user);
+            challenge(out);
+            return;
+        }
         database = config.databases().get(dbName);
         if (database == null) {
             out.release();
             client.fatal(SqlState.INVALID_CATALOG_NAME, "database \"" + dbName + "\" does not exist");
+            return;
+        }
+        Database state = turnout.pools().database(dbName);
+        if (state != null && state.disabled()) {
+            out.release();
+            client.fatal(SqlState.CANNOT_CONNECT_NOW, "database \"" + dbName + "\" does not allow connections (DISABLE)");
             return;
         }
         secret = config.users().get(user);
@@ -291,11 +317,15 @@ final class ClientLogin {
         ByteBuf out = ch.alloc().buffer(16);
         PgWrite.authenticationOk(out);
         ch.write(out, ch.voidPromise());
+        if (adminDb != null) {
+            client.authenticatedAdmin(user, adminDb, adminFull);
+            return;
+        }
         client.authenticated(user, database.name(), turnout.pools().pool(database, user), startup);
     }
 
     private void fail(String reason) {
-        log.info("client_auth_failed user={} db={} addr={} reason=\"{}\"", user, database.name(),
+        log.info("client_auth_failed user={} db={} addr={} reason=\"{}\"", user, dbName,
                 client.channel().remoteAddress(), reason);
         client.fatal(SqlState.INVALID_PASSWORD, "password authentication failed for user \"" + user + "\"");
     }

@@ -6,6 +6,7 @@ import io.turnout.protocol.PgRead;
 import io.turnout.protocol.PgWrite;
 import io.turnout.proxy.pool.PreparedStatements;
 import io.turnout.proxy.pool.PreparedStatements.Statement;
+import io.turnout.proxy.pool.ShardStats;
 import io.turnout.proxy.server.ServerConnection;
 import java.util.HashMap;
 import java.util.Map;
@@ -32,10 +33,17 @@ final class NamedStatements {
     private final Map<String, Statement> byClientName = new HashMap<>();
     private final PreparedStatements registry;
     private final int maxPerServer;
+    private final ShardStats stats;
 
-    NamedStatements(PreparedStatements registry, int maxPerServer) {
+    NamedStatements(PreparedStatements registry, int maxPerServer, ShardStats stats) {
         this.registry = registry;
         this.maxPerServer = maxPerServer;
+        this.stats = stats;
+    }
+
+    /** How many statements this client holds (SHOW CLIENTS' prepared_statements). */
+    int size() {
+        return byClientName.size();
     }
 
     /**
@@ -97,9 +105,10 @@ final class NamedStatements {
             server.write(frame.retain());
             return;
         }
-        registry.clientParses.increment();
+        stats.clientParse();
         Statement existing = byClientName.get(name);
         if (existing != null) {
+            existing.counters().clientParses.increment();
             // PostgreSQL answers 42P05 when a name is prepared twice: make the server say it for us.
             ensurePrepared(existing, server, log);
             log.sentParse(false, null);
@@ -110,6 +119,7 @@ final class NamedStatements {
         byte[] body = new byte[end - bodyStart];
         frame.getBytes(bodyStart, body);
         Statement st = registry.intern(body);
+        st.counters().clientParses.increment();
         byClientName.put(name, st);
         if (server.hasPrepared(st.serverName())) {
             log.sentClose(true);
@@ -117,8 +127,13 @@ final class NamedStatements {
         }
         log.sentParse(false, new ParseUndo(st.serverName(), name, st));
         writeParse(server, st);
-        registry.serverParses.increment();
+        serverParsed(st);
         remember(st, server, log);
+    }
+
+    private void serverParsed(Statement st) {
+        stats.serverParse();
+        st.counters().serverParses.increment();
     }
 
     private void bind(ByteBuf frame, ServerConnection server, OutstandingRequests log) {
@@ -131,7 +146,8 @@ final class NamedStatements {
             server.write(frame.retain()); // unnamed, or unknown: PostgreSQL reports 26000 itself
             return;
         }
-        registry.binds.increment();
+        stats.bind();
+        st.counters().binds.increment();
         ensurePrepared(st, server, log);
         int restAt = PgRead.skipCstring(frame, stmtAt, end);
         int portalLength = stmtAt - start; // with its NUL
@@ -185,7 +201,7 @@ final class NamedStatements {
         }
         log.sentParse(true, new ParseUndo(st.serverName(), null, st));
         writeParse(server, st);
-        registry.serverParses.increment();
+        serverParsed(st);
         remember(st, server, log);
     }
 

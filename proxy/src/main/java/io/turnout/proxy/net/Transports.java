@@ -72,6 +72,32 @@ public final class Transports implements AutoCloseable {
         return epoll ? EpollSocketChannel.class : NioSocketChannel.class;
     }
 
+    /**
+     * Runs {@code perLoop} on every loop (with the loop's index) and completes with the results in loop
+     * order: how state owned by the loops is read without locks.
+     */
+    public <T> java.util.concurrent.CompletableFuture<List<T>> collect(java.util.function.IntFunction<T> perLoop) {
+        List<java.util.concurrent.CompletableFuture<T>> parts = new ArrayList<>(loops.size());
+        for (int i = 0; i < loops.size(); i++) {
+            int index = i;
+            java.util.concurrent.CompletableFuture<T> part = new java.util.concurrent.CompletableFuture<>();
+            try {
+                loops.get(i).execute(() -> {
+                    try {
+                        part.complete(perLoop.apply(index));
+                    } catch (Throwable t) {
+                        part.completeExceptionally(t);
+                    }
+                });
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                part.completeExceptionally(e); // shutting down
+            }
+            parts.add(part);
+        }
+        return java.util.concurrent.CompletableFuture.allOf(parts.toArray(new java.util.concurrent.CompletableFuture[0]))
+                .thenApply(v -> parts.stream().map(java.util.concurrent.CompletableFuture::join).toList());
+    }
+
     @Override
     public void close() {
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();

@@ -20,12 +20,10 @@ import java.util.function.Supplier;
  * welcome parameters and the login-failure window (volatiles).
  */
 public final class Pool {
-    private final String database;
     private final String user;
-    private final DatabaseConfig db;
-    private final PoolSettings settings;
+    private final Database database;
+    private final Pools pools;
     private final Supplier<ServerCredentials> credentials;
-    private final AtomicInteger databaseServers;
     private final PoolShard[] shards;
     private final Transports transports;
     private final AtomicInteger servers = new AtomicInteger();
@@ -33,28 +31,27 @@ public final class Pool {
     /** Servers that completed login and are not closed yet. */
     private final AtomicInteger live = new AtomicInteger();
     private final Map<ParamSet, ParamSet> interned = new ConcurrentHashMap<>();
-    private final InetSocketAddress address;
+    private volatile InetSocketAddress address;
     private volatile Map<String, String> welcome;
     private volatile long loginFailedUntilNanos;
     private volatile String loginErrorState;
     private volatile String loginError;
     private volatile int generation;
 
-    Pool(String database, String user, DatabaseConfig db, PoolSettings settings, Supplier<ServerCredentials> credentials,
-         AtomicInteger databaseServers, Transports transports, Bootstrap bootstrap, ChannelGroup channels,
-         int maxPacketSize) {
+    Pool(Pools pools, Database database, String user, Supplier<ServerCredentials> credentials,
+         Transports transports, Bootstrap bootstrap, ChannelGroup channels, int maxPacketSize,
+         ShardStats.WaitRecorder waits) {
+        this.pools = pools;
         this.database = database;
         this.user = user;
-        this.db = db;
-        this.settings = settings;
         this.credentials = credentials;
-        this.databaseServers = databaseServers;
         this.transports = transports;
+        DatabaseConfig db = database.config();
         this.address = InetSocketAddress.createUnresolved(db.host(), db.port());
         this.shards = new PoolShard[transports.size()];
         for (int i = 0; i < shards.length; i++) {
             shards[i] = new PoolShard(this, transports.loops().get(i), i, bootstrap.clone(transports.loops().get(i)),
-                    channels, maxPacketSize);
+                    channels, maxPacketSize, new ShardStats(waits));
         }
     }
 
@@ -80,32 +77,36 @@ public final class Pool {
 
     /** Takes a server slot if the pool (plus the reserve, when allowed) and the database limit have room. */
     boolean tryReserveSlot(boolean useReserve) {
+        DatabaseConfig db = database.config();
         int limit = db.poolSize() + (useReserve ? db.reservePoolSize() : 0);
         int maxDb = db.maxDbConnections();
+        AtomicInteger databaseServers = database.serverCounter();
         while (true) {
             int n = servers.get();
             if (n >= limit) {
                 return false;
             }
-            if (maxDb > 0 && databaseServers.incrementAndGet() > maxDb) {
+            if (databaseServers.incrementAndGet() > maxDb && maxDb > 0) {
                 databaseServers.decrementAndGet();
                 return false;
             }
             if (servers.compareAndSet(n, n + 1)) {
                 return true;
             }
-            if (maxDb > 0) {
-                databaseServers.decrementAndGet();
-            }
+            databaseServers.decrementAndGet();
         }
+    }
+
+    /** More servers than pool_size plus reserve: a RELOAD or SET shrank the pool. */
+    boolean overLimit() {
+        DatabaseConfig db = database.config();
+        return servers.get() > db.poolSize() + db.reservePoolSize();
     }
 
     /** Gives a slot back and lets shards whose clients wait use it (one hop each, only when they wait). */
     void releaseSlot(PoolShard from) {
         servers.decrementAndGet();
-        if (db.maxDbConnections() > 0) {
-            databaseServers.decrementAndGet();
-        }
+        database.serverCounter().decrementAndGet();
         if (waiting.get() > 0) {
             for (PoolShard s : shards) {
                 if (s != from && s.hasWaiters()) {
@@ -135,7 +136,7 @@ public final class Pool {
     void loginFailed(String sqlState, String message) {
         loginErrorState = sqlState;
         loginError = message;
-        loginFailedUntilNanos = System.nanoTime() + Math.max(1, settings.serverLoginRetry().toNanos());
+        loginFailedUntilNanos = System.nanoTime() + Math.max(1, settings().serverLoginRetry().toNanos());
         for (PoolShard s : shards) {
             if (s.hasWaiters()) {
                 s.loop().execute(s::failWaitersWhileLoginFails);
@@ -178,7 +179,41 @@ public final class Pool {
     }
 
     public String database() {
+        return database.name();
+    }
+
+    public Database db() {
         return database;
+    }
+
+    /** PAUSE (of this database or of everything) or KILL holds new work: clients queue, nothing is assigned. */
+    public boolean paused() {
+        return database.paused() || pools.allPaused();
+    }
+
+    /**
+     * Servers opened before now must not take another transaction: idle ones close at once, active ones
+     * when their client releases them (RECONNECT, a RELOAD that moved the backend, a new leader).
+     */
+    public synchronized void bumpGeneration(DatabaseConfig newBackend) {
+        if (newBackend != null) {
+            address = InetSocketAddress.createUnresolved(newBackend.host(), newBackend.port());
+        }
+        generation++;
+        for (PoolShard s : shards) {
+            s.loop().execute(s::closeOldGeneration);
+        }
+    }
+
+    /** After RESUME or a larger pool_size: give waiting clients what is idle and open what is allowed. */
+    public void wakeWaiters() {
+        for (PoolShard s : shards) {
+            s.loop().execute(s::serveWaiters);
+        }
+    }
+
+    public PoolShard[] allShards() {
+        return shards.clone();
     }
 
     public String user() {
@@ -186,15 +221,15 @@ public final class Pool {
     }
 
     public DatabaseConfig databaseConfig() {
-        return db;
+        return database.config();
     }
 
     public PoolSettings settings() {
-        return settings;
+        return database.settings();
     }
 
     public PoolMode mode() {
-        return db.poolMode();
+        return database.config().poolMode();
     }
 
     public int generation() {
@@ -215,6 +250,6 @@ public final class Pool {
 
     @Override
     public String toString() {
-        return database + "/" + user;
+        return database.name() + "/" + user;
     }
 }

@@ -39,6 +39,7 @@ public final class PoolShard implements ServerConnection.Owner {
     private final Bootstrap bootstrap;
     private final ChannelGroup channels;
     private final int maxPacketSize;
+    private final ShardStats stats;
     /** Most recently used last: taking from the tail keeps warm connections busy and lets cold ones age out. */
     private final ArrayDeque<ServerConnection> idle = new ArrayDeque<>();
     private final ArrayDeque<Client> waiters = new ArrayDeque<>();
@@ -49,8 +50,10 @@ public final class PoolShard implements ServerConnection.Owner {
     /** Servers of this loop: logging in, idle, checking or linked. */
     private int owned;
 
-    PoolShard(Pool pool, EventLoop loop, int index, Bootstrap bootstrap, ChannelGroup channels, int maxPacketSize) {
+    PoolShard(Pool pool, EventLoop loop, int index, Bootstrap bootstrap, ChannelGroup channels, int maxPacketSize,
+              ShardStats stats) {
         this.pool = pool;
+        this.stats = stats;
         this.channels = channels;
         this.loop = loop;
         this.index = index;
@@ -66,10 +69,19 @@ public final class PoolShard implements ServerConnection.Owner {
         return loop;
     }
 
+    /** This shard's traffic counters; only this loop writes them. */
+    public ShardStats stats() {
+        return stats;
+    }
+
     // ---- clients ----
 
     /** Gives {@code client} an idle server now, or queues it until one is ready. */
     public void acquire(Client client) {
+        if (pool.paused()) {
+            enqueue(client); // PAUSE: held until RESUME, however many servers are idle
+            return;
+        }
         ServerConnection server = takeIdle();
         if (server != null) {
             client.assign(server);
@@ -79,9 +91,28 @@ public final class PoolShard implements ServerConnection.Owner {
             client.refuse(pool.loginErrorState(), loginFailingMessage());
             return;
         }
+        enqueue(client);
+        fill();
+    }
+
+    private void enqueue(Client client) {
         waiters.addLast(client);
         waiterCount.incrementAndGet();
         pool.waitingCounter().incrementAndGet();
+    }
+
+    /** RESUME, or room appeared: waiters take idle servers, then servers are opened for the rest. */
+    void serveWaiters() {
+        if (pool.paused()) {
+            return;
+        }
+        while (!waiters.isEmpty()) {
+            ServerConnection s = takeIdle();
+            if (s == null) {
+                break;
+            }
+            pollWaiter().assign(s);
+        }
         fill();
     }
 
@@ -110,11 +141,16 @@ public final class PoolShard implements ServerConnection.Owner {
         if (server.state() == ServerConnection.State.CLOSED) {
             return;
         }
-        if (mustClose(server, System.nanoTime())) {
+        if (mustClose(server, System.nanoTime()) || pool.overLimit()) {
             server.close();
             return;
         }
         if (server.parkWhileCancelling(() -> offer(server))) {
+            return;
+        }
+        if (pool.paused()) {
+            idle.addLast(server); // PAUSE closes it once every server is back
+            idleCount.incrementAndGet();
             return;
         }
         if (owned > fairShare() && pool.waitingCounter().get() > waiters.size()) {
@@ -169,8 +205,10 @@ public final class PoolShard implements ServerConnection.Owner {
 
     private void startCheck(ServerConnection s) {
         checking++;
+        s.setTesting(true);
         s.runInternal(pool.settings().serverCheckQuery(), (server, error) -> {
             checking--;
+            server.setTesting(false);
             if (error != null || server.txStatus() != 'I') {
                 log.info("server_check_failed pool={} server={} error=\"{}\"", pool, server, error);
                 server.close();
@@ -186,7 +224,7 @@ public final class PoolShard implements ServerConnection.Owner {
 
     /** Opens servers for queued clients while the pool has slots. */
     void fill() {
-        if (waiters.isEmpty()) {
+        if (waiters.isEmpty() || pool.paused()) {
             return;
         }
         if (pool.loginFailing()) {
@@ -274,7 +312,7 @@ public final class PoolShard implements ServerConnection.Owner {
 
     /** Periodic upkeep on this loop: wait timeouts, the reserve pool, idle timeouts, min_pool_size. */
     void janitor(long now) {
-        long waitTimeout = pool.settings().queryWaitTimeout().toNanos();
+        long waitTimeout = pool.paused() ? 0 : pool.settings().queryWaitTimeout().toNanos();
         while (waitTimeout > 0 && !waiters.isEmpty() && now - waiters.peekFirst().waitStartNanos() > waitTimeout) {
             Client c = pollWaiter();
             c.refuse(SqlState.CONNECTION_FAILURE, "query_wait_timeout: no server connection became free within "
@@ -301,7 +339,7 @@ public final class PoolShard implements ServerConnection.Owner {
             }
         }
         int total = pool.databaseConfig().minPoolSize();
-        while (!pool.loginFailing() && pool.serverCount() < total && idle.size() + connecting < min && pool.tryReserveSlot(false)) {
+        while (!pool.loginFailing() && !pool.paused() && pool.serverCount() < total && idle.size() + connecting < min && pool.tryReserveSlot(false)) {
             open();
         }
     }
@@ -333,7 +371,19 @@ public final class PoolShard implements ServerConnection.Owner {
         return idleCount.get();
     }
 
-    /** Closes every idle server (shutdown, RECONNECT). */
+    /** Closes idle servers a RECONNECT, RELOAD or new leader made stale. */
+    void closeOldGeneration() {
+        for (var it = idle.iterator(); it.hasNext(); ) {
+            ServerConnection s = it.next();
+            if (s.generation() != pool.generation()) {
+                it.remove();
+                idleCount.decrementAndGet();
+                s.close();
+            }
+        }
+    }
+
+    /** Closes every idle server (shutdown, PAUSE, KILL). */
     public void closeIdle() {
         ServerConnection s;
         while ((s = idle.pollFirst()) != null) {

@@ -15,12 +15,15 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /** Every pool, created on first use, keyed by (database, server login user); and their janitors. */
 public final class Pools {
-    private final TurnoutConfig config;
+    private volatile TurnoutConfig config;
     private final Transports transports;
     private final Bootstrap bootstrap;
     private final ChannelGroup channels;
     private final ConcurrentHashMap<String, Pool> pools = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<String, AtomicInteger> databaseServers = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Database> databases = new ConcurrentHashMap<>();
+    private volatile boolean allPaused;
+    private volatile java.util.function.Function<String, ShardStats.WaitRecorder> waitRecorders =
+            db -> ShardStats.WaitRecorder.NONE;
     /** SCRAM keys recovered from clients' logins, per user: lets servers log in with a verifier-only secret. */
     private final ConcurrentHashMap<String, byte[][]> scramKeys = new ConcurrentHashMap<>();
     private final PreparedStatements prepared = new PreparedStatements();
@@ -42,19 +45,35 @@ public final class Pools {
     /** The pool a client of {@code db} logged in as {@code clientUser} uses. */
     public Pool pool(DatabaseConfig db, String clientUser) {
         String serverUser = db.user() != null ? db.user() : clientUser;
-        return pools.computeIfAbsent(db.name() + "\u0000" + serverUser, k -> new Pool(db.name(), serverUser, db,
-                config.pool(), () -> credentials(db, serverUser),
-                databaseServers.computeIfAbsent(db.name(), n -> new AtomicInteger()), transports, bootstrap,
-                channels, config.maxPacketSize()));
+        Database database = database(db);
+        return pools.computeIfAbsent(db.name() + "\u0000" + serverUser, k -> new Pool(this, database, serverUser,
+                () -> credentials(database.config(), serverUser), transports, bootstrap, channels,
+                config.maxPacketSize(), waitRecorders.apply(db.name())));
+    }
+
+    /** The shared state of database {@code db}, created on first use. */
+    public Database database(DatabaseConfig db) {
+        return databases.computeIfAbsent(db.name(), n -> new Database(db, config.pool()));
+    }
+
+    /** The state of a configured or once-used database, or null. */
+    public Database database(String name) {
+        return databases.get(name);
+    }
+
+    public Collection<Database> databases() {
+        return databases.values();
     }
 
     /** The pool auth_query runs on: always logs in as {@code authUser}, with its secret from the auth file. */
     public Pool authPool(DatabaseConfig db, String authUser) {
-        return pools.computeIfAbsent(db.name() + "\u0000auth\u0000" + authUser, k -> new Pool(db.name(), authUser, db,
-                config.pool(), () -> ServerCredentials.of(authUser, authUser.equals(db.user()) && db.password() != null
-                        ? db.password() : config.users().get(authUser)),
-                databaseServers.computeIfAbsent(db.name(), n -> new AtomicInteger()), transports, bootstrap,
-                channels, config.maxPacketSize()));
+        Database database = database(db);
+        return pools.computeIfAbsent(db.name() + "\u0000auth\u0000" + authUser, k -> new Pool(this, database, authUser,
+                () -> {
+                    DatabaseConfig c = database.config();
+                    return ServerCredentials.of(authUser, authUser.equals(c.user()) && c.password() != null
+                            ? c.password() : config.users().get(authUser));
+                }, transports, bootstrap, channels, config.maxPacketSize(), ShardStats.WaitRecorder.NONE));
     }
 
     private ServerCredentials credentials(DatabaseConfig db, String serverUser) {
@@ -83,6 +102,57 @@ public final class Pools {
 
     public Collection<Pool> all() {
         return pools.values();
+    }
+
+    /** Where each pool of database {@code db} records its clients' waits (set once, before traffic). */
+    public void waitRecorders(java.util.function.Function<String, ShardStats.WaitRecorder> recorders) {
+        this.waitRecorders = recorders;
+    }
+
+    /** Global PAUSE (or SHUTDOWN WAIT_FOR_SERVERS): every pool holds new work. */
+    public boolean allPaused() {
+        return allPaused;
+    }
+
+    public void setAllPaused(boolean paused) {
+        this.allPaused = paused;
+        if (!paused) {
+            pools.values().forEach(Pool::wakeWaiters);
+        }
+    }
+
+    public TurnoutConfig config() {
+        return config;
+    }
+
+    /**
+     * Applies a reloaded configuration without dropping a client: databases whose backend changed get a
+     * new generation (their servers close as they come back), new databases become connectable, removed
+     * ones refuse new clients, and waiting clients get servers a larger pool_size now allows.
+     */
+    public void reconfigure(TurnoutConfig next) {
+        this.config = next;
+        for (DatabaseConfig db : next.databases().values()) {
+            Database existing = databases.get(db.name());
+            if (existing == null) {
+                continue; // created on its first client, from the new config
+            }
+            DatabaseConfig before = existing.config();
+            existing.update(db, next.pool());
+            for (Pool p : pools.values()) {
+                if (p.db() == existing) {
+                    if (!Database.sameBackend(before, db)) {
+                        p.bumpGeneration(db);
+                    }
+                    p.wakeWaiters();
+                }
+            }
+        }
+        for (Database d : databases.values()) {
+            if (!next.databases().containsKey(d.name())) {
+                d.markRemoved();
+            }
+        }
     }
 
     /** Runs each loop's shard upkeep ten times a second (timeouts are in seconds; slot moves want less). */

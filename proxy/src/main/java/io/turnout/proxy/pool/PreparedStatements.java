@@ -15,7 +15,22 @@ public final class PreparedStatements {
      * A statement and the body of the Parse that creates it (query, parameter count and types); the server
      * name is kept encoded too, since every Bind writes it.
      */
-    public record Statement(String serverName, byte[] serverNameBytes, byte[] parseBody) {
+    public record Statement(String serverName, byte[] serverNameBytes, byte[] parseBody, Counters counters) {
+        /** The SQL text, for SHOW PREPARED. */
+        public String query() {
+            int nul = 0;
+            while (nul < parseBody.length && parseBody[nul] != 0) {
+                nul++;
+            }
+            return new String(parseBody, 0, nul, java.nio.charset.StandardCharsets.UTF_8);
+        }
+    }
+
+    /** Per-statement counts for SHOW PREPARED; LongAdders because clients on every loop share a statement. */
+    public static final class Counters {
+        public final LongAdder clientParses = new LongAdder();
+        public final LongAdder serverParses = new LongAdder();
+        public final LongAdder binds = new LongAdder();
     }
 
     private record Key(byte[] body, int hash) {
@@ -32,9 +47,6 @@ public final class PreparedStatements {
 
     private final ConcurrentHashMap<Key, Statement> statements = new ConcurrentHashMap<>();
     private final AtomicLong ids = new AtomicLong();
-    public final LongAdder clientParses = new LongAdder();
-    public final LongAdder serverParses = new LongAdder();
-    public final LongAdder binds = new LongAdder();
     public final LongAdder evictions = new LongAdder();
 
     /** The statement for a Parse body (everything after the statement name). */
@@ -42,11 +54,15 @@ public final class PreparedStatements {
         Key key = new Key(parseBody, Arrays.hashCode(parseBody));
         return statements.computeIfAbsent(key, k -> {
             String name = "T_" + ids.incrementAndGet();
-            return new Statement(name, name.getBytes(java.nio.charset.StandardCharsets.UTF_8), parseBody);
+            return new Statement(name, name.getBytes(java.nio.charset.StandardCharsets.UTF_8), parseBody, new Counters());
         });
     }
 
     public int size() {
         return statements.size();
+    }
+
+    public java.util.Collection<Statement> all() {
+        return statements.values();
     }
 }

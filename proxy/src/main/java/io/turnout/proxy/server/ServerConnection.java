@@ -13,12 +13,13 @@ import io.turnout.protocol.PgProtocolException;
 import io.turnout.protocol.PgRead;
 import io.turnout.protocol.PgWrite;
 import io.turnout.protocol.ServerError;
+import io.turnout.proxy.pool.ConnectionInfo;
 import io.turnout.proxy.pool.ParamSet;
+import io.turnout.proxy.pool.Pool;
 import java.net.InetSocketAddress;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,7 +31,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class ServerConnection extends ChannelInboundHandlerAdapter implements PgFrameScanner.Listener {
     private static final Logger log = LoggerFactory.getLogger(ServerConnection.class);
-    private static final AtomicLong IDS = new AtomicLong();
     private static final String DISCARD_ALL = "DISCARD ALL";
     private static final String DEALLOCATE_ALL = "DEALLOCATE ALL";
 
@@ -75,6 +75,9 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         void serverWritable(boolean writable);
 
         void serverLost(ServerConnection server);
+
+        /** The client's id, for SHOW SERVERS' link column. */
+        long clientId();
     }
 
     /** Completion of a query Turnout ran itself; {@code error} is null when it succeeded. */
@@ -87,7 +90,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         void row(java.util.List<String> columns);
     }
 
-    private final long id = IDS.incrementAndGet();
+    private final long id = ConnectionInfo.nextId();
     private final Owner owner;
     private final ServerCredentials credentials;
     private final String database;
@@ -119,6 +122,9 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     private boolean closeNeeded;
     /** Set once login completed: only then does the owner count this connection as open. */
     private boolean loggedIn;
+    /** Running server_check_query (SHOW SERVERS state "tested"). */
+    private boolean testing;
+    private long linkedNanos = createdNanos;
 
     private ServerConnection(Owner owner, ServerCredentials credentials, String database, int generation,
                              int maxPacketSize, io.netty.buffer.ByteBufAllocator alloc) {
@@ -486,6 +492,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     public void link(Peer p) {
         this.peer = p;
         this.state = State.ACTIVE;
+        this.linkedNanos = System.nanoTime();
     }
 
     public void unlink() {
@@ -522,6 +529,37 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         } else {
             channel.close();
         }
+    }
+
+    public void setTesting(boolean testing) {
+        this.testing = testing;
+    }
+
+    /** This connection as SHOW SERVERS prints it, or null once closed; call on this connection's loop. */
+    public ConnectionInfo info(Pool pool) {
+        String st = switch (state) {
+            case LOGIN -> "new";
+            case ACTIVE -> "active";
+            case INTERNAL -> peer != null ? "active" : testing ? "tested" : "used";
+            case IDLE -> peer != null ? "active" : "idle";
+            case CLOSED -> null;
+        };
+        if (st == null) {
+            return null;
+        }
+        return new ConnectionInfo(true, id, credentials.user(), pool.database(), pool, st,
+                ConnectionInfo.host(channel.remoteAddress()),
+                ConnectionInfo.port(channel.remoteAddress()),
+                ConnectionInfo.host(channel.localAddress()),
+                ConnectionInfo.port(channel.localAddress()),
+                ConnectionInfo.epochMillis(createdNanos),
+                ConnectionInfo.epochMillis(linkedNanos), 0, closeNeeded,
+                peer != null ? peer.clientId() : 0, backendPid, params.login().getOrDefault("application_name", ""),
+                prepared.size(), generation, false);
+    }
+
+    public Owner owner() {
+        return owner;
     }
 
     public void markChecked() {

@@ -1,0 +1,90 @@
+package io.turnout.proxy.admin;
+
+import static io.turnout.proxy.admin.AdminResult.INT4;
+import static io.turnout.proxy.admin.AdminResult.TEXT;
+
+import io.turnout.config.DatabaseConfig;
+import io.turnout.config.TurnoutConfig;
+import io.turnout.proxy.pool.Database;
+import io.turnout.proxy.pool.Pool;
+import io.turnout.proxy.pool.Pools;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+
+/** SHOW POOLS, DATABASES, USERS and LISTS: the pool registry with PgBouncer's columns and types. */
+final class ShowPools {
+    private ShowPools() {
+    }
+
+    static List<Pool> sorted(Pools pools) {
+        return pools.all().stream().sorted(Comparator.comparing(Pool::database).thenComparing(Pool::user)).toList();
+    }
+
+    static AdminResult pools(Snapshot snap, Pools pools) {
+        AdminResult r = new AdminResult("SHOW").columns("database", TEXT, "user", TEXT, "cl_active", INT4,
+                "cl_waiting", INT4, "cl_active_cancel_req", INT4, "cl_waiting_cancel_req", INT4, "sv_active", INT4,
+                "sv_active_cancel", INT4, "sv_being_canceled", INT4, "sv_idle", INT4, "sv_used", INT4,
+                "sv_tested", INT4, "sv_login", INT4, "maxwait", INT4, "maxwait_us", INT4, "pool_mode", TEXT,
+                "load_balance_hosts", TEXT);
+        for (Pool p : sorted(pools)) {
+            Snapshot.PoolCounts c = snap.counts(p);
+            long waitUs = c.maxWaitNanos() / 1000;
+            r.row(p.database(), p.user(), c.clActive(), c.clWaiting(), 0, 0, c.svActive(), 0, 0, c.svIdle(),
+                    c.svUsed(), c.svTested(), c.svLogin(), waitUs / 1_000_000, waitUs % 1_000_000, p.mode().key(), null);
+        }
+        return r;
+    }
+
+    static AdminResult databases(Snapshot snap, Pools pools, TurnoutConfig config) {
+        AdminResult r = new AdminResult("SHOW").columns("name", TEXT, "host", TEXT, "port", INT4, "database", TEXT,
+                "force_user", TEXT, "pool_size", INT4, "min_pool_size", INT4, "reserve_pool_size", INT4,
+                "server_lifetime", INT4, "pool_mode", TEXT, "load_balance_hosts", TEXT, "max_connections", INT4,
+                "current_connections", INT4, "max_client_connections", INT4, "current_client_connections", INT4,
+                "paused", INT4, "disabled", INT4);
+        for (DatabaseConfig db : config.databases().values()) {
+            Database d = pools.database(db.name());
+            int servers = (int) snap.servers().stream().filter(s -> s.database().equals(db.name())).count();
+            int clients = (int) snap.clients().stream().filter(c -> c.pool() != null && c.database().equals(db.name()))
+                    .count();
+            r.row(db.name(), db.host(), db.port(), db.dbname(), db.user(), db.poolSize(), db.minPoolSize(),
+                    db.reservePoolSize(), config.pool().serverLifetime().toSeconds(), db.poolMode().key(), null,
+                    db.maxDbConnections(), servers, 0, clients, d != null && d.paused(), d != null && d.disabled());
+        }
+        return r;
+    }
+
+    static AdminResult users(Snapshot snap, Pools pools, TurnoutConfig config) {
+        AdminResult r = new AdminResult("SHOW").columns("name", TEXT, "pool_size", TEXT, "reserve_pool_size", TEXT,
+                "pool_mode", TEXT, "max_user_connections", INT4, "current_connections", INT4,
+                "max_user_client_connections", INT4, "current_client_connections", INT4);
+        Set<String> users = new TreeSet<>(config.users().keySet());
+        pools.all().forEach(p -> users.add(p.user()));
+        for (String u : users) {
+            long servers = snap.servers().stream().filter(s -> s.user().equals(u)).count();
+            long clients = snap.clients().stream().filter(c -> c.user().equals(u) && !c.admin()).count();
+            r.row(u, "", "", null, config.pool().maxUserConnections(), servers, 0, clients);
+        }
+        return r;
+    }
+
+    static AdminResult lists(Snapshot snap, Pools pools, TurnoutConfig config) {
+        Set<String> users = new TreeSet<>(config.users().keySet());
+        pools.all().forEach(p -> users.add(p.user()));
+        long login = snap.clients().stream().filter(c -> c.state().equals("login")).count();
+        return new AdminResult("SHOW").columns("list", TEXT, "items", INT4)
+                .row("databases", config.databases().size())
+                .row("users", users.size())
+                .row("pools", pools.all().size())
+                .row("free_clients", 0)
+                .row("used_clients", snap.clients().size())
+                .row("login_clients", login)
+                .row("free_servers", 0)
+                .row("used_servers", snap.servers().size())
+                .row("dns_names", 0)
+                .row("dns_zones", 0)
+                .row("dns_queries", 0)
+                .row("dns_pending", 0);
+    }
+}

@@ -1,0 +1,168 @@
+package io.turnout.proxy.metrics;
+
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.turnout.config.DatabaseConfig;
+import io.turnout.proxy.TurnoutServer;
+import io.turnout.proxy.admin.Snapshot;
+import io.turnout.proxy.pool.Database;
+import io.turnout.proxy.pool.Pool;
+import io.turnout.proxy.pool.ShardStats;
+import io.turnout.proxy.pool.StatsTotals;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * The Prometheus registry. Pool gauges and traffic counters read the {@link Snapshot} taken at the start
+ * of each scrape (the event loops own the live numbers); client waits are recorded as they happen into a
+ * histogram per database. Besides Turnout's own names, the families the common PgBouncer exporter
+ * produces (pgbouncer_pools_*, pgbouncer_stats_totals_*, pgbouncer_databases_*) are offered under the
+ * same names and labels, so existing dashboards and alerts keep working.
+ */
+public final class Metrics {
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final TurnoutServer turnout;
+    private final Set<Pool> registeredPools = ConcurrentHashMap.newKeySet();
+    private final Set<String> registeredDatabases = ConcurrentHashMap.newKeySet();
+    private volatile Snapshot latest = new Snapshot(java.util.List.of(), java.util.List.of(), java.util.Map.of(), 0);
+
+    public Metrics(TurnoutServer turnout) {
+        this.turnout = turnout;
+        new JvmMemoryMetrics().bindTo(registry);
+        new JvmGcMetrics().bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ClassLoaderMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        new UptimeMetrics().bindTo(registry);
+        new FileDescriptorMetrics().bindTo(registry);
+        Gauge.builder("pgbouncer.up", () -> 1).description("1 while the admin console answers (Turnout is up)")
+                .register(registry);
+        Gauge.builder("pgbouncer.version.info", () -> 1).tags("version", TurnoutServer.version())
+                .description("Turnout's version").register(registry);
+        Gauge.builder("pgbouncer.config.max.client.connections", () -> turnout.config().pool().maxClientConn())
+                .description("max_client_conn").register(registry);
+        Gauge.builder("turnout.clients", () -> turnout.clientCount().get())
+                .description("client connections, all databases").register(registry);
+        Gauge.builder("turnout.ready", () -> turnout.readiness().isEmpty() ? 1 : 0)
+                .description("1 when /ready answers 200").register(registry);
+    }
+
+    /** A histogram of client waits for database {@code db}; pools record into it on their loops. */
+    public ShardStats.WaitRecorder waitRecorder(String db) {
+        Timer timer = Timer.builder("turnout.client.wait").tag("database", db)
+                .description("time a client waited for a server connection")
+                .publishPercentiles(0.5, 0.99).publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofNanos(10_000)).maximumExpectedValue(Duration.ofSeconds(120))
+                .register(registry);
+        return nanos -> timer.record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    /** Takes a fresh snapshot (bounded wait) and renders the registry in Prometheus text format. */
+    public String scrape() {
+        try {
+            latest = turnout.snapshots().collect().get(5, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            // a stuck loop must not hide the rest of the metrics: serve the previous snapshot
+        }
+        for (Pool p : turnout.pools().all()) {
+            if (registeredPools.add(p)) {
+                registerPool(p);
+            }
+        }
+        for (DatabaseConfig db : turnout.config().databases().values()) {
+            if (registeredDatabases.add(db.name())) {
+                registerDatabase(db.name());
+            }
+        }
+        return registry.scrape("text/plain; version=0.0.4; charset=utf-8");
+    }
+
+    private void registerPool(Pool p) {
+        Tags tags = Tags.of("database", p.database(), "user", p.user());
+        poolGauge("pgbouncer.pools.client.active.connections", tags, p, c -> c.clActive());
+        poolGauge("pgbouncer.pools.client.waiting.connections", tags, p, c -> c.clWaiting());
+        poolGauge("pgbouncer.pools.server.active.connections", tags, p, c -> c.svActive());
+        poolGauge("pgbouncer.pools.server.idle.connections", tags, p, c -> c.svIdle());
+        poolGauge("pgbouncer.pools.server.used.connections", tags, p, c -> c.svUsed());
+        poolGauge("pgbouncer.pools.server.testing.connections", tags, p, c -> c.svTested());
+        poolGauge("pgbouncer.pools.server.login.connections", tags, p, c -> c.svLogin());
+        poolGauge("pgbouncer.pools.client.maxwait.seconds", tags, p, c -> c.maxWaitNanos() / 1e9);
+        for (String state : new String[] {"active", "waiting"}) {
+            poolGauge("turnout.pool.clients", tags.and("state", state), p,
+                    c -> state.equals("active") ? c.clActive() : c.clWaiting());
+        }
+        for (String state : new String[] {"active", "idle", "used", "tested", "login"}) {
+            poolGauge("turnout.pool.servers", tags.and("state", state), p, c -> switch (state) {
+                case "active" -> c.svActive();
+                case "idle" -> c.svIdle();
+                case "used" -> c.svUsed();
+                case "tested" -> c.svTested();
+                default -> c.svLogin();
+            });
+        }
+    }
+
+    private void poolGauge(String name, Tags tags, Pool p, ToDoubleFunction<Snapshot.PoolCounts> f) {
+        Gauge.builder(name, () -> f.applyAsDouble(latest.counts(p))).tags(tags).register(registry);
+    }
+
+    private void registerDatabase(String name) {
+        Tags db = Tags.of("database", name);
+        counter("pgbouncer.stats.totals.queries.pooled", db, name, t -> t.queries);
+        counter("pgbouncer.stats.totals.sql.transactions.pooled", db, name, t -> t.xacts);
+        counter("pgbouncer.stats.totals.queries.duration.seconds", db, name, t -> t.queryNanos / 1e9);
+        counter("pgbouncer.stats.totals.server.in.transaction.seconds", db, name, t -> t.xactNanos / 1e9);
+        counter("pgbouncer.stats.totals.client.wait.seconds", db, name, t -> t.waitNanos / 1e9);
+        counter("pgbouncer.stats.totals.server.assignments", db, name, t -> t.assignments);
+        counter("pgbouncer.stats.totals.received.bytes", db, name, t -> t.received);
+        counter("pgbouncer.stats.totals.sent.bytes", db, name, t -> t.sent);
+        counter("turnout.transactions", db, name, t -> t.xacts);
+        counter("turnout.queries", db, name, t -> t.queries);
+        counter("turnout.received.bytes", db, name, t -> t.received);
+        counter("turnout.sent.bytes", db, name, t -> t.sent);
+        counter("turnout.client.parses", db, name, t -> t.clientParses);
+        counter("turnout.server.parses", db, name, t -> t.serverParses);
+        counter("turnout.binds", db, name, t -> t.binds);
+        DatabaseConfig c = turnout.config().databases().get(name);
+        Tags labels = Tags.of("name", name, "database", c.dbname(), "host", c.host(), "port", String.valueOf(c.port()),
+                "pool_mode", c.poolMode().key(), "force_user", c.user() != null ? c.user() : "");
+        dbGauge("pgbouncer.databases.pool.size", labels, name, (d, cfg) -> cfg.poolSize());
+        dbGauge("pgbouncer.databases.reserve.pool", labels, name, (d, cfg) -> cfg.reservePoolSize());
+        dbGauge("pgbouncer.databases.max.connections", labels, name, (d, cfg) -> cfg.maxDbConnections());
+        dbGauge("pgbouncer.databases.current.connections", labels, name, (d, cfg) -> d != null ? d.serverCount() : 0);
+        dbGauge("pgbouncer.databases.paused", labels, name, (d, cfg) -> d != null && d.paused() ? 1 : 0);
+        dbGauge("pgbouncer.databases.disabled", labels, name, (d, cfg) -> d != null && d.disabled() ? 1 : 0);
+    }
+
+    private void counter(String name, Tags tags, String db, ToDoubleFunction<StatsTotals> f) {
+        FunctionCounter.builder(name, this, m -> {
+            StatsTotals t = m.latest.statsByDatabase().get(db);
+            return t == null ? 0 : f.applyAsDouble(t);
+        }).tags(tags).register(registry);
+    }
+
+    private interface DbValue {
+        double value(Database state, DatabaseConfig config);
+    }
+
+    private void dbGauge(String name, Tags tags, String db, DbValue f) {
+        Gauge.builder(name, () -> {
+            DatabaseConfig cfg = turnout.config().databases().get(db);
+            return cfg == null ? Double.NaN : f.value(turnout.pools().database(db), cfg);
+        }).tags(tags).register(registry);
+    }
+}
