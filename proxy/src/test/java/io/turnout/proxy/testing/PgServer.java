@@ -27,6 +27,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,7 +51,7 @@ import org.slf4j.LoggerFactory;
  * md5_pw} (stored as MD5, method md5), {@code app_plain}/{@code plain_pw} (method password, i.e. cleartext)
  * and {@code app_trust} (method trust). Database {@code app} exists and every role may use it, create
  * objects in its public schema and use the tables the superuser creates there. Unix-socket connections are trusted; replication connections are allowed
- * for the superuser (wal_level=replica, max_wal_senders=10).
+ * for the superuser (wal_level=replica, max_wal_senders=10); {@link PgShard} builds streaming replicas on that.
  */
 public final class PgServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(PgServer.class);
@@ -138,7 +139,7 @@ public final class PgServer implements AutoCloseable {
             synchronized (PgServer.class) {
                 s = shared;
                 if (s == null) {
-                    s = create(true);
+                    s = create(true, null);
                     shared = s;
                 }
             }
@@ -148,10 +149,20 @@ public final class PgServer implements AutoCloseable {
 
     /** A private server for a test that stops, kills or reconfigures it; {@link #close()} it when done. */
     public static PgServer start() {
-        return create(false);
+        return create(false, null);
     }
 
-    private static PgServer create(boolean isShared) {
+    /**
+     * A private server whose data directory {@code copy} fills instead of initdb (say, with pg_basebackup from
+     * a primary, see {@link PgShard}), started on a free port but not bootstrapped: roles and databases come
+     * with the copy. {@code copy} runs with {@link #dataDir()} absent and its parent owned by the server's OS user.
+     */
+    static PgServer startCopy(Consumer<PgServer> copy) {
+        return create(false, copy);
+    }
+
+    /** {@code copy == null}: a new cluster from initdb; otherwise {@link #startCopy}. */
+    private static PgServer create(boolean isShared, Consumer<PgServer> copy) {
         Path bin = pgBin();
         boolean asPostgres = runningAsRoot();
         reapStaleDirs(bin, asPostgres);
@@ -175,9 +186,15 @@ public final class PgServer implements AutoCloseable {
         LIVE.add(s);
         long t0 = System.nanoTime();
         try {
-            s.initdb();
-            s.startOnFreePort();
-            s.bootstrap();
+            if (copy == null) {
+                s.initdb();
+                s.startOnFreePort();
+                s.bootstrap();
+            } else {
+                copy.accept(s);
+                s.adoptCopiedConfig();
+                s.startOnFreePort();
+            }
         } catch (RuntimeException | Error e) {
             String tail = s.logTail(60);
             s.destroy(false);
@@ -334,6 +351,44 @@ public final class PgServer implements AutoCloseable {
         return pgCtl("status").exitCode() == 0;
     }
 
+    /** Promotes a standby (pg_ctl promote) and waits until it has left recovery and accepts writes. */
+    public synchronized void promote() {
+        checkNotDestroyed();
+        pgCtl("promote").orThrow();
+    }
+
+    /**
+     * Stops this server if it is running, replaces its data directory with a fresh {@code copy} (as for
+     * {@link #startCopy}) and starts it again on the same port, so clients configured with it need no change.
+     */
+    synchronized void recopy(Consumer<PgServer> copy) {
+        checkNotDestroyed();
+        if (isRunning()) {
+            kill();
+        }
+        deleteTree(dataDir);
+        copy.accept(this);
+        adoptCopiedConfig();
+        writePortConf();
+        restart();
+    }
+
+    /** Runs a server-side program (pg_basebackup, pg_controldata, ...) as the OS user the server runs as. */
+    Processes.Result runAsServerUser(Duration timeout, List<String> cmd) {
+        return run(timeout, cmd);
+    }
+
+    /** Gives a file the fixture wrote into the data directory to the server's OS user, who must read it. */
+    void ownByServerUser(Path file) {
+        if (asPostgresUser) {
+            try {
+                Files.setOwner(file, Files.getOwner(dataDir));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+
     /** The last {@code lines} lines of the server log, for failure messages. */
     public String logTail(int lines) {
         try {
@@ -450,6 +505,31 @@ public final class PgServer implements AutoCloseable {
         createDatabase(APP_DB);
     }
 
+    /**
+     * A copied data directory still names its source's socket directory, which the source owns and may
+     * delete: point it at ours. The port needs no such care, as turnout_port.conf is rewritten at start.
+     */
+    private void adoptCopiedConfig() {
+        Path conf = dataDir.resolve("postgresql.conf");
+        try {
+            List<String> lines = new ArrayList<>();
+            boolean found = false;
+            for (String line : Files.readAllLines(conf, StandardCharsets.UTF_8)) {
+                if (line.startsWith("unix_socket_directories")) {
+                    line = "unix_socket_directories = '" + baseDir + "'";
+                    found = true;
+                }
+                lines.add(line);
+            }
+            if (!found) {
+                throw new IllegalStateException(conf + " has no unix_socket_directories: not a copy of a PgServer");
+            }
+            Files.write(conf, lines, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     private void writePortConf() {
         try {
             Path f = dataDir.resolve("turnout_port.conf");
@@ -469,7 +549,7 @@ public final class PgServer implements AutoCloseable {
     private Processes.Result pgCtl(String... args) {
         List<String> cmd = new ArrayList<>(List.of(bin("pg_ctl"), "-D", dataDir.toString()));
         cmd.addAll(List.of(args));
-        if (!args[0].equals("status")) {
+        if (!args[0].equals("status")) { // for promote, -w waits until the server has left recovery
             cmd.addAll(List.of("-w", "-t", Integer.toString(PG_CTL_WAIT_SECONDS)));
         }
         return run(PG_CTL_TIMEOUT, cmd);
