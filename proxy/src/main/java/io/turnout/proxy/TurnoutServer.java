@@ -54,6 +54,7 @@ public final class TurnoutServer implements AutoCloseable {
     private HttpEndpoint http;
     private volatile boolean suspended;
     private volatile boolean shuttingDown;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
     private TurnoutServer(TurnoutConfig config) {
         this.config = config;
@@ -295,6 +296,10 @@ public final class TurnoutServer implements AutoCloseable {
 
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            terminated.join(); // SHUTDOWN already stopping it: wait for that
+            return;
+        }
         shuttingDown = true;
         if (http != null) {
             http.close();

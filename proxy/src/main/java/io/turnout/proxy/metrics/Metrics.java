@@ -21,6 +21,7 @@ import io.turnout.proxy.pool.Pool;
 import io.turnout.proxy.pool.ShardStats;
 import io.turnout.proxy.pool.StatsTotals;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -34,6 +35,40 @@ import java.util.function.ToDoubleFunction;
  * same names and labels, so existing dashboards and alerts keep working.
  */
 public final class Metrics {
+    /** Help text of each family (promtool wants one on every metric). */
+    private static final Map<String, String> HELP = Map.ofEntries(
+            Map.entry("pgbouncer.pools.client.active.connections", "clients linked to a server or idle, per pool (PgBouncer cl_active)"),
+            Map.entry("pgbouncer.pools.client.waiting.connections", "clients waiting for a server, per pool (cl_waiting)"),
+            Map.entry("pgbouncer.pools.server.active.connections", "servers linked to a client (sv_active)"),
+            Map.entry("pgbouncer.pools.server.idle.connections", "servers ready for a client (sv_idle)"),
+            Map.entry("pgbouncer.pools.server.used.connections", "servers being reset or rolled back (sv_used)"),
+            Map.entry("pgbouncer.pools.server.testing.connections", "servers running server_check_query (sv_tested)"),
+            Map.entry("pgbouncer.pools.server.login.connections", "servers logging in (sv_login)"),
+            Map.entry("pgbouncer.pools.client.maxwait.seconds", "how long the oldest waiting client has waited (maxwait)"),
+            Map.entry("turnout.pool.clients", "clients per pool and state"),
+            Map.entry("turnout.pool.servers", "servers per pool and state"),
+            Map.entry("pgbouncer.stats.totals.queries.pooled", "requests (queries, Syncs) that got their ReadyForQuery"),
+            Map.entry("pgbouncer.stats.totals.sql.transactions.pooled", "transactions that ended"),
+            Map.entry("pgbouncer.stats.totals.queries.duration.seconds", "time from each request to its ReadyForQuery"),
+            Map.entry("pgbouncer.stats.totals.server.in.transaction.seconds", "time spent in transactions"),
+            Map.entry("pgbouncer.stats.totals.client.wait.seconds", "time clients waited for a server"),
+            Map.entry("pgbouncer.stats.totals.server.assignments", "times a server was given to a client"),
+            Map.entry("pgbouncer.stats.totals.received.bytes", "bytes received from clients"),
+            Map.entry("pgbouncer.stats.totals.sent.bytes", "bytes sent to clients"),
+            Map.entry("turnout.transactions", "transactions that ended"),
+            Map.entry("turnout.queries", "requests that got their ReadyForQuery"),
+            Map.entry("turnout.received.bytes", "bytes received from clients"),
+            Map.entry("turnout.sent.bytes", "bytes sent to clients"),
+            Map.entry("turnout.client.parses", "named Parse messages from clients"),
+            Map.entry("turnout.server.parses", "Parse messages sent to servers for named statements"),
+            Map.entry("turnout.binds", "Binds of named statements"),
+            Map.entry("pgbouncer.databases.pool.size", "pool_size"),
+            Map.entry("pgbouncer.databases.reserve.pool", "reserve_pool_size"),
+            Map.entry("pgbouncer.databases.max.connections", "max_db_connections (0 = no limit)"),
+            Map.entry("pgbouncer.databases.current.connections", "server connections of the database"),
+            Map.entry("pgbouncer.databases.paused", "1 while PAUSEd or KILLed"),
+            Map.entry("pgbouncer.databases.disabled", "1 while DISABLEd"));
+
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final TurnoutServer turnout;
     private final Set<Pool> registeredPools = ConcurrentHashMap.newKeySet();
@@ -42,6 +77,9 @@ public final class Metrics {
 
     public Metrics(TurnoutServer turnout) {
         this.turnout = turnout;
+        // two of Micrometer's names break Prometheus conventions (promtool flags them); usage gauges remain
+        registry.config().meterFilter(io.micrometer.core.instrument.config.MeterFilter.denyNameStartsWith("process.cpu.time"));
+        registry.config().meterFilter(io.micrometer.core.instrument.config.MeterFilter.denyNameStartsWith("system.cpu.count"));
         new JvmMemoryMetrics().bindTo(registry);
         new JvmGcMetrics().bindTo(registry);
         new JvmThreadMetrics().bindTo(registry);
@@ -61,14 +99,35 @@ public final class Metrics {
                 .description("1 when /ready answers 200").register(registry);
     }
 
-    /** A histogram of client waits for database {@code db}; pools record into it on their loops. */
+    /**
+     * A histogram of client waits for database {@code db} (a few buckets, for histogram_quantile), with its
+     * p50 and p99 over the last minutes also served as gauges; pools record into it on their loops.
+     */
     public ShardStats.WaitRecorder waitRecorder(String db) {
         Timer timer = Timer.builder("turnout.client.wait").tag("database", db)
                 .description("time a client waited for a server connection")
-                .publishPercentiles(0.5, 0.99).publishPercentileHistogram()
-                .minimumExpectedValue(Duration.ofNanos(10_000)).maximumExpectedValue(Duration.ofSeconds(120))
+                .serviceLevelObjectives(WAIT_BUCKETS)
+                .publishPercentiles(0.5, 0.99)
                 .register(registry);
+        Gauge.builder("turnout.client.wait.p50.seconds", timer, t -> quantile(t, 0.5)).tags("database", db)
+                .description("median client wait for a server over a sliding window").register(registry);
+        Gauge.builder("turnout.client.wait.p99.seconds", timer, t -> quantile(t, 0.99)).tags("database", db)
+                .description("99th percentile client wait for a server over a sliding window").register(registry);
         return nanos -> timer.record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    private static final Duration[] WAIT_BUCKETS = {Duration.ofNanos(100_000), Duration.ofMillis(1),
+            Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50),
+            Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1),
+            Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofSeconds(120)};
+
+    private static double quantile(Timer t, double q) {
+        for (var v : t.takeSnapshot().percentileValues()) {
+            if (v.percentile() == q) {
+                return v.value(TimeUnit.SECONDS);
+            }
+        }
+        return Double.NaN;
     }
 
     /** Takes a fresh snapshot (bounded wait) and renders the registry in Prometheus text format. */
@@ -117,7 +176,8 @@ public final class Metrics {
     }
 
     private void poolGauge(String name, Tags tags, Pool p, ToDoubleFunction<Snapshot.PoolCounts> f) {
-        Gauge.builder(name, () -> f.applyAsDouble(latest.counts(p))).tags(tags).register(registry);
+        Gauge.builder(name, () -> f.applyAsDouble(latest.counts(p))).tags(tags).description(HELP.get(name))
+                .register(registry);
     }
 
     private void registerDatabase(String name) {
@@ -152,7 +212,7 @@ public final class Metrics {
         FunctionCounter.builder(name, this, m -> {
             StatsTotals t = m.latest.statsByDatabase().get(db);
             return t == null ? 0 : f.applyAsDouble(t);
-        }).tags(tags).register(registry);
+        }).tags(tags).description(HELP.get(name)).register(registry);
     }
 
     private interface DbValue {
@@ -163,6 +223,6 @@ public final class Metrics {
         Gauge.builder(name, () -> {
             DatabaseConfig cfg = turnout.config().databases().get(db);
             return cfg == null ? Double.NaN : f.value(turnout.pools().database(db), cfg);
-        }).tags(tags).register(registry);
+        }).tags(tags).description(HELP.get(name)).register(registry);
     }
 }
