@@ -118,6 +118,28 @@ class MetricsIT {
         }
     }
 
+    @Test
+    void theGrafanaDashboardOnlyUsesMetricsTurnoutServes() throws Exception {
+        String json = java.nio.file.Files.readString(java.nio.file.Path.of("..", "docker", "grafana",
+                "turnout-dashboard.json"));
+        var root = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json);
+        List<String> exprs = new ArrayList<>();
+        root.get("panels").forEach(p -> p.get("targets").forEach(t -> exprs.add(t.get("expr").asText())));
+        assertThat(exprs).hasSizeGreaterThan(15);
+        System.gc(); // the GC pause family appears after a collection
+        try (TurnoutFixture t = turnout(); Connection c = t.connect()) {
+            c.createStatement().execute("select 1");
+            String body = get(t, "/metrics").body();
+            var names = java.util.regex.Pattern.compile("\\b((?:turnout|pgbouncer|jvm|process)_[a-z0-9_]+)");
+            for (String e : exprs) {
+                var m = names.matcher(e);
+                while (m.find()) {
+                    assertThat(body).as("dashboard expression " + e).contains("\n" + m.group(1));
+                }
+            }
+        }
+    }
+
     static double sample(String exposition, String series) {
         for (String line : exposition.split("\n")) {
             if (line.startsWith(series + " ")) {
