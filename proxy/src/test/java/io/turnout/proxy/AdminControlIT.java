@@ -252,4 +252,40 @@ class AdminControlIT {
             }
         }
     }
+
+    @Test
+    void suspendStopsReadingClientsUntilResume() throws Exception {
+        try (AdminClient admin = new AdminClient(turnout, "admin", "admin_pw"); Connection c = turnout.connect()) {
+            c.createStatement().execute("select 1");
+            admin.execute("SUSPEND");
+            assertThat(admin.query("SHOW STATE").only("key", "suspended").get("value")).isEqualTo("yes");
+            CompletableFuture<Integer> q = CompletableFuture.supplyAsync(() -> {
+                try (ResultSet rs = c.createStatement().executeQuery("select 5")) {
+                    rs.next();
+                    return rs.getInt(1);
+                } catch (SQLException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            Thread.sleep(300);
+            assertThat(q).as("a suspended client's query is not read").isNotDone();
+            admin.execute("RESUME");
+            assertThat(q.get(10, TimeUnit.SECONDS)).isEqualTo(5);
+        }
+    }
+
+    @Test
+    void shutdownWaitForServersLetsTransactionsFinish() throws Exception {
+        try (AdminClient admin = new AdminClient(turnout, "admin", "admin_pw"); Connection c = turnout.connect()) {
+            c.setAutoCommit(false);
+            c.createStatement().execute("insert into ac_log (worker) values (-2)");
+            admin.execute("SHUTDOWN WAIT_FOR_SERVERS");
+            assertThat(turnout.server().readiness()).contains("draining");
+            Thread.sleep(300);
+            assertThat(turnout.server().terminated()).as("waits for the open transaction").isNotDone();
+            c.commit();
+            turnout.server().terminated().get(10, TimeUnit.SECONDS);
+        }
+        assertThat(pg.psql("app", "select count(*) from ac_log where worker = -2").trim()).isEqualTo("1");
+    }
 }
