@@ -11,6 +11,7 @@ import java.util.Set;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,7 +30,7 @@ public final class ConsulSource implements TopologySource {
     private final ConsulConfig config;
     private final ConsulHttp http;
     private final ScheduledThreadPoolExecutor loop;
-    private final Thread[] loopThread = new Thread[1];
+    private final AtomicReference<Thread> loopThread = new AtomicReference<>();
     // loop thread only
     private final Map<String, LeaderWatch> watches = new LinkedHashMap<>();
     private ScopeDiscovery discovery;
@@ -46,7 +47,7 @@ public final class ConsulSource implements TopologySource {
         this.loop = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "turnout-consul-" + LOOPS.incrementAndGet());
             t.setDaemon(true);
-            loopThread[0] = t;
+            loopThread.set(t);
             return t;
         });
         loop.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
@@ -124,7 +125,8 @@ public final class ConsulSource implements TopologySource {
             }
         });
         loop.shutdown();
-        if (Thread.currentThread() != loopThread[0]) {
+        if (Thread.currentThread() != loopThread.get()) {
+            // from a listener (the loop thread itself) waiting would only stall
             try {
                 loop.awaitTermination(2, TimeUnit.SECONDS);
             } catch (InterruptedException e) {

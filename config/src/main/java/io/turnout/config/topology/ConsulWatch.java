@@ -107,10 +107,6 @@ abstract class ConsulWatch {
             // Consul never means 0 after a read; blocking on 0 would return at once, in a loop
             index = Math.max(r.index(), 1);
         }
-        if (failures > 0) {
-            LOG.info("consul_recovered url={} key={} after_failures={}", base, key, failures);
-            failures = 0;
-        }
         handle(r);
     }
 
@@ -147,11 +143,13 @@ abstract class ConsulWatch {
 
     /** Done with this reply: query again, but not sooner than the minimum gap after the last query. */
     protected final void next() {
+        recovered();
         schedule(Math.max(0, lastSentNanos + minIntervalNanos - System.nanoTime()));
     }
 
     /** The reply was read but is not usable yet (e.g. a leader's member key is missing): re-read later. */
     protected final void retryLater(int attempt) {
+        recovered();
         index = 0;
         schedule(backoff(attempt));
     }
@@ -167,6 +165,17 @@ abstract class ConsulWatch {
         http.failed(base);
         onFailure(error);
         schedule(backoff(failures));
+    }
+
+    /**
+     * Consul answered a whole round (key and follow-up reads). Counted here, not on the first good reply,
+     * so that a round failing half-way keeps backing off instead of retrying every 50 ms.
+     */
+    private void recovered() {
+        if (failures > 0) {
+            LOG.info("consul_recovered url={} key={} after_failures={}", http.currentUrl(), key, failures);
+            failures = 0;
+        }
     }
 
     /** Exponential from 50 ms to 5 s, with "equal jitter" so that many watchers do not retry in step. */

@@ -188,6 +188,11 @@ public final class ConsulTestServer implements AutoCloseable {
         kv.delete(key, false, null);
     }
 
+    /** DELETE ?recurse: every key under {@code prefix}, e.g. a whole Patroni cluster "service/shard-b/". */
+    public void deletePrefix(String prefix) {
+        kv.delete(prefix, true, null);
+    }
+
     public PatroniWriter patroni() {
         return patroni;
     }

@@ -232,6 +232,28 @@ class ConsulSourceTest {
         seen.await(0, "shard-b", s -> s.hasLeader() && s.leader().port() == 6432, SOON);
         seen.await(0, "shard-c", s -> s.status() == Status.UNKNOWN, SOON);
         seen.await(0, "shard-c", s -> s.status() == Status.NO_LEADER, SOON);
+        consul.deletePrefix("service/shard-b/");
+        seen.awaitTopology(0, t -> t.discoveredScopes().equals(java.util.Set.of("shard-a")), SOON, "scope removed");
+    }
+
+    @Test
+    void aStormOfWritesIsRateLimitedAndNotRepublished() throws Exception {
+        consul.patroni().cluster("a", HOST, 5432, 1);
+        source(config(Duration.ofSeconds(30)), "a");
+        seen.await(0, "a", s -> leaderIs(s, "a-0", 5432), SOON);
+        int published = seen.count();
+        int before = consul.requests(consul.patroni().leaderKey("a"));
+        long end = System.nanoTime() + 1_000_000_000L;
+        int writes = 0;
+        while (System.nanoTime() < end) {
+            consul.put(consul.patroni().leaderKey("a"), "a-0"); // same value, new ModifyIndex each time
+            writes++;
+            java.util.concurrent.locks.LockSupport.parkNanos(50_000); // thousands per second, without hogging a core
+        }
+        int queries = consul.requests(consul.patroni().leaderKey("a")) - before;
+        System.out.println("consul_leader_queries_during_" + writes + "_writes_in_1s=" + queries);
+        assertThat(queries).as("one query per 50 ms at most").isBetween(5, 25);
+        assertThat(seen.count()).isEqualTo(published);
     }
 
     @Test
