@@ -153,4 +153,13 @@ class ConsulConfigLoaderTest {
         assertThatThrownBy(() -> parse("auth_type: trust\nconsul:\n  url: https://c:8501\n  ca_file: junk.pem\n" + db))
                 .hasMessageContaining("no -----BEGIN CERTIFICATE----- block");
     }
+
+    @Test
+    void adminSetTakesTheHoldTimeoutButNotTheConsulSection() throws Exception {
+        String yaml = "auth_type: trust\nconsul: { url: http://c:8500 }\ndatabases: { d: { patroni_scope: d } }\n";
+        TurnoutConfig c = ConfigLoader.parse(yaml, "turnout.yaml", null, dir, java.util.Map.of("failover_hold_timeout", "5"));
+        assertThat(c.pool().failoverHoldTimeout()).isEqualTo(Duration.ofSeconds(5));
+        assertThatThrownBy(() -> ConfigLoader.parse(yaml, "turnout.yaml", null, dir, java.util.Map.of("consul", "x")))
+                .hasMessage("SET: unknown parameter 'consul'");
+    }
 }
