@@ -24,12 +24,13 @@ public final class ConfigLoader {
             "client_login_timeout", "idle_transaction_timeout", "server_lifetime", "server_idle_timeout",
             "server_connect_timeout", "server_login_retry", "server_reset_query", "server_reset_query_always",
             "server_check_query", "server_check_delay", "max_prepared_statements", "max_packet_size", "workers", "admin_users",
-            "stats_users", "ignore_startup_parameters", "stats_period", "metrics_addr", "metrics_port", "databases");
+            "stats_users", "ignore_startup_parameters", "stats_period", "metrics_addr", "metrics_port", "databases",
+            "consul", "failover_hold_timeout");
     /** Names of the admin console's virtual databases; no configured database may take them. */
     public static final List<String> ADMIN_DATABASES = List.of("pgbouncer", "turnout");
     static final List<String> DATABASE_KEYS = List.of(
             "host", "port", "dbname", "user", "password", "pool_size", "min_pool_size", "reserve_pool_size",
-            "pool_mode", "max_db_connections", "auth_user");
+            "pool_mode", "max_db_connections", "auth_user", "patroni_scope");
 
     private ConfigLoader() {
     }
@@ -110,9 +111,12 @@ public final class ConfigLoader {
                 top.bool("server_reset_query_always", false),
                 emptyToNull(top.string("server_check_query", "select 1")),
                 top.duration("server_check_delay", Duration.ofSeconds(30)),
-                top.integer("max_prepared_statements", 1000, 0, 1_000_000));
+                top.integer("max_prepared_statements", 1000, 0, 1_000_000),
+                top.duration("failover_hold_timeout", Duration.ofSeconds(30)));
+        ConsulConfig consul = ConsulSection.parse(top, baseDir);
 
         Map<String, DatabaseConfig> databases = new LinkedHashMap<>();
+        Map<String, DatabaseConfig> templates = new LinkedHashMap<>();
         YamlSection dbs = top.section("databases");
         if (dbs == null || dbs.keys().isEmpty()) {
             throw new ConfigException(name + ":1: databases: at least one database is required");
@@ -121,7 +125,8 @@ public final class ConfigLoader {
             if (ADMIN_DATABASES.contains(db)) {
                 throw dbs.error(db, "'" + db + "' is the admin console's name; pick another database name");
             }
-            databases.put(db, database(dbs, db, pool));
+            DatabaseConfig d = database(dbs, db, pool, consul != null);
+            (d.isTemplate() ? templates : databases).put(db, d);
         }
         String metricsPort = top.string("metrics_port", null);
 
@@ -135,11 +140,14 @@ public final class ConfigLoader {
                 List.copyOf(top.list("stats_users")),
                 top.duration("stats_period", Duration.ofSeconds(60)),
                 top.string("metrics_addr", top.string("listen_addr", "127.0.0.1")),
-                metricsPort == null ? -1 : top.integer("metrics_port", -1, 0, 65535));
+                metricsPort == null ? -1 : top.integer("metrics_port", -1, 0, 65535),
+                Map.copyOf(templates),
+                consul);
     }
 
     private static void override(Node root, String name, String key, String value) throws ConfigException {
-        if (!GENERAL_KEYS.contains(key) || key.equals("databases")) {
+        // sections cannot be SET as one value; changing them takes a RELOAD
+        if (!GENERAL_KEYS.contains(key) || key.equals("databases") || key.equals("consul")) {
             throw new ConfigException("SET: unknown parameter '" + key + "'");
         }
         if (!(root instanceof org.yaml.snakeyaml.nodes.MappingNode map)) {
@@ -162,21 +170,45 @@ public final class ConfigLoader {
         tuples.add(new org.yaml.snakeyaml.nodes.NodeTuple(keyNode, valueNode));
     }
 
-    private static DatabaseConfig database(YamlSection dbs, String name, PoolSettings pool) throws ConfigException {
+    private static DatabaseConfig database(YamlSection dbs, String name, PoolSettings pool, boolean consul)
+            throws ConfigException {
         YamlSection db = dbs.section(name);
         db.rejectUnknown(DATABASE_KEYS);
-        if (!db.has("host")) {
-            throw dbs.error(name, "host is required");
+        if (name.indexOf('*') >= 0 && name.indexOf('*') != name.length() - 1) {
+            throw dbs.error(name, "only a trailing * is supported in a database name (e.g. shard_*)");
+        }
+        boolean template = name.endsWith("*");
+        String scope = db.string("patroni_scope", null);
+        if (scope != null) {
+            if (db.has("host")) {
+                throw db.error("patroni_scope", "host and patroni_scope are exclusive: a Patroni database takes"
+                        + " its host and port from the cluster's leader");
+            }
+            if (db.has("port")) {
+                throw db.error("port", "a patroni_scope database takes its port from the leader's conn_url");
+            }
+            if (!consul) {
+                throw db.error("patroni_scope", "needs a consul: section (where Patroni's keys are read)");
+            }
+            scope = scope.strip();
+            String concrete = template ? scope : scope.replace(DatabaseConfig.DB_PLACEHOLDER, name);
+            if (concrete.isEmpty() || concrete.indexOf('/') >= 0) {
+                throw db.error("patroni_scope", "expected a Patroni scope name (no slashes), got '" + scope + "'");
+            }
+            scope = concrete;
+        } else if (!db.has("host")) {
+            throw dbs.error(name, consul ? "host or patroni_scope is required" : "host is required");
         }
         String user = db.string("user", null);
         String password = db.string("password", null);
         if (password != null && user == null) {
             throw db.error("password", "password needs user (the server login it belongs to)");
         }
+        String dbname = db.string("dbname", template ? DatabaseConfig.DB_PLACEHOLDER : name);
         return new DatabaseConfig(name,
                 db.string("host", null),
-                db.integer("port", 5432, 1, 65535),
-                db.string("dbname", name),
+                scope != null ? 0 : db.integer("port", 5432, 1, 65535),
+                template ? dbname : dbname.replace(DatabaseConfig.DB_PLACEHOLDER, name),
                 user,
                 password,
                 db.integer("pool_size", pool.defaultPoolSize(), 1, 100_000),
@@ -184,7 +216,8 @@ public final class ConfigLoader {
                 db.integer("reserve_pool_size", pool.reservePoolSize(), 0, 100_000),
                 enumValue(db, "pool_mode", pool.poolMode().key(), PoolMode::of, "session, transaction, statement"),
                 db.integer("max_db_connections", pool.maxDbConnections(), 0, 1_000_000),
-                db.string("auth_user", null));
+                db.string("auth_user", null),
+                scope);
     }
 
     private interface Parser<T> {

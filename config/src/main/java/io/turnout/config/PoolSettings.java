@@ -5,7 +5,8 @@ import java.time.Duration;
 /**
  * Pool-wide limits and timeouts, named as in PgBouncer. A zero duration disables that timeout.
  * {@code maxPreparedStatements} bounds the named statements kept per server connection in transaction
- * and statement modes (0 turns that translation off).
+ * and statement modes (0 turns that translation off). {@code failoverHoldTimeout} is how long a new
+ * transaction waits for a Patroni cluster without a known leader before failing with 08006.
  */
 public record PoolSettings(
         PoolMode poolMode,
@@ -27,5 +28,6 @@ public record PoolSettings(
         boolean serverResetQueryAlways,
         String serverCheckQuery,
         Duration serverCheckDelay,
-        int maxPreparedStatements) {
+        int maxPreparedStatements,
+        Duration failoverHoldTimeout) {
 }

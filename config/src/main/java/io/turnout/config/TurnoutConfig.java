@@ -13,6 +13,8 @@ import java.util.Map;
  * @param maxPacketSize largest protocol message accepted, in bytes (PgBouncer's max_packet_size)
  * @param statsPeriod how often SHOW STATS averages are recomputed (PgBouncer's stats_period)
  * @param metricsPort HTTP port of /metrics, /health and /ready; -1 = no HTTP endpoint, 0 = any free port
+ * @param databaseTemplates wildcard databases ("shard_*") by pattern; see {@link #database(String)}
+ * @param consul where Patroni clusters are watched, or null when no database uses patroni_scope
  */
 public record TurnoutConfig(
         Path source,
@@ -31,5 +33,25 @@ public record TurnoutConfig(
         List<String> statsUsers,
         java.time.Duration statsPeriod,
         String metricsAddr,
-        int metricsPort) {
+        int metricsPort,
+        Map<String, DatabaseConfig> databaseTemplates,
+        ConsulConfig consul) {
+
+    /**
+     * The database a client asks for: a configured one by exact name, else the template with the longest
+     * matching prefix made concrete for that name, else null.
+     */
+    public DatabaseConfig database(String name) {
+        DatabaseConfig exact = databases.get(name);
+        if (exact != null) {
+            return exact;
+        }
+        DatabaseConfig best = null;
+        for (DatabaseConfig t : databaseTemplates.values()) {
+            if (t.matches(name) && (best == null || t.name().length() > best.name().length())) {
+                best = t;
+            }
+        }
+        return best == null ? null : best.instantiate(name);
+    }
 }

@@ -1,0 +1,108 @@
+package io.turnout.config.topology;
+
+import java.time.Instant;
+import java.util.Objects;
+
+/**
+ * What is known about one Patroni cluster (scope): its leader, and how fresh that knowledge is.
+ *
+ * <p>{@link #leader()} is non-null exactly when {@link #status()} is {@link Status#LEADER}; every other
+ * status means "no primary to send new transactions to", and the proxy holds them. {@link #stale()}
+ * says the DCS could not be read lately, so the state is the last one seen; the proxy keeps using it.
+ *
+ * @param leaderName Patroni member name in the leader key (null when none)
+ * @param role the leader member's role as Patroni wrote it (master, primary, promoted, demoted,
+ *        standby_leader, replica while still promoting...) or null
+ * @param timeline the leader's timeline, 0 when Patroni did not report one
+ * @param lastError why the latest read failed or could not be used (null when it succeeded)
+ * @param since when this state last changed in value (not merely re-read)
+ * @param index the DCS index (Consul X-Consul-Index, etcd revision) of the read that produced it
+ */
+public record ClusterState(
+        String scope,
+        Status status,
+        String leaderName,
+        Endpoint leader,
+        String role,
+        long timeline,
+        boolean stale,
+        String lastError,
+        Instant since,
+        long index) {
+
+    /** Where a cluster stands; {@link #UNKNOWN} and {@link #NO_LEADER} are deliberately distinct. */
+    public enum Status {
+        /** Not read yet (just watched, or the DCS has been unreachable since). */
+        UNKNOWN,
+        /** The leader key is absent: a switchover or failover is under way, or the cluster has no primary. */
+        NO_LEADER,
+        /** The leader key names a member whose data is missing or unreadable; {@code lastError} says which. */
+        UNRESOLVED,
+        /** Leader and its endpoint are known. */
+        LEADER
+    }
+
+    public ClusterState {
+        Objects.requireNonNull(scope, "scope");
+        Objects.requireNonNull(status, "status");
+        Objects.requireNonNull(since, "since");
+        if ((status == Status.LEADER) != (leader != null)) {
+            throw new IllegalArgumentException("a leader endpoint goes with status LEADER only: " + status + " " + leader);
+        }
+    }
+
+    public static ClusterState unknown(String scope, Instant now) {
+        return new ClusterState(scope, Status.UNKNOWN, null, null, null, 0, false, null, now, 0);
+    }
+
+    public static ClusterState noLeader(String scope, Instant now, long index) {
+        return new ClusterState(scope, Status.NO_LEADER, null, null, null, 0, false, null, now, index);
+    }
+
+    public static ClusterState leader(String scope, String name, PatroniMember member, Instant now, long index) {
+        return new ClusterState(scope, Status.LEADER, name, member.endpoint(), member.role(), member.timeline(),
+                false, null, now, index);
+    }
+
+    public static ClusterState unresolved(String scope, String name, String error, Instant now, long index) {
+        return new ClusterState(scope, Status.UNRESOLVED, name, null, null, 0, false, error, now, index);
+    }
+
+    /** True when a leader endpoint is known, stale or not. */
+    public boolean hasLeader() {
+        return leader != null;
+    }
+
+    /** The same cluster, marked as read from an unreachable or failing DCS; the last leader is kept. */
+    public ClusterState asStale(String error, Instant now) {
+        ClusterState s = new ClusterState(scope, status, leaderName, leader, role, timeline, true, error, since, index);
+        return sameAs(s) ? this : s.changedAt(now);
+    }
+
+    /**
+     * Equal in everything a consumer acts on: {@code since} and {@code index} are left out, because a
+     * re-read that returns the same leader at a newer index is not a change.
+     */
+    public boolean sameAs(ClusterState o) {
+        return o != null && scope.equals(o.scope) && status == o.status && Objects.equals(leaderName, o.leaderName)
+                && Objects.equals(leader, o.leader) && Objects.equals(role, o.role) && timeline == o.timeline
+                && stale == o.stale && Objects.equals(lastError, o.lastError);
+    }
+
+    /** True when the leader differs in a way that needs a retarget (not merely stale or error text). */
+    public boolean leaderDiffers(ClusterState o) {
+        return o == null || status != o.status || !Objects.equals(leader, o.leader)
+                || !Objects.equals(leaderName, o.leaderName);
+    }
+
+    ClusterState changedAt(Instant now) {
+        return new ClusterState(scope, status, leaderName, leader, role, timeline, stale, lastError, now, index);
+    }
+
+    @Override
+    public String toString() {
+        return scope + "[" + status + (leaderName != null ? " " + leaderName : "") + (leader != null ? " " + leader : "")
+                + (role != null ? " role=" + role : "") + (timeline != 0 ? " tl=" + timeline : "")
+                + (stale ? " STALE" : "") + (lastError != null ? " error=" + lastError : "") + " index=" + index + "]";
+    }
+}

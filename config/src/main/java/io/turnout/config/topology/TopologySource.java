@@ -1,0 +1,28 @@
+package io.turnout.config.topology;
+
+import java.util.function.Consumer;
+
+/**
+ * Watches Patroni clusters in a DCS and publishes {@link Topology} snapshots.
+ *
+ * <p>The listener runs on the source's own thread, only when a value changed (not on every DCS reply),
+ * and must not block: a consumer that needs another thread hops there itself. Snapshots are published
+ * in version order.
+ */
+public interface TopologySource extends AutoCloseable {
+    /** Starts watching the scopes added so far (and any added later); {@code listener} gets each new snapshot. */
+    void start(Consumer<Topology> listener);
+
+    /** Adds a scope to watch; safe from any thread, a no-op when already watched. Publishes it as UNKNOWN first. */
+    void watch(String scope);
+
+    /** Also list the scopes present under the namespace into {@link Topology#discoveredScopes()} (wildcard databases). */
+    void discover();
+
+    /** The latest published snapshot (safe from any thread). */
+    Topology current();
+
+    /** Stops every watch; no listener call starts after this returns. */
+    @Override
+    void close();
+}
