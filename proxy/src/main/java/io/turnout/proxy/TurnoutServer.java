@@ -21,6 +21,9 @@ import io.turnout.proxy.client.ClientConnection;
 import io.turnout.proxy.net.Transports;
 import io.turnout.proxy.pool.ConnectionInfo;
 import io.turnout.proxy.pool.Pools;
+import io.turnout.proxy.pool.TopologyApplier;
+import io.turnout.config.topology.ConsulSource;
+import io.turnout.config.topology.TopologySource;
 import java.net.InetSocketAddress;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -51,6 +54,7 @@ public final class TurnoutServer implements AutoCloseable {
     private final long startedEpochMillis = System.currentTimeMillis();
     private final CompletableFuture<Void> terminated = new CompletableFuture<>();
     private final Metrics metrics;
+    private final TopologyApplier topology;
     private HttpEndpoint http;
     private volatile boolean suspended;
     private volatile boolean shuttingDown;
@@ -62,6 +66,7 @@ public final class TurnoutServer implements AutoCloseable {
         this.pools = new Pools(config, transports, channels);
         this.cancels = new CancelRegistry(transports);
         this.snapshots = new SnapshotCollector(transports, channels, pools);
+        this.topology = new TopologyApplier(pools, topologySource(config), () -> this.config);
         this.metrics = config.metricsPort() >= 0 ? new Metrics(this) : null;
         if (metrics != null) {
             pools.waitRecorders(metrics::waitRecorder);
@@ -96,6 +101,7 @@ public final class TurnoutServer implements AutoCloseable {
                 });
         listener = b.bind(config.listenAddr(), config.listenPort()).sync().channel();
         pools.startJanitors();
+        topology.start();
         configText = readConfigText(config);
         tickStats();
         if (metrics != null) {
@@ -116,6 +122,22 @@ public final class TurnoutServer implements AutoCloseable {
 
     public TurnoutConfig config() {
         return config;
+    }
+
+    /** Where Patroni databases' leaders come from (a no-op when no database follows Patroni). */
+    public TopologyApplier topology() {
+        return topology;
+    }
+
+    private static TopologySource topologySource(TurnoutConfig config) {
+        if (config.consul() == null) {
+            return null;
+        }
+        try {
+            return new ConsulSource(config.consul());
+        } catch (java.io.IOException | java.security.GeneralSecurityException e) {
+            throw new IllegalStateException("consul: cannot set up the Consul client: " + e.getMessage(), e);
+        }
     }
 
     public SnapshotCollector snapshots() {
@@ -148,6 +170,9 @@ public final class TurnoutServer implements AutoCloseable {
         }
         if (suspended) {
             problems.add("suspended");
+        }
+        for (String db : topology.leaderless()) {
+            problems.add("no leader for database " + db);
         }
         return problems;
     }
@@ -214,8 +239,12 @@ public final class TurnoutServer implements AutoCloseable {
                 || next.workers() != current.workers() || next.metricsPort() != current.metricsPort()) {
             log.warn("config_needs_restart keys=listen_addr,listen_port,workers,metrics_port note=\"kept the running values\"");
         }
+        if (!java.util.Objects.equals(next.consul(), current.consul())) {
+            log.warn("config_needs_restart keys=consul note=\"kept the running Consul settings\"");
+        }
         config = next;
         pools.reconfigure(next);
+        topology.refresh();
     }
 
     private static java.nio.file.Path baseDir(TurnoutConfig c) {
@@ -304,6 +333,7 @@ public final class TurnoutServer implements AutoCloseable {
         if (http != null) {
             http.close();
         }
+        topology.close();
         if (listener != null) {
             listener.close().syncUninterruptibly();
         }

@@ -126,10 +126,15 @@ class MetricsIT {
         List<String> exprs = new ArrayList<>();
         root.get("panels").forEach(p -> p.get("targets").forEach(t -> exprs.add(t.get("expr").asText())));
         assertThat(exprs).hasSizeGreaterThan(15);
-        System.gc(); // the GC pause family appears after a collection
         try (TurnoutFixture t = turnout(); Connection c = t.connect()) {
             c.createStatement().execute("select 1");
             String body = get(t, "/metrics").body();
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (!body.contains("\njvm_gc_pause_seconds_sum") && System.nanoTime() < deadline) {
+                System.gc(); // the GC pause family appears once a collection is reported after start
+                Thread.sleep(100);
+                body = get(t, "/metrics").body();
+            }
             var names = java.util.regex.Pattern.compile("\\b((?:turnout|pgbouncer|jvm|process)_[a-z0-9_]+)");
             for (String e : exprs) {
                 var m = names.matcher(e);

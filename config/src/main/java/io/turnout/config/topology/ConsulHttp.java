@@ -141,4 +141,24 @@ final class ConsulHttp {
         }
         return sb.toString();
     }
+
+    /** Every watch reading through this client (one source, one Consul). */
+    private final java.util.List<ConsulWatch> watches = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    void register(ConsulWatch w) {
+        watches.add(w);
+    }
+
+    void unregister(ConsulWatch w) {
+        watches.remove(w);
+    }
+
+    /** {@code seenBy} found the index lower than before: Consul was restored; every other watch starts over. */
+    void indexWentBackwards(ConsulWatch seenBy) {
+        for (ConsulWatch w : watches) {
+            if (w != seenBy) {
+                w.indexReset();
+            }
+        }
+    }
 }

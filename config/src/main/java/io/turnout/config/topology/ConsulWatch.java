@@ -46,6 +46,8 @@ abstract class ConsulWatch {
     private long lastSentNanos;
     private int failures;
     private CompletableFuture<?> inFlight;
+    /** The HTTP exchange behind {@link #inFlight}, cancelled with it so a restarted query frees its connection. */
+    private CompletableFuture<?> exchange;
     private ScheduledFuture<?> timer;
     private boolean stopped;
 
@@ -58,6 +60,7 @@ abstract class ConsulWatch {
         this.wait = wait;
         this.minIntervalNanos = minInterval.toNanos();
         this.lastSentNanos = System.nanoTime() - minIntervalNanos;
+        http.register(this);
     }
 
     /** A reply with status 200 or 404 whose index was already taken into account. */
@@ -74,6 +77,7 @@ abstract class ConsulWatch {
 
     final void stop() {
         stopped = true;
+        http.unregister(this);
         if (timer != null) {
             timer.cancel(false);
         }
@@ -103,6 +107,9 @@ abstract class ConsulWatch {
             // a snapshot restore or a new cluster: blocking on the old index could wait forever
             LOG.info("consul_index_reset key={} from={} to={}", key, index, r.index());
             index = 0;
+            // every other watch is blocked on (or about to send) an index from before the restore and
+            // would sleep through changes for up to `wait`: they start over too
+            http.indexWentBackwards(this);
         } else {
             // Consul never means 0 after a read; blocking on 0 would return at once, in a loop
             index = Math.max(r.index(), 1);
@@ -115,9 +122,30 @@ abstract class ConsulWatch {
         request(otherKey, "", READ_TIMEOUT, then);
     }
 
+    /** Another watch saw X-Consul-Index go backwards (a snapshot restore): this one's index is stale too. */
+    final void indexReset() {
+        if (stopped || index == 0) {
+            return;
+        }
+        index = 0;
+        if (inFlight != null) {
+            CompletableFuture<?> f = inFlight;
+            inFlight = null;
+            f.cancel(true);
+            exchange.cancel(true);
+            send(); // a pending timer would send with index 0 anyway
+        }
+    }
+
     private void request(String k, String q, Duration timeout, Then then) {
         URI base = http.currentUrl();
-        inFlight = http.get(k, q, timeout).whenCompleteAsync((r, t) -> {
+        CompletableFuture<Reply> call = http.get(k, q, timeout);
+        CompletableFuture<?>[] self = new CompletableFuture<?>[1];
+        exchange = call;
+        self[0] = inFlight = call.whenCompleteAsync((r, t) -> {
+            if (inFlight != self[0]) {
+                return; // restarted by indexReset(): this reply is from before the restore
+            }
             inFlight = null;
             if (stopped || loop.isShutdown()) {
                 return;

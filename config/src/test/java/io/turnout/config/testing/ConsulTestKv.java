@@ -26,6 +26,8 @@ final class ConsulTestKv {
     private final TreeMap<String, Entry> entries = new TreeMap<>();
     private final TreeMap<String, Long> tombstones = new TreeMap<>();
     private long index;
+    /** Counts resetIndex calls (snapshot restores): blocked readers return when it changes. */
+    private long restores;
 
     ConsulTestKv(long startIndex) {
         this.index = startIndex;
@@ -63,7 +65,8 @@ final class ConsulTestKv {
             throws InterruptedException {
         long deadline = System.nanoTime() + (waitMillis + ThreadLocalRandom.current().nextLong(waitMillis / 16 + 1)) * 1_000_000;
         Result r = read(key, prefix);
-        while (r.index() <= minIndex && !abort.getAsBoolean()) {
+        long epoch = restores;
+        while (r.index() <= minIndex && !abort.getAsBoolean() && epoch == restores) {
             long left = (deadline - System.nanoTime()) / 1_000_000;
             if (left <= 0) {
                 break;
@@ -124,6 +127,10 @@ final class ConsulTestKv {
      * newer one. Waiters are not woken, as on a real server: they see the lower index when their wait ends.
      */
     synchronized void resetIndex(long n) {
+        // like a snapshot restore in Consul: the state store is replaced, every blocking query returns now
+        // with the (lower) index, and clients must notice it went backwards
+        restores++;
+        notifyAll();
         index = n;
         entries.replaceAll((k, e) -> new Entry(k, e.value(), Math.min(e.createIndex(), n), Math.min(e.modifyIndex(), n),
                 e.lockIndex(), e.flags(), e.session()));

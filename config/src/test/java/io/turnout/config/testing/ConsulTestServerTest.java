@@ -96,6 +96,17 @@ class ConsulTestServerTest {
         consul.resetIndex(5);
         HttpResponse<String> after = send("GET", "/v1/kv/k", null, null);
         assertThat(index(after)).isEqualTo(5);
+
+        // a snapshot restore wakes queries blocked on the old, higher index, as Consul's does
+        consul.put("k", "v3");
+        long high = index(send("GET", "/v1/kv/k", null, null));
+        CompletableFuture<HttpResponse<String>> blocked = http.sendAsync(
+                HttpRequest.newBuilder(URI.create(consul.url() + "/v1/kv/k?index=" + high + "&wait=30s")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        Thread.sleep(100);
+        assertThat(blocked).isNotDone();
+        consul.resetIndex(2);
+        assertThat(index(blocked.get(2, java.util.concurrent.TimeUnit.SECONDS))).isEqualTo(2);
     }
 
     @Test

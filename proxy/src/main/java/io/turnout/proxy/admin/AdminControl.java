@@ -57,7 +57,7 @@ final class AdminControl {
             case "pause" -> pause(target, pools);
             case "resume" -> resume(target);
             case "reconnect" -> {
-                turnout.pools().all().stream().filter(pools).forEach(p -> p.bumpGeneration(null));
+                turnout.pools().all().stream().filter(pools).forEach(p -> p.bumpGeneration(false));
                 yield done(Response.done("RECONNECT"));
             }
             case "wait_close" -> waitUntil(s -> s.servers().stream().noneMatch(

@@ -44,11 +44,12 @@ final class ShowPools {
                 "current_connections", INT4, "max_client_connections", INT4, "current_client_connections", INT4,
                 "paused", INT4, "disabled", INT4);
         for (DatabaseConfig db : config.databases().values()) {
-            Database d = pools.database(db.name());
+            Database d = pools.database(db);
             int servers = (int) snap.servers().stream().filter(s -> s.database().equals(db.name())).count();
             int clients = (int) snap.clients().stream().filter(c -> c.pool() != null && c.database().equals(db.name()))
                     .count();
-            r.row(db.name(), db.host(), db.port(), db.dbname(), db.user(), db.poolSize(), db.minPoolSize(),
+            java.net.InetSocketAddress at = d != null ? d.address() : null; // a Patroni database: its leader
+            r.row(db.name(), at != null ? at.getHostString() : db.host(), at != null ? at.getPort() : db.port(), db.dbname(), db.user(), db.poolSize(), db.minPoolSize(),
                     db.reservePoolSize(), config.pool().serverLifetime().toSeconds(), db.poolMode().key(), null,
                     db.maxDbConnections(), servers, 0, clients, d != null && d.paused(), d != null && d.disabled());
         }

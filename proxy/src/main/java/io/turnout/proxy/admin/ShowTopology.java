@@ -6,6 +6,8 @@ import static io.turnout.proxy.admin.AdminResult.TEXT;
 
 import io.turnout.config.DatabaseConfig;
 import io.turnout.proxy.TurnoutServer;
+import io.turnout.config.topology.ClusterState;
+import io.turnout.proxy.pool.Database;
 import io.turnout.proxy.pool.Pool;
 import io.turnout.proxy.pool.PreparedStatements;
 import java.util.Comparator;
@@ -19,12 +21,25 @@ final class ShowTopology {
         AdminResult r = new AdminResult("SHOW").columns("database", TEXT, "scope", TEXT, "source", TEXT,
                 "leader", TEXT, "leader_member", TEXT, "generation", INT4, "since", TEXT, "stale", INT4,
                 "last_error", TEXT);
-        for (DatabaseConfig db : turnout.config().databases().values()) {
-            int generation = turnout.pools().all().stream().filter(p -> p.database().equals(db.name()))
-                    .mapToInt(Pool::generation).max().orElse(0);
-            r.row(db.name(), "", "static", db.host() + ":" + db.port(), "", generation,
-                    ShowSockets.time(turnout.startedEpochMillis()), 0, "");
-        }
+        java.util.Map<String, Database> shown = new java.util.TreeMap<>();
+        turnout.config().databases().values().forEach(c -> shown.put(c.name(), turnout.pools().database(c)));
+        turnout.pools().databases().forEach(d -> shown.putIfAbsent(d.name(), d));
+        shown.values().forEach(d -> {
+            DatabaseConfig db = d.config();
+            int generation = turnout.pools().all().stream().filter(p -> p.db() == d).mapToInt(Pool::generation)
+                    .max().orElse(0);
+            ClusterState c = d.cluster();
+            if (!db.isPatroni()) {
+                r.row(db.name(), "", "static", db.host() + ":" + db.port(), "", generation,
+                        ShowSockets.time(turnout.startedEpochMillis()), 0, "");
+            } else {
+                r.row(db.name(), db.patroniScope(), "consul", c != null && c.hasLeader() ? c.leader().toString() : "",
+                        c != null && c.leaderName() != null ? c.leaderName() : "", generation,
+                        c != null ? ShowSockets.time(c.since().toEpochMilli()) : "", c != null && c.stale(),
+                        c == null ? "not read yet" : c.lastError() != null ? c.lastError()
+                                : c.hasLeader() ? "" : c.status().name().toLowerCase(java.util.Locale.ROOT));
+            }
+        });
         return r;
     }
 

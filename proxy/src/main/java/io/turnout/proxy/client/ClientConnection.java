@@ -532,7 +532,8 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         if (server == s) {
             server = null;
             if (state != State.CLOSED) {
-                fatal(SqlState.CONNECTION_FAILURE, "server connection closed unexpectedly (database " + database + ")");
+                fatal(SqlState.CONNECTION_FAILURE, s.closeReason() != null ? s.closeReason()
+                        : "server connection closed unexpectedly (database " + database + ")");
             }
         }
     }

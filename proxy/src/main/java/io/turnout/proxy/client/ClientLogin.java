@@ -134,7 +134,11 @@ final class ClientLogin {
             challenge(out);
             return;
         }
-        database = config.databases().get(dbName);
+        database = config.database(dbName);
+        if (database != null && !config.databases().containsKey(dbName) && database.isPatroni()
+                && !turnout.topology().scopeExists(database.patroniScope())) {
+            database = null; // a wildcard name with no such Patroni cluster behind it
+        }
         if (database == null) {
             out.release();
             client.fatal(SqlState.INVALID_CATALOG_NAME, "database \"" + dbName + "\" does not exist");

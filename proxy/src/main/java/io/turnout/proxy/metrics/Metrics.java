@@ -67,7 +67,12 @@ public final class Metrics {
             Map.entry("pgbouncer.databases.max.connections", "max_db_connections (0 = no limit)"),
             Map.entry("pgbouncer.databases.current.connections", "server connections of the database"),
             Map.entry("pgbouncer.databases.paused", "1 while PAUSEd or KILLed"),
-            Map.entry("pgbouncer.databases.disabled", "1 while DISABLEd"));
+            Map.entry("pgbouncer.databases.disabled", "1 while DISABLEd"),
+            Map.entry("turnout.failovers", "times the database's Patroni leader moved to another node"),
+            Map.entry("turnout.topology.changes", "cluster states applied (leader, no leader, stale, errors)"),
+            Map.entry("turnout.topology.watch.errors", "cluster states that carried a DCS read error"),
+            Map.entry("turnout.topology.stale", "1 while the DCS cannot be read and the last leader is kept"),
+            Map.entry("turnout.topology.leader.known", "1 while new transactions have a leader to go to"));
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final TurnoutServer turnout;
@@ -198,7 +203,19 @@ public final class Metrics {
         counter("turnout.server.parses", db, name, t -> t.serverParses);
         counter("turnout.binds", db, name, t -> t.binds);
         DatabaseConfig c = turnout.config().databases().get(name);
-        Tags labels = Tags.of("name", name, "database", c.dbname(), "host", c.host(), "port", String.valueOf(c.port()),
+        counterOf("turnout.failovers", db, name, Database::leaderChanges);
+        counterOf("turnout.topology.changes", db, name, Database::topologyChanges);
+        counterOf("turnout.topology.watch.errors", db, name, Database::watchErrors);
+        Gauge.builder("turnout.topology.stale", () -> {
+            Database d = turnout.pools().database(name);
+            return d != null && d.cluster() != null && d.cluster().stale() ? 1 : 0;
+        }).tags(db).description(HELP.get("turnout.topology.stale")).register(registry);
+        Gauge.builder("turnout.topology.leader.known", () -> {
+            Database d = turnout.pools().database(name);
+            return d != null && d.address() != null ? 1 : 0;
+        }).tags(db).description(HELP.get("turnout.topology.leader.known")).register(registry);
+        Tags labels = Tags.of("name", name, "database", c.dbname(),
+                "host", c.host() != null ? c.host() : "patroni:" + c.patroniScope(), "port", String.valueOf(c.port()),
                 "pool_mode", c.poolMode().key(), "force_user", c.user() != null ? c.user() : "");
         dbGauge("pgbouncer.databases.pool.size", labels, name, (d, cfg) -> cfg.poolSize());
         dbGauge("pgbouncer.databases.reserve.pool", labels, name, (d, cfg) -> cfg.reservePoolSize());
@@ -212,6 +229,13 @@ public final class Metrics {
         FunctionCounter.builder(name, this, m -> {
             StatsTotals t = m.latest.statsByDatabase().get(db);
             return t == null ? 0 : f.applyAsDouble(t);
+        }).tags(tags).description(HELP.get(name)).register(registry);
+    }
+
+    private void counterOf(String name, Tags tags, String db, java.util.function.ToLongFunction<Database> f) {
+        FunctionCounter.builder(name, this, m -> {
+            Database d = turnout.pools().database(db);
+            return d == null ? 0 : f.applyAsLong(d);
         }).tags(tags).description(HELP.get(name)).register(registry);
     }
 

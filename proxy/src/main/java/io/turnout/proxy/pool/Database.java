@@ -2,7 +2,10 @@ package io.turnout.proxy.pool;
 
 import io.turnout.config.DatabaseConfig;
 import io.turnout.config.PoolSettings;
+import io.turnout.config.topology.ClusterState;
+import java.net.InetSocketAddress;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * One client-visible database across all its pools (one per server login user): the configuration they
@@ -19,11 +22,65 @@ public final class Database {
     private volatile boolean disabled;
     /** Gone from the configuration: no new client, current ones finish. */
     private volatile boolean removed;
+    /**
+     * Where new servers connect: the static host, or the Patroni leader the topology names (null while
+     * no leader is known: new transactions are held).
+     */
+    private volatile InetSocketAddress address;
+    /** The cluster state last applied (Patroni databases only). */
+    private volatile ClusterState cluster;
+    private final AtomicLong leaderChanges = new AtomicLong();
+    private final AtomicLong topologyChanges = new AtomicLong();
+    private final AtomicLong watchErrors = new AtomicLong();
 
     Database(DatabaseConfig config, PoolSettings settings) {
         this.name = config.name();
         this.config = config;
         this.settings = settings;
+        this.address = staticAddress(config);
+    }
+
+    private static InetSocketAddress staticAddress(DatabaseConfig c) {
+        return c.isPatroni() ? null : InetSocketAddress.createUnresolved(c.host(), c.port());
+    }
+
+    /** Where new servers of this database connect, or null while its Patroni cluster has no known leader. */
+    public InetSocketAddress address() {
+        return address;
+    }
+
+    /** The Patroni cluster state in force, or null for a static database (or before the first topology). */
+    public ClusterState cluster() {
+        return cluster;
+    }
+
+    /** Applies a new cluster state; returns true when the leader moved (a retarget is needed). */
+    boolean applyCluster(ClusterState next) {
+        ClusterState before = cluster;
+        cluster = next;
+        topologyChanges.incrementAndGet();
+        if (next.lastError() != null) {
+            watchErrors.incrementAndGet();
+        }
+        InetSocketAddress was = address;
+        address = next.hasLeader() ? InetSocketAddress.createUnresolved(next.leader().host(), next.leader().port()) : null;
+        boolean moved = !java.util.Objects.equals(was, address);
+        if (moved && before != null && before.hasLeader() && next.hasLeader()) {
+            leaderChanges.incrementAndGet();
+        }
+        return moved;
+    }
+
+    public long leaderChanges() {
+        return leaderChanges.get();
+    }
+
+    public long watchErrors() {
+        return watchErrors.get();
+    }
+
+    public long topologyChanges() {
+        return topologyChanges.get();
     }
 
     public String name() {
@@ -40,7 +97,8 @@ public final class Database {
 
     /** True when servers opened under {@code old} reach a different backend or log in differently. */
     static boolean sameBackend(DatabaseConfig a, DatabaseConfig b) {
-        return a.host().equals(b.host()) && a.port() == b.port() && a.dbname().equals(b.dbname())
+        return java.util.Objects.equals(a.host(), b.host()) && a.port() == b.port()
+                && java.util.Objects.equals(a.patroniScope(), b.patroniScope()) && a.dbname().equals(b.dbname())
                 && java.util.Objects.equals(a.user(), b.user()) && java.util.Objects.equals(a.password(), b.password());
     }
 
@@ -48,6 +106,9 @@ public final class Database {
         this.config = config;
         this.settings = settings;
         this.removed = false;
+        if (!config.isPatroni()) {
+            this.address = staticAddress(config);
+        }
     }
 
     AtomicInteger serverCounter() {

@@ -6,6 +6,7 @@ import io.netty.channel.group.ChannelGroup;
 import io.turnout.config.DatabaseConfig;
 import io.turnout.config.PoolMode;
 import io.turnout.config.PoolSettings;
+import io.turnout.config.topology.ClusterState;
 import io.turnout.proxy.net.Transports;
 import io.turnout.proxy.server.ServerCredentials;
 import java.net.InetSocketAddress;
@@ -31,7 +32,13 @@ public final class Pool {
     /** Servers that completed login and are not closed yet. */
     private final AtomicInteger live = new AtomicInteger();
     private final Map<ParamSet, ParamSet> interned = new ConcurrentHashMap<>();
-    private volatile InetSocketAddress address;
+    /**
+     * Patroni databases: the leader could not be used (connection refused, still in recovery); new
+     * servers are not opened before this time, and waiting clients are held meanwhile.
+     */
+    private volatile long retryAtNanos;
+    private volatile long backoffNanos;
+    private volatile String holdReason;
     private volatile Map<String, String> welcome;
     private volatile long loginFailedUntilNanos;
     private volatile String loginErrorState;
@@ -46,8 +53,6 @@ public final class Pool {
         this.user = user;
         this.credentials = credentials;
         this.transports = transports;
-        DatabaseConfig db = database.config();
-        this.address = InetSocketAddress.createUnresolved(db.host(), db.port());
         this.shards = new PoolShard[transports.size()];
         for (int i = 0; i < shards.length; i++) {
             shards[i] = new PoolShard(this, transports.loops().get(i), i, bootstrap.clone(transports.loops().get(i)),
@@ -134,6 +139,12 @@ public final class Pool {
     }
 
     void loginFailed(String sqlState, String message) {
+        if (database.config().isPatroni() && (sqlState == null || sqlState.startsWith("08")
+                || sqlState.equals("57P03"))) {
+            // a leader that is down or restarting mid-failover: hold clients and retry, never refuse them
+            targetUnusable("cannot connect to the leader " + address() + ": " + message);
+            return;
+        }
         loginErrorState = sqlState;
         loginError = message;
         loginFailedUntilNanos = System.nanoTime() + Math.max(1, settings().serverLoginRetry().toNanos());
@@ -195,14 +206,58 @@ public final class Pool {
      * Servers opened before now must not take another transaction: idle ones close at once, active ones
      * when their client releases them (RECONNECT, a RELOAD that moved the backend, a new leader).
      */
-    public synchronized void bumpGeneration(DatabaseConfig newBackend) {
-        if (newBackend != null) {
-            address = InetSocketAddress.createUnresolved(newBackend.host(), newBackend.port());
-        }
+    public synchronized void bumpGeneration(boolean fence) {
         generation++;
+        targetUsable();
         for (PoolShard s : shards) {
-            s.loop().execute(s::closeOldGeneration);
+            s.loop().execute(() -> s.retire(fence));
         }
+    }
+
+    /** The leader cannot be used yet: hold waiters, retry after a backoff (50 ms doubling up to 1 s). */
+    void targetUnusable(String reason) {
+        long backoff = Math.min(1_000_000_000L, Math.max(50_000_000L, backoffNanos * 2));
+        backoffNanos = backoff;
+        holdReason = reason;
+        retryAtNanos = System.nanoTime() + backoff;
+        for (PoolShard s : shards) {
+            if (s.hasWaiters()) {
+                s.loop().schedule(s::fill, backoff, java.util.concurrent.TimeUnit.NANOSECONDS);
+            }
+        }
+    }
+
+    /** A server of the current target proved usable: no more backoff. */
+    void targetUsable() {
+        if (retryAtNanos != 0 || backoffNanos != 0) {
+            retryAtNanos = 0;
+            backoffNanos = 0;
+            holdReason = null;
+        }
+    }
+
+    /** True while new servers must not be opened: no leader known, or backing off from an unusable one. */
+    boolean waitingForTarget() {
+        if (address() == null) {
+            return true;
+        }
+        long at = retryAtNanos;
+        return at != 0 && System.nanoTime() - at < 0;
+    }
+
+    /** True while clients are being held for a Patroni leader (no leader, or it is not usable yet). */
+    boolean holding() {
+        return database.config().isPatroni() && (address() == null || backoffNanos != 0);
+    }
+
+    String holdReason() {
+        if (address() == null) {
+            ClusterState c = database.cluster();
+            return "no leader known for Patroni scope " + database.config().patroniScope()
+                    + (c != null && c.lastError() != null ? " (" + c.lastError() + ")" : "");
+        }
+        String r = holdReason;
+        return r != null ? r : "waiting for the leader";
     }
 
     /** After RESUME or a larger pool_size: give waiting clients what is idle and open what is allowed. */
@@ -240,8 +295,9 @@ public final class Pool {
         return servers.get();
     }
 
-    InetSocketAddress address() {
-        return address;
+    /** Where new servers connect (the static host or the current Patroni leader), or null while held. */
+    public InetSocketAddress address() {
+        return database.address();
     }
 
     ServerCredentials credentials() {

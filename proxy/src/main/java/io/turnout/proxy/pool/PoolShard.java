@@ -43,6 +43,8 @@ public final class PoolShard implements ServerConnection.Owner {
     /** Most recently used last: taking from the tail keeps warm connections busy and lets cold ones age out. */
     private final ArrayDeque<ServerConnection> idle = new ArrayDeque<>();
     private final ArrayDeque<Client> waiters = new ArrayDeque<>();
+    /** Every server of this loop that is not closed yet, whatever its state (fencing closes them at once). */
+    private final java.util.LinkedHashSet<ServerConnection> servers = new java.util.LinkedHashSet<>();
     private final AtomicInteger waiterCount = new AtomicInteger();
     private final AtomicInteger idleCount = new AtomicInteger();
     private int connecting;
@@ -224,7 +226,7 @@ public final class PoolShard implements ServerConnection.Owner {
 
     /** Opens servers for queued clients while the pool has slots. */
     void fill() {
-        if (waiters.isEmpty() || pool.paused()) {
+        if (waiters.isEmpty() || pool.paused() || pool.waitingForTarget()) {
             return;
         }
         if (pool.loginFailing()) {
@@ -245,6 +247,7 @@ public final class PoolShard implements ServerConnection.Owner {
         ServerConnection s = ServerConnection.connect(bootstrap, this, pool.address(), pool.credentials(),
                 pool.databaseConfig().dbname(), pool.generation(), maxPacketSize,
                 Math.max(1, pool.settings().serverConnectTimeout().toMillis()));
+        servers.add(s);
         channels.add(s.channel());
     }
 
@@ -286,12 +289,42 @@ public final class PoolShard implements ServerConnection.Owner {
     public void loginSucceeded(ServerConnection server) {
         connecting--;
         pool.liveCounter().incrementAndGet();
+        if (!pool.databaseConfig().isPatroni() || server.generation() != pool.generation()) {
+            loggedIn(server);
+            return;
+        }
+        // a new leader is used only once it proves to be a primary: PostgreSQL 14+ says so at login,
+        // older servers are asked
+        String standby = server.loginParams().get("in_hot_standby");
+        if (standby != null) {
+            primaryChecked(server, standby.equals("off"), "in_hot_standby=" + standby);
+            return;
+        }
+        boolean[] recovering = new boolean[1];
+        server.runInternal("select pg_is_in_recovery()", java.util.List.of(), row -> recovering[0] = "t".equals(row.get(0)),
+                (srv, error) -> primaryChecked(srv, error == null && !recovering[0],
+                        error != null ? error.message() : "pg_is_in_recovery() = true"));
+    }
+
+    private void primaryChecked(ServerConnection server, boolean primary, String evidence) {
+        if (primary) {
+            pool.targetUsable();
+            loggedIn(server);
+            return;
+        }
+        log.info("leader_not_primary_yet pool={} server={} evidence=\"{}\"", pool, server.address(), evidence);
+        pool.targetUnusable("the leader " + server.address() + " is not a primary yet (" + evidence + ")");
+        server.close();
+    }
+
+    private void loggedIn(ServerConnection server) {
         pool.loginSucceeded(server.loginParams());
         offer(server);
     }
 
     @Override
     public void loginFailed(ServerConnection server, String sqlState, String message) {
+        servers.remove(server);
         connecting--;
         owned--;
         pool.releaseSlot(this);
@@ -301,6 +334,7 @@ public final class PoolShard implements ServerConnection.Owner {
 
     @Override
     public void closed(ServerConnection server) {
+        servers.remove(server);
         owned--;
         pool.liveCounter().decrementAndGet();
         if (idle.remove(server)) {
@@ -312,12 +346,20 @@ public final class PoolShard implements ServerConnection.Owner {
 
     /** Periodic upkeep on this loop: wait timeouts, the reserve pool, idle timeouts, min_pool_size. */
     void janitor(long now) {
-        long waitTimeout = pool.paused() ? 0 : pool.settings().queryWaitTimeout().toNanos();
+        boolean holding = pool.holding();
+        long waitTimeout = pool.paused() ? 0 : holding ? pool.settings().failoverHoldTimeout().toNanos()
+                : pool.settings().queryWaitTimeout().toNanos();
         while (waitTimeout > 0 && !waiters.isEmpty() && now - waiters.peekFirst().waitStartNanos() > waitTimeout) {
             Client c = pollWaiter();
-            c.refuse(SqlState.CONNECTION_FAILURE, "query_wait_timeout: no server connection became free within "
-                    + pool.settings().queryWaitTimeout().toSeconds() + " s for pool " + pool + " (pool_size "
-                    + pool.databaseConfig().poolSize() + ")");
+            if (holding) {
+                c.refuse(SqlState.CONNECTION_FAILURE, "failover_hold_timeout: database " + pool.database()
+                        + " had no usable primary for " + pool.settings().failoverHoldTimeout().toSeconds() + " s: "
+                        + pool.holdReason());
+            } else {
+                c.refuse(SqlState.CONNECTION_FAILURE, "query_wait_timeout: no server connection became free within "
+                        + pool.settings().queryWaitTimeout().toSeconds() + " s for pool " + pool + " (pool_size "
+                        + pool.databaseConfig().poolSize() + ")");
+            }
         }
         if (!waiters.isEmpty()) {
             fill();
@@ -339,7 +381,7 @@ public final class PoolShard implements ServerConnection.Owner {
             }
         }
         int total = pool.databaseConfig().minPoolSize();
-        while (!pool.loginFailing() && !pool.paused() && pool.serverCount() < total && idle.size() + connecting < min && pool.tryReserveSlot(false)) {
+        while (!pool.loginFailing() && !pool.paused() && !pool.waitingForTarget() && pool.serverCount() < total && idle.size() + connecting < min && pool.tryReserveSlot(false)) {
             open();
         }
     }
@@ -369,6 +411,25 @@ public final class PoolShard implements ServerConnection.Owner {
 
     int idleCount() {
         return idleCount.get();
+    }
+
+    /**
+     * A RECONNECT, RELOAD or new leader made this loop's servers stale: idle ones close now, active ones
+     * when released, or now too when {@code fence} (the old leader must get nothing more); then waiting
+     * clients get servers of the new generation.
+     */
+    void retire(boolean fence) {
+        closeOldGeneration();
+        if (fence) {
+            for (ServerConnection s : new ArrayList<>(servers)) {
+                if (s.generation() != pool.generation() && s.state() != ServerConnection.State.CLOSED) {
+                    log.info("server_fenced pool={} server={}", pool, s);
+                    s.fence("database " + pool.database() + ": its Patroni leader changed while this transaction "
+                            + "ran on the old one; the connection to the old leader was closed");
+                }
+            }
+        }
+        serveWaiters();
     }
 
     /** Closes idle servers a RECONNECT, RELOAD or new leader made stale. */

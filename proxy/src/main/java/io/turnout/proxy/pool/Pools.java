@@ -22,6 +22,7 @@ public final class Pools {
     private final ConcurrentHashMap<String, Pool> pools = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Database> databases = new ConcurrentHashMap<>();
     private volatile boolean allPaused;
+    private volatile java.util.function.Consumer<Database> newDatabase = d -> { };
     private volatile java.util.function.Function<String, ShardStats.WaitRecorder> waitRecorders =
             db -> ShardStats.WaitRecorder.NONE;
     /** SCRAM keys recovered from clients' logins, per user: lets servers log in with a verifier-only secret. */
@@ -53,7 +54,22 @@ public final class Pools {
 
     /** The shared state of database {@code db}, created on first use. */
     public Database database(DatabaseConfig db) {
-        return databases.computeIfAbsent(db.name(), n -> new Database(db, config.pool()));
+        Database d = databases.get(db.name());
+        if (d != null) {
+            return d;
+        }
+        Database created = new Database(db, config.pool());
+        d = databases.putIfAbsent(db.name(), created);
+        if (d == null) {
+            newDatabase.accept(created); // outside the map's lock: the hook may look at other state
+            d = created;
+        }
+        return d;
+    }
+
+    /** Told about each database as it is created (the topology applier gives it its leader). */
+    public void onNewDatabase(java.util.function.Consumer<Database> hook) {
+        this.newDatabase = hook;
     }
 
     /** The state of a configured or once-used database, or null. */
@@ -142,7 +158,7 @@ public final class Pools {
             for (Pool p : pools.values()) {
                 if (p.db() == existing) {
                     if (!Database.sameBackend(before, db)) {
-                        p.bumpGeneration(db);
+                        p.bumpGeneration(false);
                     }
                     p.wakeWaiters();
                 }
@@ -150,7 +166,12 @@ public final class Pools {
         }
         for (Database d : databases.values()) {
             if (!next.databases().containsKey(d.name())) {
-                d.markRemoved();
+                DatabaseConfig fromTemplate = next.database(d.name());
+                if (fromTemplate != null) {
+                    d.update(fromTemplate, next.pool()); // a wildcard database keeps following its template
+                } else {
+                    d.markRemoved();
+                }
             }
         }
     }

@@ -125,6 +125,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     /** Running server_check_query (SHOW SERVERS state "tested"). */
     private boolean testing;
     private long linkedNanos = createdNanos;
+    private String closeReason;
 
     private ServerConnection(Owner owner, ServerCredentials credentials, String database, int generation,
                              int maxPacketSize, io.netty.buffer.ByteBufAllocator alloc) {
@@ -519,6 +520,17 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
 
     public boolean isWritable() {
         return channel.isWritable();
+    }
+
+    /** Closes at once, linked or not, telling the linked client {@code reason} (fencing an old leader). */
+    public void fence(String reason) {
+        closeReason = reason;
+        channel.close();
+    }
+
+    /** Why Turnout closed this connection under its client, or null. */
+    public String closeReason() {
+        return closeReason;
     }
 
     public void close() {

@@ -76,6 +76,12 @@ public final class TurnoutFixture implements AutoCloseable {
             return this;
         }
 
+        /** Leaves out the default {@code app} database (a test that configures only its own). */
+        public Builder withoutDefaultDatabase() {
+            databases.remove("app");
+            return this;
+        }
+
         public Builder user(String name, String secret) {
             users.put(name, secret);
             return this;

@@ -1,0 +1,135 @@
+package io.turnout.proxy.pool;
+
+import io.turnout.config.DatabaseConfig;
+import io.turnout.config.TurnoutConfig;
+import io.turnout.config.topology.ClusterState;
+import io.turnout.config.topology.Topology;
+import io.turnout.config.topology.TopologySource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Applies each Topology snapshot to the databases that follow a Patroni cluster: a new leader retargets
+ * their pools in memory (a new generation; idle servers to the old leader close at once, active ones when
+ * their transaction ends), a vanished leader fences the old one (its connections close at once) and holds
+ * new transactions until a leader is known again. Runs on the source's thread; the pools' loops get tasks.
+ */
+public final class TopologyApplier implements Consumer<Topology> {
+    private static final Logger log = LoggerFactory.getLogger(TopologyApplier.class);
+
+    private final Pools pools;
+    private final TopologySource source;
+    private final Supplier<TurnoutConfig> config;
+    private volatile Topology current = Topology.EMPTY;
+
+    public TopologyApplier(Pools pools, TopologySource source, Supplier<TurnoutConfig> config) {
+        this.pools = pools;
+        this.source = source;
+        this.config = config;
+        pools.onNewDatabase(this::attach);
+    }
+
+    /** Watches every configured Patroni database's scope (and lists scopes when templates need it). */
+    public void start() {
+        if (source == null) {
+            return;
+        }
+        source.start(this);
+        refresh();
+        if (config.get().databaseTemplates().values().stream().anyMatch(DatabaseConfig::isPatroni)) {
+            source.discover();
+        }
+    }
+
+    /** After a RELOAD: new databases exist at once, and changed scopes are watched and applied. */
+    public void refresh() {
+        for (DatabaseConfig c : config.get().databases().values()) {
+            pools.database(c); // creates (and attaches) new ones
+        }
+        for (Database d : pools.databases()) {
+            attach(d);
+        }
+    }
+
+    private void attach(Database d) {
+        if (source != null && d.config().isPatroni()) {
+            source.watch(d.config().patroniScope());
+            apply(d, current);
+        }
+    }
+
+    @Override
+    public synchronized void accept(Topology t) {
+        current = t;
+        for (Database d : pools.databases()) {
+            apply(d, t);
+        }
+    }
+
+    private synchronized void apply(Database d, Topology t) {
+        DatabaseConfig c = d.config();
+        if (!c.isPatroni()) {
+            return;
+        }
+        ClusterState next = t.cluster(c.patroniScope());
+        ClusterState before = d.cluster();
+        if (next == null || (before != null && before.sameAs(next))) {
+            return;
+        }
+        boolean moved = d.applyCluster(next);
+        if (!moved && before != null && !before.leaderDiffers(next)) {
+            return; // staleness or error text only: keep serving as before
+        }
+        // no leader (the key vanished, or names a member we cannot resolve): fence the old one now;
+        // a leader that moved directly (switchover): its transactions finish, then its servers close
+        boolean fence = !next.hasLeader();
+        log.info("topology_applied database={} scope={} from=\"{}\" to=\"{}\" fence={}", d.name(), c.patroniScope(),
+                before, next, fence);
+        if (moved || fence) {
+            for (Pool p : pools.all()) {
+                if (p.db() == d) {
+                    p.bumpGeneration(fence);
+                }
+            }
+        }
+    }
+
+    /** True when a Patroni cluster with this scope exists in the DCS (a wildcard database may use it). */
+    public boolean scopeExists(String scope) {
+        Topology t = current;
+        ClusterState c = t.cluster(scope);
+        return t.discoveredScopes().contains(scope) || (c != null && c.status() != ClusterState.Status.UNKNOWN);
+    }
+
+    /** Configured Patroni databases without a known leader (for /ready). */
+    public List<String> leaderless() {
+        List<String> out = new ArrayList<>();
+        for (DatabaseConfig c : config.get().databases().values()) {
+            if (c.isPatroni()) {
+                Database d = pools.database(c.name());
+                if (d == null || d.address() == null) {
+                    out.add(c.name());
+                }
+            }
+        }
+        return out;
+    }
+
+    public Topology current() {
+        return current;
+    }
+
+    public boolean enabled() {
+        return source != null;
+    }
+
+    public void close() {
+        if (source != null) {
+            source.close();
+        }
+    }
+}

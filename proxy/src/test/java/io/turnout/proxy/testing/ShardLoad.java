@@ -1,0 +1,142 @@
+package io.turnout.proxy.testing;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.util.Properties;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Write transactions through Turnout on one database, each recording which PostgreSQL served it
+ * ({@code inet_server_port()}) and when ({@code clock_timestamp()}) in table {@code fo_log}. Every failed
+ * transaction is kept with the time it began, so a test can tell transactions that were in flight on a
+ * dead leader from ones that began after it died. A worker whose connection dies reconnects.
+ */
+public final class ShardLoad implements AutoCloseable {
+    public static final String TABLE = "CREATE TABLE IF NOT EXISTS fo_log (id bigserial primary key, worker int, "
+            + "port int, ts timestamptz)";
+
+    /** A transaction that failed: when it began (System.nanoTime) and why. */
+    public record Failure(long beganNanos, String error) {
+    }
+
+    private final TurnoutFixture turnout;
+    private final String database;
+    private final ExecutorService workers;
+    private final AtomicBoolean running = new AtomicBoolean(true);
+    public final AtomicLong commits = new AtomicLong();
+    public final ConcurrentLinkedQueue<Failure> failures = new ConcurrentLinkedQueue<>();
+    /** Commit time (nanoTime) and server port of the latest commit. */
+    private volatile long lastCommitNanos;
+    private volatile int lastPort;
+    private final ConcurrentLinkedQueue<long[]> commitLog = new ConcurrentLinkedQueue<>();
+
+    public ShardLoad(TurnoutFixture turnout, String database, int threads) {
+        this.turnout = turnout;
+        this.database = database;
+        this.workers = Executors.newFixedThreadPool(threads);
+        for (int w = 0; w < threads; w++) {
+            int worker = w;
+            workers.submit(() -> run(worker));
+        }
+    }
+
+    private void run(int worker) {
+        Connection c = null;
+        while (running.get()) {
+            long began = System.nanoTime();
+            try {
+                if (c == null) {
+                    Properties p = new Properties();
+                    c = turnout.connect(TurnoutFixture.USER, TurnoutFixture.PASSWORD, database, p);
+                    c.setAutoCommit(false);
+                }
+                int port;
+                try (PreparedStatement ps = c.prepareStatement(
+                        "insert into fo_log (worker, port, ts) values (?, inet_server_port(), clock_timestamp()) "
+                                + "returning port")) {
+                    ps.setInt(1, worker);
+                    try (var rs = ps.executeQuery()) {
+                        rs.next();
+                        port = rs.getInt(1);
+                    }
+                }
+                c.commit();
+                long now = System.nanoTime();
+                commits.incrementAndGet();
+                lastCommitNanos = now;
+                lastPort = port;
+                commitLog.add(new long[] {now, port});
+            } catch (SQLException e) {
+                if (running.get()) {
+                    failures.add(new Failure(began, e.getSQLState() + " " + e.getMessage()));
+                }
+                try {
+                    if (c != null) {
+                        c.close();
+                    }
+                } catch (SQLException ignored) {
+                    // already broken
+                }
+                c = null;
+            }
+        }
+        try {
+            if (c != null) {
+                c.close();
+            }
+        } catch (SQLException ignored) {
+            // closing anyway
+        }
+    }
+
+    /** Waits for {@code more} commits (at most 30 s) and fails when they do not come. */
+    public void awaitCommits(long more) throws InterruptedException {
+        long target = commits.get() + more;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (commits.get() < target && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        if (commits.get() < target) {
+            throw new AssertionError(database + ": load stalled at " + commits.get() + " commits; failures " + failures);
+        }
+    }
+
+    /** The first commit at or after {@code sinceNanos} served by {@code port} (nanoTime), waiting up to 30 s; -1 if none. */
+    public long firstCommitOn(int port, long sinceNanos) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline) {
+            long best = -1;
+            for (long[] c : commitLog) {
+                if (c[1] == port && c[0] >= sinceNanos && (best < 0 || c[0] < best)) {
+                    best = c[0];
+                }
+            }
+            if (best >= 0) {
+                return best;
+            }
+            Thread.sleep(1);
+        }
+        return -1;
+    }
+
+    /** Failures of transactions that began at or after {@code nanos}. */
+    public long failuresBeganAfter(long nanos) {
+        return failures.stream().filter(f -> f.beganNanos() >= nanos).count();
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        running.set(false);
+        workers.shutdown();
+        if (!workers.awaitTermination(60, TimeUnit.SECONDS)) {
+            workers.shutdownNow();
+            throw new AssertionError("load workers did not stop");
+        }
+    }
+}
