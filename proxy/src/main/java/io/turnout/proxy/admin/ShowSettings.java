@@ -18,7 +18,7 @@ import java.util.function.Function;
 final class ShowSettings {
     /** Keys a RELOAD or SET cannot change: they shape the listener and the event loops. */
     static final Set<String> RESTART_ONLY = Set.of("listen_addr", "listen_port", "workers", "metrics_addr",
-            "metrics_port");
+            "metrics_port", "consul");
 
     private static final Map<String, Function<TurnoutConfig, Object>> KEYS = keys();
     private static final TurnoutConfig DEFAULTS = defaults();
@@ -54,6 +54,7 @@ final class ShowSettings {
         pool(k, "server_check_query", PoolSettings::serverCheckQuery);
         pool(k, "server_check_delay", PoolSettings::serverCheckDelay);
         pool(k, "max_prepared_statements", PoolSettings::maxPreparedStatements);
+        pool(k, "failover_hold_timeout", PoolSettings::failoverHoldTimeout);
         k.put("max_packet_size", TurnoutConfig::maxPacketSize);
         k.put("workers", TurnoutConfig::workers);
         k.put("admin_users", c -> String.join(",", c.adminUsers()));
@@ -61,6 +62,7 @@ final class ShowSettings {
         k.put("stats_period", TurnoutConfig::statsPeriod);
         k.put("metrics_addr", TurnoutConfig::metricsAddr);
         k.put("metrics_port", c -> c.metricsPort() < 0 ? null : c.metricsPort());
+        k.put("consul", c -> c.consul() == null ? null : c.consul().urls() + " namespace=" + c.consul().namespace());
         return k;
     }
 
