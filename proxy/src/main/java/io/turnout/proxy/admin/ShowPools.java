@@ -43,7 +43,10 @@ final class ShowPools {
                 "server_lifetime", INT4, "pool_mode", TEXT, "load_balance_hosts", TEXT, "max_connections", INT4,
                 "current_connections", INT4, "max_client_connections", INT4, "current_client_connections", INT4,
                 "paused", INT4, "disabled", INT4);
-        for (DatabaseConfig db : config.databases().values()) {
+        java.util.Map<String, DatabaseConfig> shown = new java.util.TreeMap<>(config.databases());
+        pools.databases().stream().filter(d -> !d.removed())
+                .forEach(d -> shown.putIfAbsent(d.name(), d.config())); // wildcard ones in use
+        for (DatabaseConfig db : shown.values()) {
             Database d = pools.database(db);
             int servers = (int) snap.servers().stream().filter(s -> s.database().equals(db.name())).count();
             int clients = (int) snap.clients().stream().filter(c -> c.pool() != null && c.database().equals(db.name()))

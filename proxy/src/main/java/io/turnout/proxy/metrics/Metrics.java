@@ -148,8 +148,11 @@ public final class Metrics {
             }
         }
         for (DatabaseConfig db : turnout.config().databases().values()) {
-            if (registeredDatabases.add(db.name())) {
-                registerDatabase(db.name());
+            turnout.pools().database(db); // configured databases have gauges before their first client
+        }
+        for (Database d : turnout.pools().databases()) { // ... and wildcard ones once used
+            if (registeredDatabases.add(d.name())) {
+                registerDatabase(d.name());
             }
         }
         return registry.scrape("text/plain; version=0.0.4; charset=utf-8");
@@ -202,7 +205,7 @@ public final class Metrics {
         counter("turnout.client.parses", db, name, t -> t.clientParses);
         counter("turnout.server.parses", db, name, t -> t.serverParses);
         counter("turnout.binds", db, name, t -> t.binds);
-        DatabaseConfig c = turnout.config().databases().get(name);
+        DatabaseConfig c = turnout.pools().database(name).config();
         counterOf("turnout.failovers", db, name, Database::leaderChanges);
         counterOf("turnout.topology.changes", db, name, Database::topologyChanges);
         counterOf("turnout.topology.watch.errors", db, name, Database::watchErrors);
@@ -245,8 +248,8 @@ public final class Metrics {
 
     private void dbGauge(String name, Tags tags, String db, DbValue f) {
         Gauge.builder(name, () -> {
-            DatabaseConfig cfg = turnout.config().databases().get(db);
-            return cfg == null ? Double.NaN : f.value(turnout.pools().database(db), cfg);
+            Database d = turnout.pools().database(db);
+            return d == null ? Double.NaN : f.value(d, d.config());
         }).tags(tags).description(HELP.get(name)).register(registry);
     }
 }
