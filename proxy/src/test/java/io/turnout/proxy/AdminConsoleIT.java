@@ -228,6 +228,26 @@ class AdminConsoleIT {
     }
 
     @Test
+    void showPreparedCountsParsesAndBinds() throws Exception {
+        java.util.Properties props = new java.util.Properties();
+        props.setProperty("prepareThreshold", "1"); // named server-side statements from the first execution
+        try (AdminClient admin = new AdminClient(turnout, "admin", "admin_pw");
+             Connection c = turnout.connect(props);
+             java.sql.PreparedStatement ps = c.prepareStatement("select 'show_prepared_probe', ?::int")) {
+            for (int i = 0; i < 5; i++) {
+                ps.setInt(1, i);
+                ps.executeQuery().close();
+            }
+            Map<String, String> row = admin.query("SHOW PREPARED").rows().stream()
+                    .filter(r -> r.get("query").contains("show_prepared_probe")).findFirst().orElseThrow();
+            assertThat(row.get("name")).startsWith("T_");
+            assertThat(row.get("client_parse_count")).isEqualTo("1");
+            assertThat(row.get("server_parse_count")).isEqualTo("1");
+            assertThat(row.get("bind_count")).isEqualTo("5");
+        }
+    }
+
+    @Test
     void psqlReadsTheConsoleAndErrorsNameTheCommand() {
         var env = new java.util.HashMap<>(PgServer.clientEnv());
         env.put("PGPASSWORD", "watcher_pw");
