@@ -137,10 +137,33 @@ final class OwnedDirs {
         }
     }
 
-    /** SIGKILLs a process and all its descendants (collected first, so none is re-parented and missed). */
+    /**
+     * SIGKILLs a process and all its descendants (collected first, so none is re-parented and missed), then waits
+     * until they are dead. A dead process that is not the JVM's child stays a zombie until init reaps it, which
+     * init here does only every couple of seconds: zombies count as dead, as they hold no port, file or memory.
+     */
     static void killTree(ProcessHandle h) {
-        if (h != null) {
-            Processes.destroyTree(h);
+        if (h == null) {
+            return;
+        }
+        List<ProcessHandle> all = new ArrayList<>(h.descendants().toList());
+        all.add(h);
+        all.forEach(ProcessHandle::destroyForcibly);
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        for (ProcessHandle p : all) {
+            while (p.isAlive() && !isZombie(p) && System.nanoTime() < deadline) {
+                sleep(Duration.ofMillis(10));
+            }
+        }
+    }
+
+    private static boolean isZombie(ProcessHandle h) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(h.pid()), "stat"));
+            // "pid (comm) S ...": comm may hold spaces and parentheses, the state follows the last ')'
+            return stat.charAt(stat.lastIndexOf(')') + 2) == 'Z';
+        } catch (IOException | RuntimeException e) {
+            return !h.isAlive(); // no /proc entry: gone
         }
     }
 

@@ -387,8 +387,10 @@ public final class PatroniCluster implements AutoCloseable {
         if (!LIVE.remove(this)) {
             return;
         }
+        long t0 = System.nanoTime();
         nodes.forEach(PatroniNode::kill);
         OwnedDirs.deleteTree(dir);
+        log.info("Patroni cluster {} closed in {} ms", scope, (System.nanoTime() - t0) / 1_000_000);
     }
 
     @Override
