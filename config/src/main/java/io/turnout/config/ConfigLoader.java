@@ -25,7 +25,9 @@ public final class ConfigLoader {
             "server_connect_timeout", "server_login_retry", "server_reset_query", "server_reset_query_always",
             "server_check_query", "server_check_delay", "max_prepared_statements", "max_packet_size", "workers", "admin_users",
             "stats_users", "ignore_startup_parameters", "stats_period", "metrics_addr", "metrics_port", "databases",
-            "consul", "failover_hold_timeout");
+            "consul", "failover_hold_timeout", "proxy_protocol", "proxy_protocol_trusted", "tcp_keepalive",
+            "tcp_keepidle", "tcp_keepintvl", "tcp_keepcnt", "tcp_user_timeout", "so_reuseport", "peer_id", "peers",
+            "drain_accept_delay", "drain_timeout");
     /** Names of the admin console's virtual databases; no configured database may take them. */
     public static final List<String> ADMIN_DATABASES = List.of("pgbouncer", "turnout");
     static final List<String> DATABASE_KEYS = List.of(
@@ -142,12 +144,14 @@ public final class ConfigLoader {
                 top.string("metrics_addr", top.string("listen_addr", "127.0.0.1")),
                 metricsPort == null ? -1 : top.integer("metrics_port", -1, 0, 65535),
                 Map.copyOf(templates),
-                consul);
+                consul,
+                NetworkSection.parse(top));
     }
 
     private static void override(Node root, String name, String key, String value) throws ConfigException {
         // sections cannot be SET as one value; changing them takes a RELOAD
-        if (!GENERAL_KEYS.contains(key) || key.equals("databases") || key.equals("consul")) {
+        if (!GENERAL_KEYS.contains(key) || key.equals("databases") || key.equals("consul") || key.equals("peers")
+                || key.equals("proxy_protocol_trusted")) {
             throw new ConfigException("SET: unknown parameter '" + key + "'");
         }
         if (!(root instanceof org.yaml.snakeyaml.nodes.MappingNode map)) {

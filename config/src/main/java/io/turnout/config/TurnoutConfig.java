@@ -15,6 +15,7 @@ import java.util.Map;
  * @param metricsPort HTTP port of /metrics, /health and /ready; -1 = no HTTP endpoint, 0 = any free port
  * @param databaseTemplates wildcard databases ("shard_*") by pattern; see {@link #database(String)}
  * @param consul where Patroni clusters are watched, or null when no database uses patroni_scope
+ * @param network PROXY protocol, TCP keepalive, SO_REUSEPORT, peering and drain settings
  */
 public record TurnoutConfig(
         Path source,
@@ -35,7 +36,8 @@ public record TurnoutConfig(
         String metricsAddr,
         int metricsPort,
         Map<String, DatabaseConfig> databaseTemplates,
-        ConsulConfig consul) {
+        ConsulConfig consul,
+        NetworkSettings network) {
 
     /**
      * The database a client asks for: a configured one by exact name, else the template with the longest

@@ -129,6 +129,23 @@ final class YamlSection {
         return Duration.ofMillis(Math.round(millis));
     }
 
+    /** A YAML sequence of mappings (e.g. {@code peers: [{id: 2, host: h}]}); empty when the key is absent. */
+    List<YamlSection> sections(String key) throws ConfigException {
+        NodeTuple t = entries.get(key);
+        List<YamlSection> out = new ArrayList<>();
+        if (t == null || isNull(t.getValueNode())) {
+            return out;
+        }
+        if (!(t.getValueNode() instanceof SequenceNode seq)) {
+            throw error(t.getValueNode(), qualified(key), "expected a list of mappings");
+        }
+        int i = 0;
+        for (Node item : seq.getValue()) {
+            out.add(new YamlSection(file, qualified(key) + "[" + i++ + "]", item));
+        }
+        return out;
+    }
+
     /** A list given as a YAML sequence or as PgBouncer's comma-separated string. */
     List<String> list(String key) throws ConfigException {
         NodeTuple t = entries.get(key);

@@ -74,6 +74,21 @@ public final class Turnout {
             log.info("turnout_stopping");
             server.close();
         }, "turnout-shutdown"));
+        // SIGTERM drains (the load balancer's deregistration, then the clients leave); a second SIGTERM, or
+        // SIGINT, stops at once
+        java.util.concurrent.atomic.AtomicBoolean terminating = new java.util.concurrent.atomic.AtomicBoolean();
+        sun.misc.Signal.handle(new sun.misc.Signal("TERM"), sig -> {
+            if (terminating.getAndSet(true)) {
+                log.info("turnout_stopping signal=TERM note=\"second SIGTERM: stopping now\"");
+                new Thread(server::close, "turnout-stop").start();
+            } else {
+                server.drain();
+            }
+        });
+        sun.misc.Signal.handle(new sun.misc.Signal("INT"), sig -> {
+            log.info("turnout_stopping signal=INT");
+            new Thread(server::close, "turnout-stop").start();
+        });
         sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> {
             try {
                 server.reload();

@@ -18,6 +18,8 @@ import io.turnout.proxy.client.CancelRegistry;
 import io.turnout.proxy.metrics.HttpEndpoint;
 import io.turnout.proxy.metrics.Metrics;
 import io.turnout.proxy.client.ClientConnection;
+import io.turnout.proxy.net.ProxyProtocol;
+import io.turnout.proxy.net.TcpOptions;
 import io.turnout.proxy.net.Transports;
 import io.turnout.proxy.pool.ConnectionInfo;
 import io.turnout.proxy.pool.Pools;
@@ -58,13 +60,14 @@ public final class TurnoutServer implements AutoCloseable {
     private HttpEndpoint http;
     private volatile boolean suspended;
     private volatile boolean shuttingDown;
+    private volatile boolean draining;
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
     private TurnoutServer(TurnoutConfig config) {
         this.config = config;
         this.transports = new Transports(config.workers());
         this.pools = new Pools(config, transports, channels);
-        this.cancels = new CancelRegistry(transports);
+        this.cancels = new CancelRegistry(transports, config.network());
         this.snapshots = new SnapshotCollector(transports, channels, pools);
         this.topology = new TopologyApplier(pools, topologySource(config), () -> this.config);
         this.metrics = config.metricsPort() >= 0 ? new Metrics(this) : null;
@@ -91,14 +94,20 @@ public final class TurnoutServer implements AutoCloseable {
                 .option(ChannelOption.SO_BACKLOG, 4096)
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
-                .childOption(ChannelOption.SO_KEEPALIVE, true)
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
                         channels.add(ch);
+                        if (config.network().proxyProtocol()) {
+                            ch.pipeline().addLast("proxy-protocol", new ProxyProtocol(config.network().proxyTrusted()));
+                        }
                         ch.pipeline().addLast(new ClientConnection(TurnoutServer.this));
                     }
                 });
+        TcpOptions.applyToChildren(b, config.network(), transports.isEpoll());
+        if (config.network().soReuseport()) {
+            TcpOptions.reusePort(b, transports.isEpoll());
+        }
         listener = b.bind(config.listenAddr(), config.listenPort()).sync().channel();
         pools.startJanitors();
         topology.start();
@@ -277,13 +286,69 @@ public final class TurnoutServer implements AutoCloseable {
             new Thread(this::close, "turnout-shutdown").start();
             return;
         }
-        listener.close();
-        if (mode.equals("WAIT_FOR_SERVERS")) {
-            pools.setAllPaused(true);
+        if (mode.equals("WAIT_FOR_CLIENTS")) {
+            drain();
+            return;
         }
-        awaitThenClose(mode.equals("WAIT_FOR_SERVERS")
-                ? s -> s.servers().stream().allMatch(i -> i.state().equals("idle"))
-                : s -> s.clients().stream().allMatch(ConnectionInfo::admin));
+        listener.close();
+        pools.setAllPaused(true);
+        awaitThenClose(s -> s.servers().stream().allMatch(i -> i.state().equals("idle")));
+    }
+
+    /**
+     * Graceful drain (SIGTERM, SHUTDOWN WAIT_FOR_CLIENTS): /ready fails at once so the load balancer stops
+     * sending clients, connections are still accepted for drain_accept_delay (its deregistration delay),
+     * then the listener closes; connected clients keep working until they leave or drain_timeout, servers
+     * no client needs any more close, and Turnout stops once no client is left.
+     */
+    public void drain() {
+        if (draining) {
+            return;
+        }
+        draining = true;
+        shuttingDown = true;
+        long acceptMillis = config.network().drainAcceptDelay().toMillis();
+        long deadline = System.nanoTime() + config.network().drainTimeout().toNanos();
+        log.info("turnout_draining accept_delay_ms={} drain_timeout_s={}", acceptMillis,
+                config.network().drainTimeout().toSeconds());
+        var loop = transports.loops().get(0);
+        loop.schedule(() -> {
+            listener.close();
+            log.info("turnout_listener_closed reason=drain");
+            drainStep(deadline);
+        }, acceptMillis, TimeUnit.MILLISECONDS);
+    }
+
+    private void drainStep(long deadline) {
+        snapshots.collect().whenComplete((snap, error) -> {
+            boolean clientsLeft = error == null && snap.clients().stream().anyMatch(i -> !i.admin());
+            if (!clientsLeft) {
+                new Thread(this::close, "turnout-shutdown").start();
+                return;
+            }
+            closeUnneededServers(snap);
+            if (System.nanoTime() - deadline > 0) {
+                long n = snap.clients().stream().filter(i -> !i.admin()).count();
+                log.warn("turnout_drain_timeout clients_closed={}", n);
+                snapshots.act(i -> !i.server() && !i.admin(), h -> ((ClientConnection) h)
+                        .kill("Turnout is shutting down (drain_timeout reached)"));
+                transports.loops().get(0).schedule(() -> new Thread(this::close, "turnout-shutdown").start(),
+                        200, TimeUnit.MILLISECONDS);
+                return;
+            }
+            transports.loops().get(0).schedule(() -> drainStep(deadline), 100, TimeUnit.MILLISECONDS);
+        });
+    }
+
+    /** While draining, a pool whose clients are all gone keeps no idle server. */
+    private void closeUnneededServers(Snapshot snap) {
+        for (var p : pools.all()) {
+            if (snap.clients().stream().noneMatch(i -> i.pool() == p)) {
+                for (var shard : p.allShards()) {
+                    shard.loop().execute(shard::closeIdle);
+                }
+            }
+        }
     }
 
     private void awaitThenClose(java.util.function.Predicate<Snapshot> done) {

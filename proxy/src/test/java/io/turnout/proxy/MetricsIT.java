@@ -34,7 +34,7 @@ class MetricsIT {
     }
 
     static TurnoutFixture turnout() {
-        return TurnoutFixture.builder(pg).set("metrics_port", 0).set("admin_users", "admin")
+        return TurnoutFixture.builder(pg).set("metrics_port", 0).set("admin_users", "admin").set("drain_accept_delay", 0)
                 .user("admin", "admin_pw").start();
     }
 

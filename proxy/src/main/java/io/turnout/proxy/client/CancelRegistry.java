@@ -8,10 +8,12 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.util.ReferenceCountUtil;
+import io.turnout.config.NetworkSettings;
 import io.turnout.protocol.PgWrite;
 import io.turnout.proxy.net.Transports;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,18 +28,29 @@ public final class CancelRegistry {
 
     private final ConcurrentHashMap<Integer, ClientConnection> clients = new ConcurrentHashMap<>();
     private final Bootstrap bootstrap;
+    private final Transports transports;
+    /** This instance's id, stamped into bits 24-30 of every key it hands out (0: no peering). */
+    private final int peerId;
+    private final Map<Integer, InetSocketAddress> peers;
 
-    public CancelRegistry(Transports transports) {
+    public CancelRegistry(Transports transports, NetworkSettings network) {
+        this.transports = transports;
+        this.peerId = network.peerId();
+        this.peers = network.peers();
         this.bootstrap = new Bootstrap()
                 .channel(transports.socketChannel())
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 5000);
     }
 
-    /** A fresh (processId, secret) for {@code client}. */
+    /**
+     * A fresh (processId, secret) for {@code client}. With peering the process id carries this instance's
+     * peer id, so a twin behind the same load balancer knows where a CancelRequest for it belongs.
+     */
     int[] register(ClientConnection client) {
         while (true) {
-            int key = RANDOM.nextInt(Integer.MAX_VALUE - 1) + 1;
+            int key = peerId > 0 ? peerId << 24 | (RANDOM.nextInt(0xffffff) + 1)
+                    : RANDOM.nextInt(Integer.MAX_VALUE - 1) + 1;
             if (clients.putIfAbsent(key, client) == null) {
                 return new int[] {key, RANDOM.nextInt()};
             }
@@ -48,8 +61,22 @@ public final class CancelRegistry {
         clients.remove(key, client);
     }
 
-    /** A CancelRequest arrived; the client it names decides on its own loop whether anything runs. */
+    /**
+     * A CancelRequest arrived; the client it names decides on its own loop whether anything runs. A key
+     * another instance handed out (the load balancer sent the cancel connection here) goes to that peer.
+     */
     void cancel(int processId, int secret) {
+        int owner = processId >>> 24 & 0x7f;
+        if (peerId > 0 && owner != peerId) {
+            InetSocketAddress peer = peers.get(owner);
+            if (peer == null) {
+                log.info("cancel_ignored reason=unknown_peer peer_id={}", owner);
+                return;
+            }
+            log.info("cancel_to_peer peer_id={} peer={}", owner, peer);
+            sendCancel(peer, processId, secret, transports.loops().get(0), () -> { });
+            return;
+        }
         ClientConnection client = clients.get(processId);
         if (client == null) {
             log.info("cancel_ignored reason=unknown_key");

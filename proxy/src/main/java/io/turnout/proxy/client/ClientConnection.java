@@ -14,6 +14,7 @@ import io.turnout.protocol.PgWrite;
 import io.turnout.protocol.SqlState;
 import io.turnout.proxy.TurnoutServer;
 import io.turnout.proxy.admin.AdminConsole;
+import io.turnout.proxy.net.ProxyProtocol;
 import io.turnout.proxy.pool.ConnectionInfo;
 import io.turnout.proxy.pool.ShardStats;
 import io.turnout.proxy.pool.ParamSet;
@@ -747,7 +748,8 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         }
         long now = System.nanoTime();
         return new ConnectionInfo(false, id, user != null ? user : "(nouser)", database != null ? database : "(nodb)",
-                pool, st, ConnectionInfo.host(channel.remoteAddress()), ConnectionInfo.port(channel.remoteAddress()),
+                pool, st, ConnectionInfo.host(ProxyProtocol.clientAddress(channel)),
+                ConnectionInfo.port(ProxyProtocol.clientAddress(channel)),
                 ConnectionInfo.host(channel.localAddress()), ConnectionInfo.port(channel.localAddress()),
                 ConnectionInfo.epochMillis(connectNanos), ConnectionInfo.epochMillis(lastRequestNanos),
                 state == State.WAITING ? now - waitStartNanos : 0, false, server != null ? server.id() : 0, 0,
@@ -781,7 +783,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
 
     @Override
     public String toString() {
-        InetSocketAddress remote = channel != null ? (InetSocketAddress) channel.remoteAddress() : null;
+        InetSocketAddress remote = channel != null ? (InetSocketAddress) ProxyProtocol.clientAddress(channel) : null;
         return (user != null ? user : "?") + "@" + (database != null ? database : "?") + "/"
                 + (remote != null ? remote.getHostString() + ":" + remote.getPort() : "-");
     }

@@ -17,6 +17,7 @@ import io.turnout.protocol.auth.Md5;
 import io.turnout.protocol.auth.ScramSecret;
 import io.turnout.protocol.auth.ScramServer;
 import io.turnout.proxy.TurnoutServer;
+import io.turnout.proxy.net.ProxyProtocol;
 import io.turnout.proxy.pool.Database;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
@@ -124,7 +125,7 @@ final class ClientLogin {
             adminFull = config.adminUsers().contains(user);
             if (!adminFull && !config.statsUsers().contains(user)) {
                 out.release();
-                log.info("client_admin_refused user={} addr={}", user, client.channel().remoteAddress());
+                log.info("client_admin_refused user={} addr={}", user, ProxyProtocol.clientAddress(client.channel()));
                 client.fatal(SqlState.INVALID_AUTHORIZATION, "user \"" + user
                         + "\" may not use the admin console (admin_users, stats_users)");
                 return;
@@ -330,7 +331,7 @@ final class ClientLogin {
 
     private void fail(String reason) {
         log.info("client_auth_failed user={} db={} addr={} reason=\"{}\"", user, dbName,
-                client.channel().remoteAddress(), reason);
+                ProxyProtocol.clientAddress(client.channel()), reason);
         client.fatal(SqlState.INVALID_PASSWORD, "password authentication failed for user \"" + user + "\"");
     }
 

@@ -38,9 +38,9 @@ public final class Pools {
         this.bootstrap = new Bootstrap()
                 .channel(transports.socketChannel())
                 .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.SO_KEEPALIVE, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS,
                         (int) Math.min(Integer.MAX_VALUE, Math.max(1, config.pool().serverConnectTimeout().toMillis())));
+        io.turnout.proxy.net.TcpOptions.apply(bootstrap, config.network(), transports.isEpoll());
     }
 
     /** The pool a client of {@code db} logged in as {@code clientUser} uses. */
