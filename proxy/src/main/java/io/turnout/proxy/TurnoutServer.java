@@ -8,24 +8,21 @@ import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.turnout.config.ConfigException;
-import io.turnout.config.ConfigLoader;
 import io.turnout.config.TurnoutConfig;
+import io.turnout.config.topology.ConsulSource;
+import io.turnout.config.topology.TopologySource;
 import io.turnout.protocol.auth.ScramSecret;
-import io.turnout.proxy.admin.Snapshot;
 import io.turnout.proxy.admin.SnapshotCollector;
 import io.turnout.proxy.admin.StatsHistory;
 import io.turnout.proxy.client.CancelRegistry;
+import io.turnout.proxy.client.ClientConnection;
 import io.turnout.proxy.metrics.HttpEndpoint;
 import io.turnout.proxy.metrics.Metrics;
-import io.turnout.proxy.client.ClientConnection;
 import io.turnout.proxy.net.ProxyProtocol;
 import io.turnout.proxy.net.TcpOptions;
 import io.turnout.proxy.net.Transports;
-import io.turnout.proxy.pool.ConnectionInfo;
 import io.turnout.proxy.pool.Pools;
 import io.turnout.proxy.pool.TopologyApplier;
-import io.turnout.config.topology.ConsulSource;
-import io.turnout.config.topology.TopologySource;
 import java.net.InetSocketAddress;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -39,9 +36,6 @@ public final class TurnoutServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(TurnoutServer.class);
 
     private volatile TurnoutConfig config;
-    /** The YAML the running configuration came from, and the SET overrides applied on top of it. */
-    private String configText;
-    private final java.util.Map<String, String> overrides = new java.util.LinkedHashMap<>();
     private final Transports transports;
     private final Pools pools;
     private final CancelRegistry cancels;
@@ -59,8 +53,8 @@ public final class TurnoutServer implements AutoCloseable {
     private final TopologyApplier topology;
     private HttpEndpoint http;
     private volatile boolean suspended;
-    private volatile boolean shuttingDown;
-    private volatile boolean draining;
+    private final Shutdown shutdown;
+    private ConfigUpdates updates;
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
     private TurnoutServer(TurnoutConfig config) {
@@ -70,6 +64,8 @@ public final class TurnoutServer implements AutoCloseable {
         this.cancels = new CancelRegistry(transports, config.network());
         this.snapshots = new SnapshotCollector(transports, channels, pools);
         this.topology = new TopologyApplier(pools, topologySource(config), () -> this.config);
+        this.shutdown = new Shutdown(() -> this.config.network(), () -> listener, pools, snapshots,
+                transports.loops().get(0), this::close);
         this.metrics = config.metricsPort() >= 0 ? new Metrics(this) : null;
         if (metrics != null) {
             pools.waitRecorders(metrics::waitRecorder);
@@ -111,7 +107,7 @@ public final class TurnoutServer implements AutoCloseable {
         listener = b.bind(config.listenAddr(), config.listenPort()).sync().channel();
         pools.startJanitors();
         topology.start();
-        configText = readConfigText(config);
+        updates = new ConfigUpdates(() -> this.config, this::apply);
         tickStats();
         if (metrics != null) {
             try {
@@ -172,7 +168,7 @@ public final class TurnoutServer implements AutoCloseable {
      */
     public java.util.List<String> readiness() {
         java.util.List<String> problems = new java.util.ArrayList<>();
-        if (shuttingDown) {
+        if (shutdown.started()) {
             problems.add("draining");
         } else if (listener == null || !listener.isActive()) {
             problems.add("not listening");
@@ -191,7 +187,7 @@ public final class TurnoutServer implements AutoCloseable {
     }
 
     public boolean shuttingDown() {
-        return shuttingDown;
+        return shutdown.started();
     }
 
     /** Completes when this Turnout has stopped (SHUTDOWN, close()). */
@@ -212,34 +208,25 @@ public final class TurnoutServer implements AutoCloseable {
 
     /**
      * RELOAD (and SIGHUP): re-reads the file and applies it without dropping a client; an invalid file
-     * throws and the running configuration stays. SET overrides are dropped, as PgBouncer's are.
+     * throws and the running configuration stays.
      */
-    public synchronized void reload() throws ConfigException {
-        TurnoutConfig current = config;
-        if (current.source() == null) {
-            throw new ConfigException("no configuration file to reload");
-        }
-        String text;
-        try {
-            text = java.nio.file.Files.readString(current.source());
-        } catch (java.io.IOException e) {
-            throw new ConfigException(current.source() + ": cannot read config: " + e.getMessage(), e);
-        }
-        TurnoutConfig next = ConfigLoader.parse(text, current.source().toString(), current.source(), baseDir(current));
-        apply(next);
-        configText = text;
-        overrides.clear();
-        log.info("config_reloaded file={} databases={}", current.source(), next.databases().keySet());
+    public void reload() throws ConfigException {
+        updates.reload();
     }
 
-    /** SET key = value from the console: the running file text with that key replaced, validated the same way. */
-    public synchronized void set(String key, String value) throws ConfigException {
-        TurnoutConfig current = config;
-        java.util.Map<String, String> next = new java.util.LinkedHashMap<>(overrides);
-        next.put(key, value);
-        String name = current.source() != null ? current.source().toString() : "config";
-        apply(ConfigLoader.parse(configText, name, current.source(), baseDir(current), next));
-        overrides.put(key, value);
+    /** SET key = value from the console, validated like the same line in the file. */
+    public void set(String key, String value) throws ConfigException {
+        updates.set(key, value);
+    }
+
+    /** SHUTDOWN [WAIT_FOR_SERVERS | WAIT_FOR_CLIENTS] (see {@link Shutdown}). */
+    public void shutdown(String mode) {
+        shutdown.shutdown(mode);
+    }
+
+    /** SIGTERM: the graceful drain for a load balancer in front (see {@link Shutdown#drain}). */
+    public void drain() {
+        shutdown.drain();
     }
 
     private void apply(TurnoutConfig next) {
@@ -256,109 +243,11 @@ public final class TurnoutServer implements AutoCloseable {
         topology.refresh();
     }
 
-    private static java.nio.file.Path baseDir(TurnoutConfig c) {
-        return c.source() != null ? c.source().toAbsolutePath().getParent() : java.nio.file.Path.of(".");
-    }
-
-    private static String readConfigText(TurnoutConfig c) {
-        try {
-            return c.source() != null ? java.nio.file.Files.readString(c.source()) : null;
-        } catch (java.io.IOException e) {
-            return null;
-        }
-    }
-
     /** SUSPEND stops accepting and reading client sockets (admin consoles excepted); RESUME undoes it. */
     public void suspend(boolean suspend) {
         suspended = suspend;
         listener.config().setAutoRead(!suspend);
         snapshots.act(i -> !i.server() && !i.admin(), h -> ((ClientConnection) h).suspend(suspend));
-    }
-
-    /**
-     * SHUTDOWN: "" stops now; WAIT_FOR_SERVERS stops accepting, pauses, and stops once every server is
-     * released; WAIT_FOR_CLIENTS stops accepting and stops once the last client has left.
-     */
-    public void shutdown(String mode) {
-        shuttingDown = true;
-        log.info("turnout_shutdown mode={}", mode.isEmpty() ? "immediate" : mode);
-        if (mode.isEmpty()) {
-            new Thread(this::close, "turnout-shutdown").start();
-            return;
-        }
-        if (mode.equals("WAIT_FOR_CLIENTS")) {
-            drain();
-            return;
-        }
-        listener.close();
-        pools.setAllPaused(true);
-        awaitThenClose(s -> s.servers().stream().allMatch(i -> i.state().equals("idle")));
-    }
-
-    /**
-     * Graceful drain (SIGTERM, SHUTDOWN WAIT_FOR_CLIENTS): /ready fails at once so the load balancer stops
-     * sending clients, connections are still accepted for drain_accept_delay (its deregistration delay),
-     * then the listener closes; connected clients keep working until they leave or drain_timeout, servers
-     * no client needs any more close, and Turnout stops once no client is left.
-     */
-    public void drain() {
-        if (draining) {
-            return;
-        }
-        draining = true;
-        shuttingDown = true;
-        long acceptMillis = config.network().drainAcceptDelay().toMillis();
-        long deadline = System.nanoTime() + config.network().drainTimeout().toNanos();
-        log.info("turnout_draining accept_delay_ms={} drain_timeout_s={}", acceptMillis,
-                config.network().drainTimeout().toSeconds());
-        var loop = transports.loops().get(0);
-        loop.schedule(() -> {
-            listener.close();
-            log.info("turnout_listener_closed reason=drain");
-            drainStep(deadline);
-        }, acceptMillis, TimeUnit.MILLISECONDS);
-    }
-
-    private void drainStep(long deadline) {
-        snapshots.collect().whenComplete((snap, error) -> {
-            boolean clientsLeft = error == null && snap.clients().stream().anyMatch(i -> !i.admin());
-            if (!clientsLeft) {
-                new Thread(this::close, "turnout-shutdown").start();
-                return;
-            }
-            closeUnneededServers(snap);
-            if (System.nanoTime() - deadline > 0) {
-                long n = snap.clients().stream().filter(i -> !i.admin()).count();
-                log.warn("turnout_drain_timeout clients_closed={}", n);
-                snapshots.act(i -> !i.server() && !i.admin(), h -> ((ClientConnection) h)
-                        .kill("Turnout is shutting down (drain_timeout reached)"));
-                transports.loops().get(0).schedule(() -> new Thread(this::close, "turnout-shutdown").start(),
-                        200, TimeUnit.MILLISECONDS);
-                return;
-            }
-            transports.loops().get(0).schedule(() -> drainStep(deadline), 100, TimeUnit.MILLISECONDS);
-        });
-    }
-
-    /** While draining, a pool whose clients are all gone keeps no idle server. */
-    private void closeUnneededServers(Snapshot snap) {
-        for (var p : pools.all()) {
-            if (snap.clients().stream().noneMatch(i -> i.pool() == p)) {
-                for (var shard : p.allShards()) {
-                    shard.loop().execute(shard::closeIdle);
-                }
-            }
-        }
-    }
-
-    private void awaitThenClose(java.util.function.Predicate<Snapshot> done) {
-        snapshots.collect().whenComplete((snap, error) -> {
-            if (error != null || done.test(snap)) {
-                new Thread(this::close, "turnout-shutdown").start();
-            } else {
-                transports.loops().get(0).schedule(() -> awaitThenClose(done), 100, TimeUnit.MILLISECONDS);
-            }
-        });
     }
 
     public Pools pools() {
@@ -394,7 +283,7 @@ public final class TurnoutServer implements AutoCloseable {
             terminated.join(); // SHUTDOWN already stopping it: wait for that
             return;
         }
-        shuttingDown = true;
+        shutdown.markStopping();
         if (http != null) {
             http.close();
         }

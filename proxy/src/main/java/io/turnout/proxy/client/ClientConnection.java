@@ -22,7 +22,6 @@ import io.turnout.proxy.pool.Pool;
 import io.turnout.proxy.pool.PoolShard;
 import io.turnout.proxy.server.ServerConnection;
 import java.net.InetSocketAddress;
-import java.util.ArrayDeque;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -42,10 +41,6 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
 
     public enum State { LOGIN, IDLE, WAITING, ACTIVE, CLOSED }
 
-    /** A Parse, Bind, Describe or Close held whole until a server is linked and it can be translated. */
-    private record StatementFrame(byte type, ByteBuf frame) {
-    }
-
     /** Reasons to stop reading from the client socket; reading resumes when none is left. */
     private static final int PAUSE_WAITING = 1;
     private static final int PAUSE_SERVER_BACKPRESSURE = 2;
@@ -55,10 +50,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     private final PgFrameScanner scanner;
     private final long id = ConnectionInfo.nextId();
     private final long connectNanos = System.nanoTime();
-    /** When the current request began (0: none running) and when the current transaction began. */
-    private long requestStartNanos;
-    private long xactStartNanos;
-    private long lastRequestNanos = connectNanos;
+    private final RequestClock clock = new RequestClock(connectNanos);
     private ShardStats stats;
     /** Set when this client logged in to the admin console instead of a database. */
     private AdminConsole admin;
@@ -82,12 +74,11 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     /** Bytes a waiting client may queue before we stop reading its socket. */
     private static final int MAX_PENDING_BYTES = 256 * 1024;
 
-    /** Runs (ByteBuf) and whole statement frames (StatementFrame) received while no server is linked. */
-    private final ArrayDeque<Object> pending = new ArrayDeque<>(4);
+    /** What arrived while no server is linked. */
+    private final QueuedFrames pending = new QueuedFrames();
     /** Named prepared statements under transaction pooling; null in session mode or when turned off. */
     private NamedStatements statements;
     private ServerHandback handback;
-    private int pendingBytes;
     private final OutstandingRequests outstanding = new OutstandingRequests();
     private boolean unsynced;
     private byte txStatus = 'I';
@@ -204,9 +195,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         if (statements != null && state != State.LOGIN) {
             switch (type) {
                 case FrontendType.PARSE, FrontendType.BIND, FrontendType.DESCRIBE, FrontendType.CLOSE -> {
-                    if (requestStartNanos == 0) {
-                        requestStarted();
-                    }
+                    clock.messageReceived(txStatus);
                     unsynced = true;
                     return NamedStatements.namesNoStatement(type, buf, bodyIndex, readable, outstanding)
                             ? PgFrameScanner.PASS : PgFrameScanner.WHOLE;
@@ -229,9 +218,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         if (admin != null) {
             return admin.frameStart(type, length);
         }
-        if (requestStartNanos == 0) {
-            requestStarted();
-        }
+        clock.messageReceived(txStatus);
         switch (type) {
             case FrontendType.QUERY, FrontendType.SYNC, FrontendType.FUNCTION_CALL -> {
                 outstanding.sent(type);
@@ -274,12 +261,11 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
             run.release();
             return;
         }
-        pending.add(run);
-        pendingBytes += run.readableBytes();
+        int queued = pending.addRun(run);
         if (state == State.IDLE) {
             requestServer();
         }
-        if (pendingBytes > MAX_PENDING_BYTES) {
+        if (queued > MAX_PENDING_BYTES) {
             pause(PAUSE_WAITING); // a client streaming while it waits: stop reading until linked
         }
     }
@@ -320,27 +306,18 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
             frame.release();
             return;
         }
-        pending.add(new StatementFrame(type, frame));
-        pendingBytes += frame.readableBytes();
+        int queued = pending.addStatement(type, frame);
         if (state == State.IDLE) {
             requestServer();
         }
-        if (pendingBytes > MAX_PENDING_BYTES) {
+        if (queued > MAX_PENDING_BYTES) {
             pause(PAUSE_WAITING);
         }
     }
 
     /** Writes what arrived while waiting, translating statement frames for this server. */
     private void writePending(ServerConnection s) {
-        Object item;
-        while ((item = pending.poll()) != null) {
-            if (item instanceof StatementFrame f) {
-                statements.forward(f.type(), f.frame(), s, outstanding);
-            } else {
-                s.write((ByteBuf) item);
-            }
-        }
-        pendingBytes = 0;
+        pending.writeTo(s, statements, outstanding);
     }
 
     private void requestServer() {
@@ -431,11 +408,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     }
 
     private void releasePending() {
-        Object item;
-        while ((item = pending.poll()) != null) {
-            (item instanceof StatementFrame f ? f.frame() : (ByteBuf) item).release();
-        }
-        pendingBytes = 0;
+        pending.release();
     }
 
     @Override
@@ -469,7 +442,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     public void serverReady(byte status) {
         outstanding.readyReceived();
         txStatus = status;
-        requestDone(status);
+        clock.ready(status, outstanding.expectedReady() > 0, stats);
         if (outstanding.expectedReady() == 0 && status != 'I') {
             if (mode == PoolMode.STATEMENT) {
                 channel.flush();
@@ -606,27 +579,6 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         admin.welcome(cancelKey, cancelSecret);
     }
 
-    // ---- statistics (SHOW STATS) ----
-
-    private void requestStarted() {
-        long now = System.nanoTime();
-        requestStartNanos = now;
-        lastRequestNanos = now;
-        if (txStatus == 'I' && xactStartNanos == 0) {
-            xactStartNanos = now;
-        }
-    }
-
-    private void requestDone(byte status) {
-        long now = System.nanoTime();
-        stats.queryDone(now - requestStartNanos);
-        requestStartNanos = outstanding.expectedReady() > 0 ? now : 0;
-        if (status == 'I' && xactStartNanos != 0) {
-            stats.xactDone(now - xactStartNanos);
-            xactStartNanos = 0;
-        }
-    }
-
     private void sendWelcome() {
         ByteBuf out = channel.alloc().buffer(512);
         for (Map.Entry<String, String> e : pool.welcome().entrySet()) {
@@ -751,7 +703,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
                 pool, st, ConnectionInfo.host(ProxyProtocol.clientAddress(channel)),
                 ConnectionInfo.port(ProxyProtocol.clientAddress(channel)),
                 ConnectionInfo.host(channel.localAddress()), ConnectionInfo.port(channel.localAddress()),
-                ConnectionInfo.epochMillis(connectNanos), ConnectionInfo.epochMillis(lastRequestNanos),
+                ConnectionInfo.epochMillis(connectNanos), ConnectionInfo.epochMillis(clock.lastRequestNanos()),
                 state == State.WAITING ? now - waitStartNanos : 0, false, server != null ? server.id() : 0, 0,
                 params.get("application_name") != null ? params.get("application_name") : "",
                 statements != null ? statements.size() : 0, 0, admin != null);
