@@ -1,6 +1,8 @@
 package io.turnout.config;
 
 import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.NoSuchFileException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -47,8 +49,10 @@ final class PgBouncerIni {
         try {
             text = Files.readString(path, StandardCharsets.UTF_8);
         } catch (IOException e) {
+            String why = e instanceof NoSuchFileException ? "no such file"
+                    : e instanceof AccessDeniedException ? "permission denied" : e.toString();
             throw new ConfigException((includedFrom != null ? includedFrom + ": cannot read included file " : "cannot read ")
-                    + path + ": " + e.getMessage(), e);
+                    + path + ": " + why, e);
         }
         String name = path.toString();
         String[] lines = text.split("\n", -1);

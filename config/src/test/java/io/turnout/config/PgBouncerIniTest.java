@@ -190,11 +190,11 @@ class PgBouncerIniTest {
         assertThatThrownBy(() -> importText("[pgbouncer]\n[databases]\na = host=h port\n"))
                 .hasMessage(f + ":3: [databases] a: syntax error in connection string: expected key=value at 'port'");
         assertThatThrownBy(() -> importText("[pgbouncer]\n%include missing.ini\n"))
-                .hasMessageStartingWith(f + ":2: cannot read included file " + dir.resolve("missing.ini"));
+                .hasMessage(f + ":2: cannot read included file " + dir.resolve("missing.ini") + ": no such file");
         ini("loop.ini", "[pgbouncer]\n%include loop.ini\n");
         assertThatThrownBy(() -> PgBouncerIniImporter.importFile(dir.resolve("loop.ini"), null))
                 .hasMessage(dir.resolve("loop.ini") + ":2: %include nested deeper than 10 levels");
         assertThatThrownBy(() -> PgBouncerIniImporter.importFile(dir.resolve("absent.ini"), null))
-                .hasMessageStartingWith("cannot read " + dir.resolve("absent.ini"));
+                .hasMessage("cannot read " + dir.resolve("absent.ini") + ": no such file");
     }
 }
