@@ -203,8 +203,11 @@ class PgBouncerIniImporterTest {
         Result r = PgBouncerIniImporter.importFile(ini, userlist);
         List<String> lines = Files.readAllLines(ini, StandardCharsets.UTF_8);
 
-        TurnoutConfig loaded = ConfigLoader.parse(r.yaml().replace("databases: {}",
-                "databases:\n  app: { host: 127.0.0.1 }"), "turnout.yaml", null, dir);
+        // with a database added, and the userlist copy in place of the package's own file, it loads
+        TurnoutConfig loaded = ConfigLoader.parse(r.yaml()
+                .replace("databases: {}", "databases:\n  app: { host: 127.0.0.1 }")
+                .replace("auth_file: " + setting(lines, "auth_file"), "auth_file: " + userlist), "turnout.yaml", null, dir);
+        assertThat(loaded.users()).containsOnlyKeys("marko", "postgres");
         assertThat(loaded.listenAddr()).isEqualTo(setting(lines, "listen_addr"));
         assertThat(loaded.listenPort()).isEqualTo(Integer.parseInt(setting(lines, "listen_port")));
         assertThat(loaded.authType().key()).isEqualTo(setting(lines, "auth_type"));
