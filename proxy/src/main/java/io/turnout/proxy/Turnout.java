@@ -2,20 +2,28 @@ package io.turnout.proxy;
 
 import io.turnout.config.ConfigException;
 import io.turnout.config.ConfigLoader;
+import io.turnout.config.PgBouncerIniImporter;
 import io.turnout.config.TurnoutConfig;
 import java.nio.file.Path;
+import java.util.Arrays;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Command line entry point: {@code turnout --config FILE}. */
+/** Command line entry point: {@code turnout --config FILE}, {@code turnout import-pgbouncer INI [USERLIST]}. */
 public final class Turnout {
     private static final String USAGE = """
             usage: turnout --config FILE
+                   turnout import-pgbouncer PGBOUNCER_INI [USERLIST] > turnout.yaml
                    turnout --help | --version
 
             Turnout is a PostgreSQL connection pooler. FILE is a YAML file whose keys follow PgBouncer's
             names (listen_addr, listen_port, auth_type, auth_file, pool_mode, default_pool_size, databases...).
             See README.md.
+
+            import-pgbouncer prints a turnout.yaml equivalent to a pgbouncer.ini (following %include) on
+            stdout, and on stderr one warning line per setting it cannot carry over, naming file:line,
+            [section] and key. USERLIST, PgBouncer's auth_file, is checked too. Exit status 0 when the ini was
+            read, warnings or not; 2 when it cannot be read or PgBouncer itself would refuse it.
             """;
 
     private Turnout() {
@@ -26,6 +34,9 @@ public final class Turnout {
     }
 
     static int run(String[] args) {
+        if (args.length > 0 && args[0].equals("import-pgbouncer")) {
+            return importPgBouncer(Arrays.copyOfRange(args, 1, args.length));
+        }
         Path configFile = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -97,6 +108,33 @@ public final class Turnout {
             }
         });
         server.terminated().join();
+        return 0;
+    }
+
+    /** stdout carries only the YAML, so {@code > turnout.yaml} captures a file that loads as it is printed. */
+    private static int importPgBouncer(String[] args) {
+        if (args.length == 1 && (args[0].equals("--help") || args[0].equals("-h"))) {
+            System.out.print(USAGE);
+            return 0;
+        }
+        if (args.length < 1 || args.length > 2 || args[0].startsWith("-") || args[args.length - 1].startsWith("-")) {
+            System.err.print("turnout: import-pgbouncer takes PGBOUNCER_INI [USERLIST]\n" + USAGE);
+            return 2;
+        }
+        PgBouncerIniImporter.Result result;
+        try {
+            result = PgBouncerIniImporter.importFile(Path.of(args[0]), args.length > 1 ? Path.of(args[1]) : null);
+        } catch (ConfigException e) {
+            System.err.println("turnout: import-pgbouncer: " + e.getMessage());
+            return 2;
+        }
+        System.out.print(result.yaml());
+        System.out.flush();
+        for (PgBouncerIniImporter.Warning w : result.warnings()) {
+            System.err.println("warning: " + w);
+        }
+        System.err.println("turnout: import-pgbouncer: " + result.warnings().size()
+                + " warning(s); review them and the result before putting it to use");
         return 0;
     }
 

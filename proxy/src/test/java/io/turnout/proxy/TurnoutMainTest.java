@@ -2,6 +2,8 @@ package io.turnout.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.turnout.config.ConfigLoader;
+import io.turnout.config.TurnoutConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -38,7 +40,8 @@ class TurnoutMainTest {
     void helpAndVersion() {
         Run help = run("--help");
         assertThat(help.code()).isZero();
-        assertThat(help.out()).contains("usage: turnout --config FILE");
+        assertThat(help.out()).contains("usage: turnout --config FILE")
+                .contains("turnout import-pgbouncer PGBOUNCER_INI [USERLIST] > turnout.yaml");
         Run version = run("--version");
         assertThat(version.code()).isZero();
         assertThat(version.out()).startsWith("turnout ");
@@ -63,5 +66,59 @@ class TurnoutMainTest {
         Run missing = run("--config", dir.resolve("nope.yaml").toString());
         assertThat(missing.code()).isEqualTo(2);
         assertThat(missing.err()).contains("nope.yaml: cannot read config");
+    }
+
+    @Test
+    void importPgBouncerPrintsYamlOnStdoutAndWarningsOnStderr() throws Exception {
+        Path ini = dir.resolve("pgbouncer.ini");
+        Path users = dir.resolve("users.txt");
+        Files.writeString(ini, """
+                [databases]
+                app = host=10.1.2.3 dbname=app pool_size=30
+                [pgbouncer]
+                listen_addr = 0.0.0.0
+                auth_type = md5
+                auth_file = USERS
+                pool_mode = transaction
+                logfile = /var/log/pgbouncer.log
+                client_tls_sslmode = require
+                """.replace("USERS", users.toString()));
+        Files.writeString(users, "\"app\" \"md545f2603610af569b6155c45067268c6b\"\n");
+        Run r = run("import-pgbouncer", ini.toString(), users.toString());
+        assertThat(r.code()).isZero();
+        assertThat(r.out()).startsWith("# Turnout configuration imported from " + ini)
+                .contains("  app: { host: 10.1.2.3, dbname: app, pool_size: 30 }\n")
+                .doesNotContain("warning:");
+        assertThat(r.err().lines()).containsExactly(
+                "warning: " + ini + ":8: [pgbouncer] logfile: dropped: logging is logback's job: Turnout logs to stdout,"
+                        + " where journald or the container runtime keeps it (level: TURNOUT_LOG_LEVEL)",
+                "warning: " + ini + ":9: [pgbouncer] client_tls_sslmode: dropped: TLS to clients is not supported yet",
+                "turnout: import-pgbouncer: 2 warning(s); review them and the result before putting it to use");
+        // what a shell's > captures is a configuration Turnout starts with
+        Path yaml = dir.resolve("turnout.yaml");
+        Files.writeString(yaml, r.out());
+        TurnoutConfig c = ConfigLoader.load(yaml);
+        assertThat(c.databases().get("app").poolSize()).isEqualTo(30);
+        assertThat(c.users()).containsKey("app");
+    }
+
+    @Test
+    void importPgBouncerExitsWith2OnAnUnreadableOrInvalidIni() throws Exception {
+        Run missing = run("import-pgbouncer", dir.resolve("nope.ini").toString());
+        assertThat(missing.code()).isEqualTo(2);
+        assertThat(missing.out()).isEmpty();
+        assertThat(missing.err()).isEqualTo("turnout: import-pgbouncer: cannot read " + dir.resolve("nope.ini") + ": no such file\n");
+        Path bad = dir.resolve("bad.ini");
+        Files.writeString(bad, "[pgbouncer]\nlisten_port: 6432\n");
+        Run invalid = run("import-pgbouncer", bad.toString());
+        assertThat(invalid.code()).isEqualTo(2);
+        assertThat(invalid.out()).isEmpty();
+        assertThat(invalid.err()).isEqualTo("turnout: import-pgbouncer: " + bad
+                + ":2: syntax error: expected key = value, got 'listen_port: 6432'\n");
+        Run noFile = run("import-pgbouncer");
+        assertThat(noFile.code()).isEqualTo(2);
+        assertThat(noFile.err()).startsWith("turnout: import-pgbouncer takes PGBOUNCER_INI [USERLIST]");
+        assertThat(run("import-pgbouncer", "a.ini", "b.txt", "c").code()).isEqualTo(2);
+        assertThat(run("import-pgbouncer", "--help").code()).isZero();
     }
 }

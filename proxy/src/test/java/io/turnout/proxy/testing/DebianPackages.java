@@ -16,7 +16,7 @@ import org.slf4j.LoggerFactory;
  * never skips for want of a tool: as root with apt-get, with a policy-rc.d that keeps the package's own
  * service from starting (tests start their own instances on free ports). Not root: fails, naming the command.
  */
-final class DebianPackages {
+public final class DebianPackages {
     private static final Logger log = LoggerFactory.getLogger(DebianPackages.class);
 
     private static final Path POLICY_RC_D = Path.of("/usr/sbin/policy-rc.d");
@@ -28,7 +28,7 @@ final class DebianPackages {
     private DebianPackages() {}
 
     /** Makes sure every one of {@code programs} is executable, installing {@code pkg} if one is not. */
-    static synchronized void ensure(String pkg, List<Path> programs) {
+    public static synchronized void ensure(String pkg, List<Path> programs) {
         if (missing(programs).isEmpty()) {
             return;
         }
