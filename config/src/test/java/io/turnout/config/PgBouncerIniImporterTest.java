@@ -67,6 +67,9 @@ class PgBouncerIniImporterTest {
                 admin_users: [ops, deploy]  # INI/pgbouncer.ini:34
                 stats_users: [exporter]  # INI/pgbouncer.ini:35
                 ignore_startup_parameters: [extra_float_digits, search_path]  # INI/pgbouncer.ini:49
+                tcp_keepalive: true  # INI/pgbouncer.ini:54
+                tcp_keepidle: 60  # INI/pgbouncer.ini:55
+                so_reuseport: true  # INI/pgbouncer-local.ini:4
                 # Turnout's own, not in PgBouncer: metrics_port: 9127 serves /metrics, /health and /ready.
                 databases:
                   # INI/pgbouncer.ini:5
@@ -103,7 +106,6 @@ class PgBouncerIniImporterTest {
     @Test
     void seedDeploymentWarnsAboutExactlyWhatIsDropped() throws Exception {
         List<String> expected = List.of(
-                "pgbouncer-local.ini:4: [pgbouncer] so_reuseport: dropped: this Turnout version does not take so_reuseport yet",
                 "pgbouncer.ini:18: [databases] reporting: application_name=reporting dropped: Turnout does not send per-database startup parameters; clients' own settings apply (or ALTER DATABASE ... SET in PostgreSQL)",
                 "pgbouncer.ini:19: [databases] legacy: host=10.20.99.1,10.20.99.2: Turnout connects to one server per database; kept 10.20.99.1 (PgBouncer spread connections over all)",
                 "pgbouncer.ini:19: [databases] legacy: timezone=UTC dropped: Turnout does not send per-database startup parameters; clients' own settings apply (or ALTER DATABASE ... SET in PostgreSQL)",
@@ -118,7 +120,6 @@ class PgBouncerIniImporterTest {
                 "pgbouncer.ini:50: [pgbouncer] client_tls_sslmode: dropped: TLS to clients is not supported yet",
                 "pgbouncer.ini:51: [pgbouncer] client_tls_key_file: dropped: TLS to clients is not supported yet",
                 "pgbouncer.ini:52: [pgbouncer] client_tls_cert_file: dropped: TLS to clients is not supported yet",
-                "pgbouncer.ini:55: [pgbouncer] tcp_keepidle: dropped: this Turnout version does not take tcp_keepidle yet",
                 "pgbouncer.ini:56: [pgbouncer] log_connections: dropped: logging is logback's job: Turnout logs to stdout, where journald or the container runtime keeps it (level: TURNOUT_LOG_LEVEL)",
                 "userlist.txt:5: \"exporter\": shaped like an md5 hash but not md5 + 32 lowercase hex digits; Turnout would take it as a plain password",
                 "userlist.txt:6: \"deploy\": empty secret: no password can be checked against it"

@@ -1,9 +1,7 @@
 package io.turnout.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.turnout.config.ConfigException;
 import io.turnout.config.ConfigLoader;
 import io.turnout.config.DatabaseConfig;
 import io.turnout.config.TurnoutConfig;
@@ -14,12 +12,9 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.yaml.snakeyaml.LoaderOptions;
@@ -128,25 +123,16 @@ class DockerFilesTest {
 
     /** The paired-deployment keys stay commented out exactly as long as ConfigLoader rejects them. */
     @Test
-    void thePairedDeploymentBlockWaitsForItsKeys() throws Exception {
+    void eachInstanceIsConfiguredForThePair() throws Exception {
         for (int i = 1; i <= TURNOUTS.size(); i++) {
             Path file = DOCKER.resolve("turnout/turnout-" + i + ".yaml");
-            List<String> block = new ArrayList<>();
-            for (String line : Files.readAllLines(file)) {
-                Matcher m = Pattern.compile("^# ((?:[a-z_]+:|  - ).*)$").matcher(line);
-                if (m.matches()) {
-                    block.add(m.group(1));
-                }
-            }
-            assertThat(String.join("\n", block)).contains("proxy_protocol: true", "proxy_protocol_trusted:",
-                    "peer_id: " + i, "peers:", "so_reuseport: true", "drain_accept_delay:", "drain_timeout: 300s");
-            Path uncommented = tmp.resolve("turnout-" + i + ".yaml");
-            Files.writeString(uncommented, Files.readString(file) + String.join("\n", block) + "\n");
-            Files.copy(DOCKER.resolve("turnout/users.txt"), tmp.resolve("users.txt"),
-                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-            assertThatThrownBy(() -> ConfigLoader.load(uncommented))
-                    .as("ConfigLoader takes the paired-deployment keys now: uncomment them in " + file)
-                    .isInstanceOf(ConfigException.class).hasMessageContaining("unknown key");
+            var n = ConfigLoader.load(file).network();
+            assertThat(n.proxyProtocol()).as(file + " takes HAProxy's PROXY v2").isTrue();
+            assertThat(n.proxyTrusted()).isNotEmpty();
+            assertThat(n.peerId()).isEqualTo(i);
+            assertThat(n.peers()).hasSize(TURNOUTS.size() - 1).doesNotContainKey(i);
+            assertThat(n.soReuseport()).isTrue();
+            assertThat(n.drainTimeout()).isEqualTo(java.time.Duration.ofSeconds(300));
         }
     }
 
