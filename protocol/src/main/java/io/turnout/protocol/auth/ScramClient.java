@@ -101,7 +101,7 @@ public final class ScramClient {
         byte[] clientKey;
         byte[] serverKey;
         if (password != null) {
-            byte[] salted = ScramCrypto.hi(password, salt, iterations);
+            byte[] salted = SaltedPasswords.get(password, salt, iterations);
             clientKey = ScramCrypto.clientKey(salted);
             serverKey = ScramCrypto.serverKey(salted);
         } else {

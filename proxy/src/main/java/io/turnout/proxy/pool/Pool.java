@@ -39,6 +39,8 @@ public final class Pool {
     private volatile long retryAtNanos;
     private volatile long backoffNanos;
     private volatile String holdReason;
+    /** A server of the current generation proved the target is a primary (Patroni databases). */
+    private volatile boolean targetConfirmed;
     private volatile Map<String, String> welcome;
     private volatile long loginFailedUntilNanos;
     private volatile String loginErrorState;
@@ -208,6 +210,7 @@ public final class Pool {
      */
     public synchronized void bumpGeneration(boolean fence) {
         generation++;
+        targetConfirmed = false;
         targetUsable();
         for (PoolShard s : shards) {
             s.loop().execute(() -> s.retire(fence));
@@ -223,6 +226,22 @@ public final class Pool {
         for (PoolShard s : shards) {
             if (s.hasWaiters()) {
                 s.loop().schedule(s::fill, backoff, java.util.concurrent.TimeUnit.NANOSECONDS);
+            }
+        }
+    }
+
+    boolean targetConfirmed() {
+        return targetConfirmed;
+    }
+
+    /** The first server of this generation proved a primary: loops holding back their logins go on. */
+    void confirmTarget() {
+        if (!targetConfirmed) {
+            targetConfirmed = true;
+            for (PoolShard s : shards) {
+                if (s.hasWaiters()) {
+                    s.loop().execute(s::fill);
+                }
             }
         }
     }

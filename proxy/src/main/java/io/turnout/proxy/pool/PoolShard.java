@@ -196,8 +196,10 @@ public final class PoolShard implements ServerConnection.Owner {
 
     private boolean mustClose(ServerConnection s, long now) {
         long lifetime = pool.settings().serverLifetime().toNanos();
+        // the address check closes the gap between a new leader's address being published and the
+        // generation bump that follows it: no idle server to the old leader is handed out meanwhile
         return s.closeNeeded() || s.midFrame() || s.generation() != pool.generation()
-                || (lifetime > 0 && now - s.createdNanos() > lifetime);
+                || !s.address().equals(pool.address()) || (lifetime > 0 && now - s.createdNanos() > lifetime);
     }
 
     private boolean needsCheck(ServerConnection s, long now) {
@@ -236,9 +238,21 @@ public final class PoolShard implements ServerConnection.Owner {
             return;
         }
         boolean reserve = waitedLongerThan(pool.settings().reservePoolTimeout().toNanos(), true);
-        while (waiters.size() > connecting + checking && pool.tryReserveSlot(reserve)) {
+        // a new leader not yet proven: one login first (it is the primary check), the rest once it passes
+        int probing = pool.databaseConfig().isPatroni() && !pool.targetConfirmed() ? 1 : Integer.MAX_VALUE;
+        while (waiters.size() > connecting + checking && connecting < probing && !holdsShareWhileOthersWait()
+                && pool.tryReserveSlot(reserve)) {
             open();
         }
+    }
+
+    /**
+     * This loop holds its share of the pool while other loops' clients wait: the rest of the slots are
+     * theirs. Without this, a loop that took every slot closes each server it gets back to move a slot
+     * (see {@link #offer}) and then takes that very slot again at once: a livelock of logins.
+     */
+    private boolean holdsShareWhileOthersWait() {
+        return owned >= fairShare() && pool.waitingCounter().get() > waiters.size();
     }
 
     private void open() {
@@ -309,6 +323,7 @@ public final class PoolShard implements ServerConnection.Owner {
     private void primaryChecked(ServerConnection server, boolean primary, String evidence) {
         if (primary) {
             pool.targetUsable();
+            pool.confirmTarget(); // now every loop may open the rest of its servers
             loggedIn(server);
             return;
         }
