@@ -121,7 +121,7 @@ public final class FailoverBench {
         List<TxLoad> loads = new ArrayList<>();
         for (int i = 0; i < cluster.shards(); i++) {
             String db = BenchTurnout.database(i);
-            loads.add(new TxLoad(db, () -> turnout.connect(db), opt.clients()));
+            loads.add(new TxLoad(db, () -> turnout.connect(db), opt.clients(), opt.rate()));
         }
         long loadStart = System.nanoTime();
         Failover f;
@@ -156,13 +156,23 @@ public final class FailoverBench {
                 + f.oldPort() + " AND ts >= '" + f.keyWrittenWall() + "'");
         Set<Long> oldRows = new TreeSet<>();
         rows.lines().map(String::strip).filter(s -> !s.isEmpty()).forEach(s -> oldRows.add(Long.parseLong(s)));
+        // when the first transaction on the new leader ran its insert, by the server's clock (the same machine's
+        // wall clock as keyWrittenWall): splits the time from server login to the commit the client saw
+        String first = cluster.psqlPrimary(0, ConsulShardsDriver.dbname(0), "SELECT extract(epoch FROM min(ts))::numeric(20,6) "
+                + "FROM failover_log WHERE port = " + f.newPort() + " AND ts >= '" + f.keyWrittenWall() + "'").strip();
+        double firstInsertMs = first.isEmpty() ? Double.NaN
+                : (new java.math.BigDecimal(first).movePointRight(6).longValue() - micros(f.keyWrittenWall())) / 1e3;
         List<Tx> control = txs.subList(1, txs.size()).stream().flatMap(List::stream).toList();
         Round round = Round.measure(number, f, txs.get(0), control, oldRows, timeline, BenchTurnout.database(0),
-                ConsulShardsDriver.dbname(0), loadStart, loadEnd);
+                ConsulShardsDriver.dbname(0), firstInsertMs, loadStart, loadEnd);
         if (opt.keep()) {
             keepRound(number, f, txs.get(0), loadStart);
         }
         return round;
+    }
+
+    private static long micros(java.time.Instant t) {
+        return t.getEpochSecond() * 1_000_000 + t.getNano() / 1_000;
     }
 
     /** Shard A's transactions (ms relative to the kill) and Turnout's events of the round, for --keep. */
@@ -184,10 +194,17 @@ public final class FailoverBench {
     /** Prints the report and the last line; returns the exit status. */
     private int report(List<Round> rounds, String pgVersion, String driver, String loadAvg) {
         out.println();
-        out.printf("Turnout failover: %d cores (load average at start %s), PostgreSQL %s, %s%n",
-                Runtime.getRuntime().availableProcessors(), loadAvg, pgVersion, driver);
-        out.printf("%d clients per shard (pgjdbc, insert+select+commit), Turnout transaction mode, pool %d; "
-                + "%d s before the kill, %d s after the new leader key; %d round(s)%n", opt.clients(), opt.poolSize(),
+        String loadEnd;
+        try {
+            loadEnd = Files.readString(Path.of("/proc/loadavg")).strip();
+        } catch (IOException e) {
+            loadEnd = "?";
+        }
+        out.printf("Turnout failover: %d cores (load average at start %s, at end %s), PostgreSQL %s, %s%n",
+                Runtime.getRuntime().availableProcessors(), loadAvg, loadEnd, pgVersion, driver);
+        out.printf("%d clients per shard (pgjdbc, insert+select+commit, %s), Turnout transaction mode, pool %d; "
+                + "%d s before the kill, %d s after the new leader key; %d round(s)%n", opt.clients(),
+                opt.rate() == 0 ? "no think time" : opt.rate() + " tx/s per shard", opt.poolSize(),
                 opt.beforeSeconds(), opt.afterSeconds(), rounds.size());
         out.println();
         rounds.forEach(r -> r.report().forEach(out::println));
@@ -202,13 +219,13 @@ public final class FailoverBench {
         long controlErrors = rounds.stream().mapToLong(Round::controlErrors).sum();
         out.println();
         if (rounds.size() > 1) {
-            out.printf("swap_ms over %d rounds: median %d, max %d (%s); step medians after the key write:",
+            out.printf("swap_ms over %d rounds: median %d, max %d (%s); medians, ms after the key write:",
                     rounds.size(), swapMedian, swapMax, swaps);
             for (int s = 0; s < Round.STEP_NAMES.length; s++) {
                 int step = s;
                 double[] v = rounds.stream().mapToDouble(r -> r.steps()[step]).filter(d -> !Double.isNaN(d)).sorted()
                         .toArray();
-                out.printf(" %s %s", Round.STEP_NAMES[s], v.length == 0 ? "?" : String.format("%.1f", v[v.length / 2]));
+                out.printf(" %s at %s", Round.STEP_NAMES[s], v.length == 0 ? "?" : String.format("%.1f", v[v.length / 2]));
             }
             out.println();
         }

@@ -5,7 +5,7 @@ package io.turnout.bench.failover;
  *
  * @param beforeSeconds load before the kill; {@code afterSeconds} load after the new leader key is written
  */
-record Options(int beforeSeconds, int afterSeconds, int clients, int rounds, int poolSize, boolean keep) {
+record Options(int beforeSeconds, int afterSeconds, int clients, int rounds, int poolSize, int rate, boolean keep) {
 
     static final String USAGE = """
             usage: bench/failover [options]
@@ -22,6 +22,9 @@ record Options(int beforeSeconds, int afterSeconds, int clients, int rounds, int
                                  one number is both (default 10+10)
               --clients N        client connections per shard (default 16)
               --pool-size N      Turnout default_pool_size (server connections per shard, default 8)
+              --rate TPS         transactions per second per shard, spread over its clients (default 0: as
+                                 fast as they go, like pgbench without -R); a rate that leaves the CPU some
+                                 room separates Turnout's swap from a saturated machine's scheduling delays
               --rounds N         failovers, back and forth: the crashed node is rebuilt as the replica between
                                  rounds; the last line has the median swap_ms, the errors summed and the
                                  largest held_max_ms; the report lists every round (default 1)
@@ -41,6 +44,7 @@ record Options(int beforeSeconds, int afterSeconds, int clients, int rounds, int
         int clients = 16;
         int rounds = 1;
         int pool = 8;
+        int rate = 0;
         boolean keep = false;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
@@ -55,10 +59,11 @@ record Options(int beforeSeconds, int afterSeconds, int clients, int rounds, int
                 case "--clients" -> clients = positive(a, value(args, i++));
                 case "--rounds" -> rounds = positive(a, value(args, i++));
                 case "--pool-size" -> pool = positive(a, value(args, i++));
+                case "--rate" -> rate = number(a, value(args, i++), 0);
                 default -> throw new IllegalArgumentException("unknown argument '" + a + "' (see --help)");
             }
         }
-        return new Options(before, after, clients, rounds, pool, keep);
+        return new Options(before, after, clients, rounds, pool, rate, keep);
     }
 
     private static String value(String[] args, int i) {
@@ -69,14 +74,18 @@ record Options(int beforeSeconds, int afterSeconds, int clients, int rounds, int
     }
 
     private static int positive(String option, String v) {
+        return number(option, v, 1);
+    }
+
+    private static int number(String option, String v, int min) {
         try {
             int n = Integer.parseInt(v.strip());
-            if (n >= 1) {
+            if (n >= min) {
                 return n;
             }
         } catch (NumberFormatException e) {
             // reported below
         }
-        throw new IllegalArgumentException(option + " must be a whole number of at least 1, got '" + v + "'");
+        throw new IllegalArgumentException(option + " must be a whole number of at least " + min + ", got '" + v + "'");
     }
 }

@@ -20,24 +20,29 @@ import java.util.TreeSet;
  *        found on the new primary (port and clock_timestamp)
  * @param heldMaxNanos the longest transaction held through the failover: begun before the first new-leader
  *        commit, still running when the kill began, not one of the in-flight failures
- * @param steps cumulative ms after the key write at which Turnout's watch saw the leader, applied it, and
- *        logged in to it; NaN when the event was not seen
+ * @param steps cumulative ms after the key write at which Turnout's watch saw the leader, applied it, logged
+ *        in to it, the first insert ran there (server clock) and a client saw the first commit; NaN: not seen
+ * @param logins server logins to the new leader before the first commit; {@code slotMoves} how many of
+ *        those servers Turnout closed right away to move their pool slot to another event loop
  * @param firstErrors a few error texts of shard 0, in-flight ones first, for the report
  */
 record Round(int number, Failover failover, long swapNanos, long errorsOutsideTx, long errorsInFlight,
              long txOnOldLeader, long heldMaxNanos, double tpsBefore, double tpsAfter, long controlErrors,
-             double controlTpsBefore, double controlTpsDuring, double[] steps, List<String> firstErrors) {
+             double controlTpsBefore, double controlTpsDuring, double[] steps, long logins, long slotMoves,
+             List<String> firstErrors) {
 
-    static final String[] STEP_NAMES = {"watch", "applied", "server_login", "first_commit"};
+    static final String[] STEP_NAMES = {"watch", "applied", "server_login", "first_insert", "first_commit"};
 
     /**
      * @param failed shard 0's transactions; {@code control} those of every other shard
      * @param database shard 0's Turnout database; {@code dbname} its name in PostgreSQL (server logins log it)
+     * @param firstInsertMs when the new leader ran its first insert, ms after the key write by the wall clock
      * @param oldLeaderRows ids of failover_log rows on the new primary with the old port, written after the key
      * @param loadStart when the clients started; {@code loadEnd} when they were told to stop
      */
     static Round measure(int number, Failover f, List<Tx> failed, List<Tx> control, Set<Long> oldLeaderRows,
-                         Timeline timeline, String database, String dbname, long loadStart, long loadEnd) {
+                         Timeline timeline, String database, String dbname, double firstInsertMs, long loadStart,
+                         long loadEnd) {
         long firstNew = -1;
         for (Tx t : failed) {
             if (t.ok() && t.port() == f.newPort() && t.ended() >= f.keyWritten()
@@ -94,12 +99,18 @@ record Round(int number, Failover failover, long swapNanos, long errorsOutsideTx
         steps[0] = watch == null ? Double.NaN : ms(watch.nanos() - f.keyWritten());
         steps[1] = applied == null ? Double.NaN : ms(applied.nanos() - f.keyWritten());
         steps[2] = login == null ? Double.NaN : ms(login.nanos() - f.keyWritten());
-        steps[3] = firstNew < 0 ? Double.NaN : ms(firstNew - f.keyWritten());
+        steps[3] = firstInsertMs;
+        steps[4] = firstNew < 0 ? Double.NaN : ms(firstNew - f.keyWritten());
 
+        // logins to the new leader before the first commit, and how many of them Turnout closed at once to
+        // move their slot to another event loop (wasted work that delays the swap)
+        long until = firstNew < 0 ? loadEnd : firstNew;
+        long logins = timeline.count("server_login_ok", f.keyWritten(), until, "db", dbname);
+        long moves = timeline.count("pool_slot_moved", f.keyWritten(), until, "pool", database + "/postgres");
         List<String> firstErrors = new ArrayList<>(outsideErrors.subList(0, Math.min(5, outsideErrors.size())));
         firstErrors.addAll(inFlightErrors.subList(0, Math.min(3, inFlightErrors.size())));
         return new Round(number, f, firstNew < 0 ? -1 : firstNew - f.keyWritten(), outside, inFlight, onOld.size(),
-                heldMax, tpsBefore, tpsAfter, controlErrors, cBefore, cDuring, steps, firstErrors);
+                heldMax, tpsBefore, tpsAfter, controlErrors, cBefore, cDuring, steps, logins, moves, firstErrors);
     }
 
     /** Commits that ended in [from, to) per second. */
@@ -141,6 +152,8 @@ record Round(int number, Failover failover, long swapNanos, long errorsOutsideTx
                 prev = steps[i];
             }
         }
+        s.append(String.format(" (server logins before it %d, closed at once as pool_slot_moved %d)", logins,
+                slotMoves));
         out.add(s.toString());
         out.add(String.format("  errors: outside tx %d, in flight %d; tx on old leader %d; held max %d ms",
                 errorsOutsideTx, errorsInFlight, txOnOldLeader, heldMaxMs()));

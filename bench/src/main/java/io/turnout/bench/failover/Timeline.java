@@ -20,6 +20,7 @@ import org.slf4j.LoggerFactory;
  * swap can be split into its steps on the same clock as the key write and the clients' commits: the
  * Consul watch seeing the new leader ({@code consul_leader_changed}), the pools retargeted
  * ({@code topology_applied}), the first server logged in to the new leader ({@code server_login_ok}).
+ * PoolShard's pool_slot_moved (DEBUG) is kept too, to count server logins thrown away during the swap.
  * Everything is also written to a log file; nothing goes to stdout, which carries the report.
  */
 final class Timeline extends AppenderBase<ILoggingEvent> {
@@ -35,8 +36,8 @@ final class Timeline extends AppenderBase<ILoggingEvent> {
     private final List<Event> events = new ArrayList<>();
 
     /**
-     * Routes all logging to {@code logFile} plus this timeline. ServerConnection logs logins at DEBUG:
-     * that logger alone is raised, as logins are rare next to transactions.
+     * Routes all logging to {@code logFile} plus this timeline. ServerConnection logs logins and PoolShard
+     * slot moves at DEBUG: those two loggers alone are raised, as both are rare next to transactions.
      */
     static Timeline install(Path logFile) {
         LoggerContext ctx = (LoggerContext) LoggerFactory.getILoggerFactory();
@@ -59,6 +60,8 @@ final class Timeline extends AppenderBase<ILoggingEvent> {
         root.addAppender(timeline);
         ctx.getLogger("io.netty").setLevel(Level.WARN);
         ctx.getLogger("io.turnout.proxy.server.ServerConnection").setLevel(Level.DEBUG);
+        // pool_slot_moved: a server closed to give its slot to another event loop (see Round's churn count)
+        ctx.getLogger("io.turnout.proxy.pool.PoolShard").setLevel(Level.DEBUG);
         // investigation knob: -Dfailover.debug=io.turnout.proxy.pool,... adds DEBUG loggers
         for (String name : System.getProperty("failover.debug", "").split(",")) {
             if (!name.isBlank()) {
@@ -98,6 +101,14 @@ final class Timeline extends AppenderBase<ILoggingEvent> {
             }
         }
         return null;
+    }
+
+    /** How many events named {@code name} in [from, to) have {@code key} = {@code value}. */
+    long count(String name, long from, long to, String key, String value) {
+        synchronized (events) {
+            return events.stream().filter(e -> e.nanos() >= from && e.nanos() < to && e.name().equals(name)
+                    && value.equals(e.fields().get(key))).count();
+        }
     }
 
     /** Events at or after {@code since} (for the per-round event list kept with --keep). */

@@ -46,11 +46,14 @@ final class TxLoad implements AutoCloseable {
     private final List<Thread> threads = new ArrayList<>();
     private final List<List<Tx>> logs = new ArrayList<>();
     private final AtomicLong commits = new AtomicLong();
+    private final long intervalNanos;
     private volatile boolean running = true;
 
-    TxLoad(String name, Connector connector, int clients) {
+    /** @param rate transactions per second over all clients, 0 for as fast as they go (pgbench without -R) */
+    TxLoad(String name, Connector connector, int clients, int rate) {
         this.name = name;
         this.connector = connector;
+        this.intervalNanos = rate <= 0 ? 0 : 1_000_000_000L * clients / rate;
         for (int c = 0; c < clients; c++) {
             List<Tx> log = new ArrayList<>(1 << 14);
             logs.add(log);
@@ -75,7 +78,16 @@ final class TxLoad implements AutoCloseable {
         PreparedStatement insert = null;
         PreparedStatement read = null;
         ThreadLocalRandom random = ThreadLocalRandom.current();
+        long next = System.nanoTime() + (intervalNanos == 0 ? 0 : random.nextLong(intervalNanos));
         while (running) {
+            if (intervalNanos > 0) {
+                // a fixed schedule per client, no catching up after a stall: a held client does not burst later
+                long wait = next - System.nanoTime();
+                if (wait > 0) {
+                    sleep(wait / 1_000_000);
+                }
+                next = Math.max(next + intervalNanos, System.nanoTime());
+            }
             long began = System.nanoTime();
             try {
                 if (c == null) {
