@@ -21,17 +21,21 @@ import java.util.TreeSet;
  * @param heldMaxNanos the longest transaction held through the failover: begun before the first new-leader
  *        commit, still running when the kill began, not one of the in-flight failures
  * @param steps cumulative ms after the key write at which Turnout's watch saw the leader, applied it, logged
- *        in to it, the first insert ran there (server clock) and a client saw the first commit; NaN: not seen
+ *        in to it, logged in with a server it kept (not closed at once as pool_slot_moved), the first insert
+ *        ran there (server clock) and a client saw the first commit; NaN: not seen
  * @param logins server logins to the new leader before the first commit; {@code slotMoves} how many of
  *        those servers Turnout closed right away to move their pool slot to another event loop
+ * @param gcPauses stop-the-world GC pauses of this JVM (Turnout, Consul server, clients) within the swap,
+ *        {@code gcMs} their total
  * @param firstErrors a few error texts of shard 0, in-flight ones first, for the report
  */
 record Round(int number, Failover failover, long swapNanos, long errorsOutsideTx, long errorsInFlight,
              long txOnOldLeader, long heldMaxNanos, double tpsBefore, double tpsAfter, long controlErrors,
              double controlTpsBefore, double controlTpsDuring, double[] steps, long logins, long slotMoves,
-             List<String> firstErrors) {
+             long gcPauses, long gcMs, List<String> firstErrors) {
 
-    static final String[] STEP_NAMES = {"watch", "applied", "server_login", "first_insert", "first_commit"};
+    static final String[] STEP_NAMES = {"watch", "applied", "server_login", "kept_login", "first_insert",
+        "first_commit"};
 
     /**
      * @param failed shard 0's transactions; {@code control} those of every other shard
@@ -99,18 +103,24 @@ record Round(int number, Failover failover, long swapNanos, long errorsOutsideTx
         steps[0] = watch == null ? Double.NaN : ms(watch.nanos() - f.keyWritten());
         steps[1] = applied == null ? Double.NaN : ms(applied.nanos() - f.keyWritten());
         steps[2] = login == null ? Double.NaN : ms(login.nanos() - f.keyWritten());
-        steps[3] = firstInsertMs;
-        steps[4] = firstNew < 0 ? Double.NaN : ms(firstNew - f.keyWritten());
+        Timeline.Event kept = timeline.firstKeptLogin(dbname, f.keyWritten());
+        steps[3] = kept == null ? Double.NaN : ms(kept.nanos() - f.keyWritten());
+        steps[4] = firstInsertMs;
+        steps[5] = firstNew < 0 ? Double.NaN : ms(firstNew - f.keyWritten());
 
         // logins to the new leader before the first commit, and how many of them Turnout closed at once to
         // move their slot to another event loop (wasted work that delays the swap)
         long until = firstNew < 0 ? loadEnd : firstNew;
         long logins = timeline.count("server_login_ok", f.keyWritten(), until, "db", dbname);
         long moves = timeline.count("pool_slot_moved", f.keyWritten(), until, "pool", database + "/postgres");
+        long gcPauses = timeline.since(f.keyWritten()).stream().filter(e -> e.name().equals("gc_pause")
+                && e.nanos() < until).count();
+        long gcMs = timeline.sumMs("gc_pause", f.keyWritten(), until);
         List<String> firstErrors = new ArrayList<>(outsideErrors.subList(0, Math.min(5, outsideErrors.size())));
         firstErrors.addAll(inFlightErrors.subList(0, Math.min(3, inFlightErrors.size())));
         return new Round(number, f, firstNew < 0 ? -1 : firstNew - f.keyWritten(), outside, inFlight, onOld.size(),
-                heldMax, tpsBefore, tpsAfter, controlErrors, cBefore, cDuring, steps, logins, moves, firstErrors);
+                heldMax, tpsBefore, tpsAfter, controlErrors, cBefore, cDuring, steps, logins, moves, gcPauses, gcMs,
+                firstErrors);
     }
 
     /** Commits that ended in [from, to) per second. */
@@ -152,8 +162,8 @@ record Round(int number, Failover failover, long swapNanos, long errorsOutsideTx
                 prev = steps[i];
             }
         }
-        s.append(String.format(" (server logins before it %d, closed at once as pool_slot_moved %d)", logins,
-                slotMoves));
+        s.append(String.format(" (server logins before it %d, closed at once as pool_slot_moved %d;"
+                + " GC pauses in it %d, %d ms)", logins, slotMoves, gcPauses, gcMs));
         out.add(s.toString());
         out.add(String.format("  errors: outside tx %d, in flight %d; tx on old leader %d; held max %d ms",
                 errorsOutsideTx, errorsInFlight, txOnOldLeader, heldMaxMs()));
