@@ -97,7 +97,7 @@ public final class FailoverBench {
                 // the replica must have the tables before it is promoted, or reads fail for a reason not measured
                 cluster.awaitReplicaCaughtUp(i);
             }
-            try (BenchTurnout turnout = new BenchTurnout(cluster, scratch, opt.poolSize())) {
+            try (BenchTurnout turnout = new BenchTurnout(cluster, scratch, opt.poolSize(), opt.workers())) {
                 turnout.awaitReady(30_000);
                 progress("turnout ready: " + cluster.shards() + " shards via " + cluster.name());
                 for (int r = 1; r <= opt.rounds(); r++) {
@@ -133,7 +133,9 @@ public final class FailoverBench {
             Thread.sleep(opt.beforeSeconds() * 1000L);
             for (TxLoad l : loads) {
                 if (l.commits() == 0) {
-                    throw new IllegalStateException(l.name() + ": no transaction committed before the kill");
+                    // not a setup failure: Turnout is what is measured, and a stalled pool is a result (reported)
+                    progress("WARNING: " + l.name() + ": no transaction committed in the " + opt.beforeSeconds()
+                            + " s before the kill; see turnout.log (--keep) for pool_slot_moved and errors");
                 }
             }
             progress(String.format("round %d: killing shard_a's primary (port %d)", number, cluster.primaryPort(0)));
@@ -202,9 +204,9 @@ public final class FailoverBench {
         }
         out.printf("Turnout failover: %d cores (load average at start %s, at end %s), PostgreSQL %s, %s%n",
                 Runtime.getRuntime().availableProcessors(), loadAvg, loadEnd, pgVersion, driver);
-        out.printf("%d clients per shard (pgjdbc, insert+select+commit, %s), Turnout transaction mode, pool %d; "
-                + "%d s before the kill, %d s after the new leader key; %d round(s)%n", opt.clients(),
-                opt.rate() == 0 ? "no think time" : opt.rate() + " tx/s per shard", opt.poolSize(),
+        out.printf("%d clients per shard (pgjdbc, insert+select+commit, %s), Turnout transaction mode, pool %d, "
+                + "workers %d; %d s before the kill, %d s after the new leader key; %d round(s)%n", opt.clients(),
+                opt.rate() == 0 ? "no think time" : opt.rate() + " tx/s per shard", opt.poolSize(), opt.workers(),
                 opt.beforeSeconds(), opt.afterSeconds(), rounds.size());
         out.println();
         rounds.forEach(r -> r.report().forEach(out::println));
@@ -240,6 +242,11 @@ public final class FailoverBench {
         }
         if (onOld > 0) {
             missed.add("tx_on_old_leader " + onOld + " > 0");
+        }
+        for (Round r : rounds) {
+            if (r.tpsBefore() == 0 || r.controlTpsBefore() == 0) {
+                missed.add("round " + r.number() + ": a shard committed nothing before the kill");
+            }
         }
         if (controlErrors > 0) {
             missed.add("shard B had " + controlErrors + " errors");

@@ -5,7 +5,8 @@ package io.turnout.bench.failover;
  *
  * @param beforeSeconds load before the kill; {@code afterSeconds} load after the new leader key is written
  */
-record Options(int beforeSeconds, int afterSeconds, int clients, int rounds, int poolSize, int rate, boolean keep) {
+record Options(int beforeSeconds, int afterSeconds, int clients, int rounds, int poolSize, int rate, int workers,
+               boolean keep) {
 
     static final String USAGE = """
             usage: bench/failover [options]
@@ -25,6 +26,7 @@ record Options(int beforeSeconds, int afterSeconds, int clients, int rounds, int
               --rate TPS         transactions per second per shard, spread over its clients (default 0: as
                                  fast as they go, like pgbench without -R); a rate that leaves the CPU some
                                  room separates Turnout's swap from a saturated machine's scheduling delays
+              --workers N        Turnout event loops (default 0: one per core)
               --rounds N         failovers, back and forth: the crashed node is rebuilt as the replica between
                                  rounds; the last line has the median swap_ms, the errors summed and the
                                  largest held_max_ms; the report lists every round (default 1)
@@ -45,6 +47,7 @@ record Options(int beforeSeconds, int afterSeconds, int clients, int rounds, int
         int rounds = 1;
         int pool = 8;
         int rate = 0;
+        int workers = 0;
         boolean keep = false;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
@@ -60,10 +63,11 @@ record Options(int beforeSeconds, int afterSeconds, int clients, int rounds, int
                 case "--rounds" -> rounds = positive(a, value(args, i++));
                 case "--pool-size" -> pool = positive(a, value(args, i++));
                 case "--rate" -> rate = number(a, value(args, i++), 0);
+                case "--workers" -> workers = number(a, value(args, i++), 0);
                 default -> throw new IllegalArgumentException("unknown argument '" + a + "' (see --help)");
             }
         }
-        return new Options(before, after, clients, rounds, pool, rate, keep);
+        return new Options(before, after, clients, rounds, pool, rate, workers, keep);
     }
 
     private static String value(String[] args, int i) {
