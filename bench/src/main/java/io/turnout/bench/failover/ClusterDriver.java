@@ -32,6 +32,9 @@ interface ClusterDriver extends AutoCloseable {
     /** Waits until shard {@code i}'s replica has replayed everything committed on its primary so far. */
     void awaitReplicaCaughtUp(int i);
 
+    /** A direct connection (no Turnout) to shard {@code i}'s current primary, logging in as Turnout's servers do. */
+    java.sql.Connection connectPrimary(int i, String db) throws java.sql.SQLException;
+
     /** TCP port of shard {@code i}'s current primary (servers report it with inet_server_port()). */
     int primaryPort(int i);
 

@@ -89,6 +89,11 @@ final class ConsulShardsDriver implements ClusterDriver {
     }
 
     @Override
+    public java.sql.Connection connectPrimary(int i, String db) throws java.sql.SQLException {
+        return shards.get(i).primary().connect(Role.SUPERUSER, db);
+    }
+
+    @Override
     public int primaryPort(int i) {
         return shards.get(i).primary().port();
     }

@@ -126,6 +126,7 @@ public final class FailoverBench {
         long loadStart = System.nanoTime();
         Failover f;
         long loadEnd;
+        double loginMs = Double.NaN;
         List<List<Tx>> txs = new ArrayList<>();
         try {
             progress(String.format("round %d: %d clients per shard, %d s of load before the kill", number,
@@ -142,6 +143,7 @@ public final class FailoverBench {
             f = cluster.failover(0);
             progress(String.format("round %d: new leader key written (port %d), %d s of load after it", number,
                     f.newPort(), opt.afterSeconds()));
+            loginMs = probeLogins(cluster, f);
             long left = f.keyWritten() + opt.afterSeconds() * 1_000_000_000L - System.nanoTime();
             if (left > 0) {
                 Thread.sleep(left / 1_000_000);
@@ -166,11 +168,34 @@ public final class FailoverBench {
                 : (new java.math.BigDecimal(first).movePointRight(6).longValue() - micros(f.keyWrittenWall())) / 1e3;
         List<Tx> control = txs.subList(1, txs.size()).stream().flatMap(List::stream).toList();
         Round round = Round.measure(number, f, txs.get(0), control, oldRows, timeline, BenchTurnout.database(0),
-                ConsulShardsDriver.dbname(0), firstInsertMs, loadStart, loadEnd);
+                ConsulShardsDriver.dbname(0), firstInsertMs, loginMs, loadStart, loadEnd);
         if (opt.keep()) {
             keepRound(number, f, txs.get(0), loadStart);
         }
         return round;
+    }
+
+    /**
+     * A yardstick for the server_login step: the median of a few direct pgjdbc logins (TCP, SCRAM, backend
+     * start) to the new primary under the same load, half a second after the swap.
+     */
+    private static double probeLogins(ClusterDriver cluster, Failover f) throws InterruptedException {
+        long at = f.keyWritten() + 500_000_000L;
+        long wait = at - System.nanoTime();
+        if (wait > 0) {
+            Thread.sleep(wait / 1_000_000);
+        }
+        double[] ms = new double[5];
+        for (int i = 0; i < ms.length; i++) {
+            long t0 = System.nanoTime();
+            try (java.sql.Connection c = cluster.connectPrimary(0, ConsulShardsDriver.dbname(0))) {
+                ms[i] = Round.ms(System.nanoTime() - t0);
+            } catch (java.sql.SQLException e) {
+                return Double.NaN;
+            }
+        }
+        Arrays.sort(ms);
+        return ms[ms.length / 2];
     }
 
     private static long micros(java.time.Instant t) {

@@ -27,12 +27,13 @@ import java.util.TreeSet;
  *        those servers Turnout closed right away to move their pool slot to another event loop
  * @param gcPauses stop-the-world GC pauses of this JVM (Turnout, Consul server, clients) within the swap,
  *        {@code gcMs} their total
+ * @param directLoginMs median of direct pgjdbc logins to the new primary just after the swap (yardstick)
  * @param firstErrors a few error texts of shard 0, in-flight ones first, for the report
  */
 record Round(int number, Failover failover, long swapNanos, long errorsOutsideTx, long errorsInFlight,
              long txOnOldLeader, long heldMaxNanos, double tpsBefore, double tpsAfter, long controlErrors,
              double controlTpsBefore, double controlTpsDuring, double[] steps, long logins, long slotMoves,
-             long gcPauses, long gcMs, List<String> firstErrors) {
+             long gcPauses, long gcMs, double directLoginMs, List<String> firstErrors) {
 
     static final String[] STEP_NAMES = {"watch", "applied", "server_login", "kept_login", "first_insert",
         "first_commit"};
@@ -45,7 +46,8 @@ record Round(int number, Failover failover, long swapNanos, long errorsOutsideTx
      * @param loadStart when the clients started; {@code loadEnd} when they were told to stop
      */
     static Round measure(int number, Failover f, List<Tx> failed, List<Tx> control, Set<Long> oldLeaderRows,
-                         Timeline timeline, String database, String dbname, double firstInsertMs, long loadStart,
+                         Timeline timeline, String database, String dbname, double firstInsertMs, double directLoginMs,
+                         long loadStart,
                          long loadEnd) {
         long firstNew = -1;
         for (Tx t : failed) {
@@ -120,7 +122,7 @@ record Round(int number, Failover failover, long swapNanos, long errorsOutsideTx
         firstErrors.addAll(inFlightErrors.subList(0, Math.min(3, inFlightErrors.size())));
         return new Round(number, f, firstNew < 0 ? -1 : firstNew - f.keyWritten(), outside, inFlight, onOld.size(),
                 heldMax, tpsBefore, tpsAfter, controlErrors, cBefore, cDuring, steps, logins, moves, gcPauses, gcMs,
-                firstErrors);
+                directLoginMs, firstErrors);
     }
 
     /** Commits that ended in [from, to) per second. */
@@ -163,7 +165,8 @@ record Round(int number, Failover failover, long swapNanos, long errorsOutsideTx
             }
         }
         s.append(String.format(" (server logins before it %d, closed at once as pool_slot_moved %d;"
-                + " GC pauses in it %d, %d ms)", logins, slotMoves, gcPauses, gcMs));
+                + " GC pauses in it %d, %d ms; a direct pgjdbc login to the new primary takes %.1f ms)", logins,
+                slotMoves, gcPauses, gcMs, directLoginMs));
         out.add(s.toString());
         out.add(String.format("  errors: outside tx %d, in flight %d; tx on old leader %d; held max %d ms",
                 errorsOutsideTx, errorsInFlight, txOnOldLeader, heldMaxMs()));
