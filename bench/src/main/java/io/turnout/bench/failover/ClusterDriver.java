@@ -23,6 +23,9 @@ interface ClusterDriver extends AutoCloseable {
     /** Top-level Turnout settings that point it at the DCS, each a YAML value (e.g. {@code consul}). */
     Map<String, String> turnoutSettings();
 
+    /** The PostgreSQL database on shard {@code i} that the load uses (distinct per shard, so logs tell them apart). */
+    String dbname(int i);
+
     /** The inside of a Turnout database entry that follows shard {@code i} (scope, dbname, server login). */
     String databaseEntry(int i);
 

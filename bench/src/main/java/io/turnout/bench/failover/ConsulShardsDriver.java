@@ -32,7 +32,7 @@ final class ConsulShardsDriver implements ClusterDriver {
                 progress.accept("starting shard " + scope(i) + " (initdb, primary, pg_basebackup, replica)");
                 PgShard s = PgShard.start();
                 shards.add(s);
-                s.primary().server().createDatabase(dbname(i));
+                s.primary().server().createDatabase("bench_" + (char) ('a' + i));
             }
             consul = ConsulTestServer.start(null);
         } catch (RuntimeException | Error | IOException e) {
@@ -51,7 +51,8 @@ final class ConsulShardsDriver implements ClusterDriver {
         return "shard-" + (char) ('a' + i);
     }
 
-    static String dbname(int i) {
+    @Override
+    public String dbname(int i) {
         return "bench_" + (char) ('a' + i);
     }
 

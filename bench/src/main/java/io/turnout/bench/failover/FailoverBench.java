@@ -89,11 +89,12 @@ public final class FailoverBench {
         List<Round> rounds = new ArrayList<>();
         String pgVersion;
         String driver;
+        // the one place a driver is chosen: a --patroni mode would construct its real-Patroni driver here
         try (ClusterDriver cluster = new ConsulShardsDriver(2, FailoverBench::progress)) {
             pgVersion = cluster.psqlPrimary(0, "postgres", "show server_version");
             driver = cluster.name();
             for (int i = 0; i < cluster.shards(); i++) {
-                cluster.psqlPrimary(i, ConsulShardsDriver.dbname(i), TxLoad.SCHEMA);
+                cluster.psqlPrimary(i, cluster.dbname(i), TxLoad.SCHEMA);
                 // the replica must have the tables before it is promoted, or reads fail for a reason not measured
                 cluster.awaitReplicaCaughtUp(i);
             }
@@ -156,19 +157,19 @@ public final class FailoverBench {
         }
         // rows the old leader committed after the key write that made it to the new primary (none can,
         // it is dead; the check is there so that a driver whose old leader survives is held to it too)
-        String rows = cluster.psqlPrimary(0, ConsulShardsDriver.dbname(0), "SELECT id FROM failover_log WHERE port = "
+        String rows = cluster.psqlPrimary(0, cluster.dbname(0), "SELECT id FROM failover_log WHERE port = "
                 + f.oldPort() + " AND ts >= '" + f.keyWrittenWall() + "'");
         Set<Long> oldRows = new TreeSet<>();
         rows.lines().map(String::strip).filter(s -> !s.isEmpty()).forEach(s -> oldRows.add(Long.parseLong(s)));
         // when the first transaction on the new leader ran its insert, by the server's clock (the same machine's
         // wall clock as keyWrittenWall): splits the time from server login to the commit the client saw
-        String first = cluster.psqlPrimary(0, ConsulShardsDriver.dbname(0), "SELECT extract(epoch FROM min(ts))::numeric(20,6) "
+        String first = cluster.psqlPrimary(0, cluster.dbname(0), "SELECT extract(epoch FROM min(ts))::numeric(20,6) "
                 + "FROM failover_log WHERE port = " + f.newPort() + " AND ts >= '" + f.keyWrittenWall() + "'").strip();
         double firstInsertMs = first.isEmpty() ? Double.NaN
                 : (new java.math.BigDecimal(first).movePointRight(6).longValue() - micros(f.keyWrittenWall())) / 1e3;
         List<Tx> control = txs.subList(1, txs.size()).stream().flatMap(List::stream).toList();
         Round round = Round.measure(number, f, txs.get(0), control, oldRows, timeline, BenchTurnout.database(0),
-                ConsulShardsDriver.dbname(0), firstInsertMs, loginMs, loadStart, loadEnd);
+                cluster.dbname(0), firstInsertMs, loginMs, loadStart, loadEnd);
         if (opt.keep()) {
             keepRound(number, f, txs.get(0), loadStart);
         }
@@ -188,7 +189,7 @@ public final class FailoverBench {
         double[] ms = new double[5];
         for (int i = 0; i < ms.length; i++) {
             long t0 = System.nanoTime();
-            try (java.sql.Connection c = cluster.connectPrimary(0, ConsulShardsDriver.dbname(0))) {
+            try (java.sql.Connection c = cluster.connectPrimary(0, cluster.dbname(0))) {
                 ms[i] = Round.ms(System.nanoTime() - t0);
             } catch (java.sql.SQLException e) {
                 return Double.NaN;

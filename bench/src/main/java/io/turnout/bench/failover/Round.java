@@ -113,10 +113,11 @@ record Round(int number, Failover failover, long swapNanos, long errorsOutsideTx
         // logins to the new leader before the first commit, and how many of them Turnout closed at once to
         // move their slot to another event loop (wasted work that delays the swap)
         long until = firstNew < 0 ? loadEnd : firstNew;
-        long logins = timeline.count("server_login_ok", f.keyWritten(), until, "db", dbname);
-        long moves = timeline.count("pool_slot_moved", f.keyWritten(), until, "pool", database + "/postgres");
-        long gcPauses = timeline.since(f.keyWritten()).stream().filter(e -> e.name().equals("gc_pause")
-                && e.nanos() < until).count();
+        long logins = timeline.count("server_login_ok", f.keyWritten(), until, e -> e.get("db").equals(dbname));
+        // pool names are database/user; every user's pool of the database counts
+        long moves = timeline.count("pool_slot_moved", f.keyWritten(), until,
+                e -> e.get("pool").startsWith(database + "/"));
+        long gcPauses = timeline.count("gc_pause", f.keyWritten(), until, e -> true);
         long gcMs = timeline.sumMs("gc_pause", f.keyWritten(), until);
         List<String> firstErrors = new ArrayList<>(outsideErrors.subList(0, Math.min(5, outsideErrors.size())));
         firstErrors.addAll(inFlightErrors.subList(0, Math.min(3, inFlightErrors.size())));

@@ -174,11 +174,11 @@ final class Timeline extends AppenderBase<ILoggingEvent> {
         return null;
     }
 
-    /** How many events named {@code name} in [from, to) have {@code key} = {@code value}. */
-    long count(String name, long from, long to, String key, String value) {
+    /** How many events named {@code name} in [from, to) match {@code test}. */
+    long count(String name, long from, long to, java.util.function.Predicate<Event> test) {
         synchronized (events) {
             return events.stream().filter(e -> e.nanos() >= from && e.nanos() < to && e.name().equals(name)
-                    && value.equals(e.fields().get(key))).count();
+                    && test.test(e)).count();
         }
     }
 
