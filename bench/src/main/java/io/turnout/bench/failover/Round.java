@@ -46,9 +46,8 @@ record Round(int number, Failover failover, long swapNanos, long errorsOutsideTx
      * @param loadStart when the clients started; {@code loadEnd} when they were told to stop
      */
     static Round measure(int number, Failover f, List<Tx> failed, List<Tx> control, Set<Long> oldLeaderRows,
-                         Timeline timeline, String database, String dbname, double firstInsertMs, double directLoginMs,
-                         long loadStart,
-                         long loadEnd) {
+                         Timeline timeline, String database, String dbname, double firstInsertMs,
+                         double directLoginMs, long loadStart, long loadEnd) {
         long firstNew = -1;
         for (Tx t : failed) {
             if (t.ok() && t.port() == f.newPort() && t.ended() >= f.keyWritten()
@@ -84,7 +83,7 @@ record Round(int number, Failover failover, long swapNanos, long errorsOutsideTx
         // alone would be empty; the clients queued at the kill are the ones held longest.
         long heldUntil = firstNew < 0 ? loadEnd : firstNew;
         for (Tx t : failed) {
-            boolean failedInFlight = !t.ok() && t.began() < f.killDone();
+            boolean failedInFlight = !t.ok() && t.began() < f.killDone() && t.ended() >= f.killStarted();
             if (!failedInFlight && t.began() <= heldUntil && t.ended() >= f.killStarted()) {
                 heldMax = Math.max(heldMax, t.ended() - t.began());
             }
@@ -100,7 +99,8 @@ record Round(int number, Failover failover, long swapNanos, long errorsOutsideTx
         double[] steps = new double[STEP_NAMES.length];
         Timeline.Event watch = timeline.first("consul_leader_changed", f.keyWritten(),
                 Map.of("endpoint", "127.0.0.1:" + f.newPort()));
-        Timeline.Event applied = timeline.first("topology_applied", f.keyWritten(), Map.of("database", database, "fence", "false"));
+        Timeline.Event applied = timeline.first("topology_applied", f.keyWritten(),
+                Map.of("database", database, "fence", "false"));
         Timeline.Event login = timeline.first("server_login_ok", f.keyWritten(), Map.of("db", dbname));
         steps[0] = watch == null ? Double.NaN : ms(watch.nanos() - f.keyWritten());
         steps[1] = applied == null ? Double.NaN : ms(applied.nanos() - f.keyWritten());
