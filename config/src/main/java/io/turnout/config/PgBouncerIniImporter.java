@@ -68,10 +68,7 @@ public final class PgBouncerIniImporter {
         for (Entry e : section(entries, "users")) {
             warnings.add(PgBouncerSettings.warn(e, "dropped: Turnout has no per-user settings (" + e.value() + ")"));
         }
-        for (Entry e : section(entries, "peers")) {
-            warnings.add(PgBouncerSettings.warn(e, "dropped: this Turnout version does not take peers yet"
-                    + " (forwarding cancel requests between instances)"));
-        }
+        yaml.addAll(peers(section(entries, "peers"), warnings));
         if (userlist != null) {
             checkUserlist(userlist, warnings);
         }
@@ -87,6 +84,33 @@ public final class PgBouncerIniImporter {
         sorted.sort(Comparator.comparing((Warning w) -> w.file() == null ? "\uffff" : w.file())
                 .thenComparingInt(Warning::line));
         return new Result(text, List.copyOf(sorted));
+    }
+
+    /** {@code [peers]}: {@code 1 = host=10.0.1.11 port=6432} becomes an entry of {@code peers:}. */
+    private static List<String> peers(List<Entry> section, List<Warning> warnings) throws ConfigException {
+        List<String> out = new ArrayList<>();
+        for (Entry e : section) {
+            String host = null;
+            String port = "6432";
+            for (String[] kv : PgBouncerDatabases.pairs(e)) {
+                switch (kv[0]) {
+                    case "host" -> host = kv[1];
+                    case "port" -> port = kv[1];
+                    default -> warnings.add(PgBouncerSettings.warn(e, kv[0] + "=" + kv[1]
+                            + " dropped: a peer is only its address (cancel requests are forwarded there)"));
+                }
+            }
+            if (host == null || host.startsWith("/") || !e.key().matches("\\d+") || !port.matches("\\d+")) {
+                warnings.add(PgBouncerSettings.warn(e, "dropped: a peer needs a numeric id, a TCP host and a port"));
+                continue;
+            }
+            if (out.isEmpty()) {
+                out.add("peers:");
+            }
+            out.add("  - { id: " + e.key() + ", host: " + YamlText.scalar(host) + ", port: " + port + " }  # "
+                    + e.file() + ":" + e.line());
+        }
+        return out;
     }
 
     private static List<Entry> section(List<Entry> entries, String name) {

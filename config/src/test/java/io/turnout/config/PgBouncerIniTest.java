@@ -127,7 +127,8 @@ class PgBouncerIniTest {
                 ok = host=h pool_mode=Transaction
                 """);
         assertThat(r.yaml()).doesNotContain("auth_type").doesNotContain("pool_mode: sometimes")
-                .contains("  ok: { host: h, pool_mode: transaction }");
+                .contains("  ok: { host: h, pool_mode: transaction }")
+                .contains("peer_id: 1").contains("peers:\n  - { id: 1, host: 10.0.0.5, port: 6432 }");
         assertThat(r.warnings()).extracting(Warning::toString).containsExactly(
                 warning(2, "pgbouncer", "listen_addr", "Turnout listens on one address; kept 10.0.0.5, dropped 10.0.0.6"),
                 warning(3, "pgbouncer", "auth_type", "not carried over (Turnout has no HBA file: pick one of"
@@ -138,10 +139,7 @@ class PgBouncerIniTest {
                 warning(7, "pgbouncer", "query_wait_timeout", "dropped: expected a number of seconds, got 'soon'"
                         + " (PgBouncer refuses it too)"),
                 warning(8, "pgbouncer", "server_tls_sslmode", "dropped: TLS to servers is not supported yet"),
-                warning(10, "pgbouncer", "peer_id", "dropped: this Turnout version does not take peer_id yet"),
                 warning(11, "pgbouncer", "frobnicate", "dropped: unknown PgBouncer setting"),
-                warning(13, "peers", "1", "dropped: this Turnout version does not take peers yet (forwarding cancel"
-                        + " requests between instances)"),
                 warning(15, "databases", "sock", "dropped: host=/var/run/postgresql means a Unix socket, and Turnout"
                         + " connects over TCP only; add it with a TCP host"),
                 warning(16, "databases", "nohost", "dropped: no host means a Unix socket, and Turnout connects over"
