@@ -343,6 +343,10 @@ public final class PoolShard implements ServerConnection.Owner {
         connecting--;
         owned--;
         pool.releaseSlot(this);
+        if (server.generation() != pool.generation()) {
+            fill(); // a login to a server that is no longer the target says nothing about the new one
+            return;
+        }
         pool.loginFailed(sqlState, message);
         failWaitersWhileLoginFails();
     }
@@ -435,6 +439,11 @@ public final class PoolShard implements ServerConnection.Owner {
      */
     void retire(boolean fence) {
         closeOldGeneration();
+        for (ServerConnection s : new ArrayList<>(servers)) {
+            if (s.generation() != pool.generation() && s.state() == ServerConnection.State.LOGIN) {
+                s.close(); // still logging in to the old target: of no use, and it holds up the probe login
+            }
+        }
         if (fence) {
             for (ServerConnection s : new ArrayList<>(servers)) {
                 if (s.generation() != pool.generation() && s.state() != ServerConnection.State.CLOSED) {
