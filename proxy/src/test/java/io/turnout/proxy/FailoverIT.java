@@ -179,6 +179,11 @@ class FailoverIT {
         consul.deleteLeader("shard-b");
         assertThat(awaitReady(false)).as("/ready fails without a leader for shard_b").isTrue();
         assertThat(turnout.server().readiness()).contains("no leader for database shard_b");
+        var ready = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create("http://127.0.0.1:" + turnout.server().httpPort() + "/ready")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(ready.statusCode()).isEqualTo(503);
+        assertThat(ready.body()).contains("no leader for database shard_b");
         consul.patroniLeader("shard-b", shardB.primary().name());
         assertThat(awaitReady(true)).isTrue();
 
