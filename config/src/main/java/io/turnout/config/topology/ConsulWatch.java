@@ -7,7 +7,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,8 +22,6 @@ import org.slf4j.LoggerFactory;
  */
 abstract class ConsulWatch {
     private static final Logger LOG = LoggerFactory.getLogger(ConsulWatch.class);
-    static final long BACKOFF_MIN_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
-    static final long BACKOFF_MAX_NANOS = TimeUnit.SECONDS.toNanos(5);
     /** Non-blocking reads (first read, member reads, reads after an error). */
     static final Duration READ_TIMEOUT = Duration.ofSeconds(10);
     /** Slack on top of wait*17/16 for the network and a busy server. */
@@ -179,7 +176,7 @@ abstract class ConsulWatch {
     protected final void retryLater(int attempt) {
         recovered();
         index = 0;
-        schedule(backoff(attempt));
+        schedule(Backoff.nanos(attempt));
     }
 
     /** Consul at {@code base} failed: move to the next address, mark stale, back off, and re-read plainly. */
@@ -192,7 +189,7 @@ abstract class ConsulWatch {
         }
         http.failed(base);
         onFailure(error);
-        schedule(backoff(failures));
+        schedule(Backoff.nanos(failures));
     }
 
     /**
@@ -204,13 +201,6 @@ abstract class ConsulWatch {
             LOG.info("consul_recovered url={} key={} after_failures={}", http.currentUrl(), key, failures);
             failures = 0;
         }
-    }
-
-    /** Exponential from 50 ms to 5 s, with "equal jitter" so that many watchers do not retry in step. */
-    static long backoff(int attempt) {
-        long d = BACKOFF_MIN_NANOS << Math.min(Math.max(attempt - 1, 0), 20);
-        d = Math.min(d, BACKOFF_MAX_NANOS);
-        return d / 2 + ThreadLocalRandom.current().nextLong(d / 2 + 1);
     }
 
     private void schedule(long delayNanos) {
