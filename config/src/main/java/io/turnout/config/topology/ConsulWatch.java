@@ -149,14 +149,14 @@ abstract class ConsulWatch {
             }
             try {
                 if (t != null) {
-                    then.accept(base, null, describe(t));
+                    then.accept(base, null, DcsHttp.describe(t));
                 } else if (r.status() == 200 || r.status() == 404) {
                     then.accept(base, r, null);
                 } else {
                     if (r.status() == 403) {
                         http.reloadToken();
                     }
-                    then.accept(base, null, "HTTP " + r.status() + " " + snippet(r.body()));
+                    then.accept(base, null, "HTTP " + r.status() + " " + DcsHttp.snippet(r.body()));
                 }
             } catch (RuntimeException e) {
                 // a bug must not end the watch silently: log it and go round again after a pause
@@ -216,19 +216,5 @@ abstract class ConsulWatch {
 
     private static String join(String a, String b) {
         return a.isEmpty() ? b : a + "&" + b;
-    }
-
-    private static String describe(Throwable t) {
-        while ((t instanceof java.util.concurrent.CompletionException || t instanceof java.util.concurrent.ExecutionException)
-                && t.getCause() != null) {
-            t = t.getCause();
-        }
-        String m = t.getMessage();
-        return t.getClass().getSimpleName() + (m != null ? ": " + m : "");
-    }
-
-    private static String snippet(String body) {
-        String b = body == null ? "" : body.strip().replaceAll("\\s+", " ");
-        return b.length() > 200 ? b.substring(0, 200) + "..." : b;
     }
 }
