@@ -25,7 +25,7 @@ public final class ConfigLoader {
             "server_connect_timeout", "server_login_retry", "server_reset_query", "server_reset_query_always",
             "server_check_query", "server_check_delay", "max_prepared_statements", "max_packet_size", "workers", "admin_users",
             "stats_users", "ignore_startup_parameters", "stats_period", "metrics_addr", "metrics_port", "databases",
-            "consul", "failover_hold_timeout");
+            "consul", "etcd", "failover_hold_timeout");
     /** Names of the admin console's virtual databases; no configured database may take them. */
     public static final List<String> ADMIN_DATABASES = List.of("pgbouncer", "turnout");
     static final List<String> DATABASE_KEYS = List.of(
@@ -113,7 +113,11 @@ public final class ConfigLoader {
                 top.duration("server_check_delay", Duration.ofSeconds(30)),
                 top.integer("max_prepared_statements", 1000, 0, 1_000_000),
                 top.duration("failover_hold_timeout", Duration.ofSeconds(30)));
+        if (top.section("consul") != null && top.section("etcd") != null) {
+            throw top.error("etcd", "consul: and etcd: are alternatives; Patroni's keys are read from one of them");
+        }
         ConsulConfig consul = ConsulSection.parse(top, baseDir);
+        EtcdConfig etcd = EtcdSection.parse(top, baseDir);
 
         Map<String, DatabaseConfig> databases = new LinkedHashMap<>();
         Map<String, DatabaseConfig> templates = new LinkedHashMap<>();
@@ -125,7 +129,7 @@ public final class ConfigLoader {
             if (ADMIN_DATABASES.contains(db)) {
                 throw dbs.error(db, "'" + db + "' is the admin console's name; pick another database name");
             }
-            DatabaseConfig d = database(dbs, db, pool, consul != null);
+            DatabaseConfig d = database(dbs, db, pool, consul != null || etcd != null);
             (d.isTemplate() ? templates : databases).put(db, d);
         }
         String metricsPort = top.string("metrics_port", null);
@@ -142,12 +146,14 @@ public final class ConfigLoader {
                 top.string("metrics_addr", top.string("listen_addr", "127.0.0.1")),
                 metricsPort == null ? -1 : top.integer("metrics_port", -1, 0, 65535),
                 Map.copyOf(templates),
-                consul);
+                consul,
+                etcd);
     }
 
     private static void override(Node root, String name, String key, String value) throws ConfigException {
         // sections cannot be SET as one value; changing them takes a RELOAD
-        if (!GENERAL_KEYS.contains(key) || key.equals("databases") || key.equals("consul")) {
+        if (!GENERAL_KEYS.contains(key) || key.equals("databases") || key.equals("consul")
+                || key.equals("etcd")) {
             throw new ConfigException("SET: unknown parameter '" + key + "'");
         }
         if (!(root instanceof org.yaml.snakeyaml.nodes.MappingNode map)) {
@@ -170,7 +176,7 @@ public final class ConfigLoader {
         tuples.add(new org.yaml.snakeyaml.nodes.NodeTuple(keyNode, valueNode));
     }
 
-    private static DatabaseConfig database(YamlSection dbs, String name, PoolSettings pool, boolean consul)
+    private static DatabaseConfig database(YamlSection dbs, String name, PoolSettings pool, boolean dcs)
             throws ConfigException {
         YamlSection db = dbs.section(name);
         db.rejectUnknown(DATABASE_KEYS);
@@ -187,8 +193,8 @@ public final class ConfigLoader {
             if (db.has("port")) {
                 throw db.error("port", "a patroni_scope database takes its port from the leader's conn_url");
             }
-            if (!consul) {
-                throw db.error("patroni_scope", "needs a consul: section (where Patroni's keys are read)");
+            if (!dcs) {
+                throw db.error("patroni_scope", "needs a consul: or etcd: section (where Patroni's keys are read)");
             }
             scope = scope.strip();
             String concrete = template ? scope : scope.replace(DatabaseConfig.DB_PLACEHOLDER, name);
@@ -197,7 +203,7 @@ public final class ConfigLoader {
             }
             scope = concrete;
         } else if (!db.has("host")) {
-            throw dbs.error(name, consul ? "host or patroni_scope is required" : "host is required");
+            throw dbs.error(name, dcs ? "host or patroni_scope is required" : "host is required");
         }
         String user = db.string("user", null);
         String password = db.string("password", null);

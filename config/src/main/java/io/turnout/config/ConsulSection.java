@@ -1,6 +1,5 @@
 package io.turnout.config;
 
-import io.turnout.config.topology.PatroniKeys;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -25,10 +24,7 @@ final class ConsulSection {
         }
         c.rejectUnknown(KEYS);
         List<URI> urls = urls(top, c);
-        String namespace = PatroniKeys.normalizeNamespace(c.string("namespace", ConsulConfig.DEFAULT_NAMESPACE));
-        if (namespace.isEmpty()) {
-            throw c.error("namespace", "must not be empty (Patroni's default is service)");
-        }
+        String namespace = DcsSection.namespace(c);
         Path token = DcsSection.file(c, "token_file", baseDir);
         if (token != null) {
             DcsSection.secret(c, "token_file", token);
@@ -45,18 +41,8 @@ final class ConsulSection {
     }
 
     private static List<URI> urls(YamlSection top, YamlSection c) throws ConfigException {
-        List<String> given = new ArrayList<>();
-        for (String k : List.of("url", "urls", "host")) {
-            if (c.has(k)) {
-                given.add(k);
-            }
-        }
-        if (given.isEmpty()) {
-            throw top.error("consul", "give url: (e.g. https://consul.service.consul:8501), urls: [...] or host: + port: + scheme:");
-        }
-        if (given.size() > 1) {
-            throw c.error(given.get(1), given.get(0) + " and " + given.get(1) + " are alternatives; give one");
-        }
+        String given = DcsSection.addressKey(top, c, "consul", List.of("url", "urls", "host"),
+                "give url: (e.g. https://consul.service.consul:8501), urls: [...] or host: + port: + scheme:");
         if (!c.has("host")) {
             for (String k : List.of("port", "scheme")) {
                 if (c.has(k)) {
@@ -65,7 +51,7 @@ final class ConsulSection {
             }
         }
         List<URI> urls = new ArrayList<>();
-        switch (given.get(0)) {
+        switch (given) {
             case "url" -> urls.add(url(c, "url", c.string("url", null)));
             case "urls" -> {
                 for (String u : c.list("urls")) {

@@ -1,5 +1,6 @@
 package io.turnout.config;
 
+import io.turnout.config.topology.PatroniKeys;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -62,6 +63,28 @@ final class DcsSection {
             throw c.error("key_file", e.getMessage());
         }
         return new Tls(ca, cert, key);
+    }
+
+    /** Patroni's namespace without its slashes ("/service/" is "service"); it must not be empty. */
+    static String namespace(YamlSection c) throws ConfigException {
+        String ns = PatroniKeys.normalizeNamespace(c.string("namespace", ConsulConfig.DEFAULT_NAMESPACE));
+        if (ns.isEmpty()) {
+            throw c.error("namespace", "must not be empty (Patroni's default is /service/)");
+        }
+        return ns;
+    }
+
+    /** Which one of the alternative address keys the section gives (exactly one must be there). */
+    static String addressKey(YamlSection top, YamlSection c, String section, List<String> keys, String hint)
+            throws ConfigException {
+        List<String> given = keys.stream().filter(c::has).toList();
+        if (given.isEmpty()) {
+            throw top.error(section, hint);
+        }
+        if (given.size() > 1) {
+            throw c.error(given.get(1), given.get(0) + " and " + given.get(1) + " are alternatives; give one");
+        }
+        return given.get(0);
     }
 
     /** An http:// or https:// URL with a host and nothing a DCS address must not carry; scheme lower-cased. */

@@ -28,9 +28,6 @@ public final class ConsulSource implements TopologySource {
     // loop thread only
     private final Map<String, LeaderWatch> watches = new LinkedHashMap<>();
     private ScopeDiscovery discovery;
-    private boolean started;
-
-    private volatile boolean closed;
 
     /** Builds the HTTP client (TLS material is read here) without contacting Consul yet. */
     public ConsulSource(ConsulConfig config) throws IOException, GeneralSecurityException {
@@ -46,13 +43,11 @@ public final class ConsulSource implements TopologySource {
     @Override
     public void start(Consumer<Topology> newListener) {
         loop.execute(() -> {
-            if (started || closed) {
+            if (!publisher.start(newListener)) {
                 return;
             }
-            started = true;
             LOG.info("consul_start urls={} namespace={} scopes={} discover={}", config.urls(), config.namespace(),
                     watches.keySet(), discovery != null);
-            publisher.start(newListener);
             watches.values().forEach(ConsulWatch::start);
             if (discovery != null) {
                 discovery.start();
@@ -64,7 +59,7 @@ public final class ConsulSource implements TopologySource {
     public void watch(String scope) {
         TopologySource.checkScope(scope);
         loop.execute(() -> {
-            if (closed || watches.containsKey(scope)) {
+            if (publisher.closed() || watches.containsKey(scope)) {
                 return;
             }
             ClusterState initial = ClusterState.unknown(scope, Instant.now());
@@ -72,7 +67,7 @@ public final class ConsulSource implements TopologySource {
                     MIN_INTERVAL, initial, publisher::publish);
             watches.put(scope, w);
             publisher.publish(initial);
-            if (started) {
+            if (publisher.started()) {
                 w.start();
             }
         });
@@ -81,12 +76,12 @@ public final class ConsulSource implements TopologySource {
     @Override
     public void discover() {
         loop.execute(() -> {
-            if (closed || discovery != null) {
+            if (publisher.closed() || discovery != null) {
                 return;
             }
             discovery = new ScopeDiscovery(http, loop.executor(), config.namespace(), config.waitTime(),
                     publisher::publishScopes);
-            if (started) {
+            if (publisher.started()) {
                 discovery.start();
             }
         });
@@ -99,11 +94,9 @@ public final class ConsulSource implements TopologySource {
 
     @Override
     public void close() {
-        if (closed) {
+        if (!publisher.close()) {
             return;
         }
-        closed = true;
-        publisher.close();
         loop.shutdown(() -> {
             watches.values().forEach(ConsulWatch::stop);
             if (discovery != null) {

@@ -18,6 +18,7 @@ final class TopologyPublisher {
     private volatile boolean closed;
     // loop thread only
     private Consumer<Topology> listener;
+    private boolean started;
 
     TopologyPublisher(String dcs) {
         this.dcs = dcs;
@@ -27,12 +28,24 @@ final class TopologyPublisher {
         return current;
     }
 
-    /** Sets the listener and hands it what was published before (scopes watched before start). */
-    void start(Consumer<Topology> newListener) {
+    /**
+     * Sets the listener and hands it what was published before (scopes watched before start); false when
+     * the source was started or closed already, and then nothing happens.
+     */
+    boolean start(Consumer<Topology> newListener) {
+        if (started || closed) {
+            return false;
+        }
+        started = true;
         listener = newListener;
         if (current.version() > 0) {
             notifyListener(current);
         }
+        return true;
+    }
+
+    boolean started() {
+        return started;
     }
 
     void publish(ClusterState state) {
@@ -57,9 +70,15 @@ final class TopologyPublisher {
         }
     }
 
-    /** No listener call starts after this. */
-    void close() {
+    /** No listener call starts after this; false when it was closed already. */
+    synchronized boolean close() {
+        boolean first = !closed;
         closed = true;
+        return first;
+    }
+
+    boolean closed() {
+        return closed;
     }
 
     private void notifyListener(Topology t) {
