@@ -214,21 +214,29 @@ public final class Pool {
         }
     }
 
-    /** The leader cannot be used yet: hold waiters, retry after a backoff (50 ms doubling up to 1 s). */
-    void targetUnusable(String reason) {
-        long backoff = Math.min(1_000_000_000L, Math.max(50_000_000L, backoffNanos * 2));
-        backoffNanos = backoff;
+    /**
+     * The leader cannot be used yet: hold waiters, retry after a backoff (50 ms doubling up to 1 s). The
+     * servers opened for one round of waiters fail together (a promoting leader refuses them all): only the
+     * first failure of a round doubles the backoff, the others keep its retry time.
+     */
+    synchronized void targetUnusable(String reason) {
         holdReason = reason;
-        retryAtNanos = System.nanoTime() + backoff;
+        long now = System.nanoTime();
+        long delay = retryAtNanos - now;
+        if (retryAtNanos == 0 || delay <= 0) {
+            delay = Math.min(1_000_000_000L, Math.max(50_000_000L, backoffNanos * 2));
+            backoffNanos = delay;
+            retryAtNanos = now + delay;
+        }
         for (PoolShard s : shards) {
             if (s.hasWaiters()) {
-                s.loop().schedule(s::fill, backoff, java.util.concurrent.TimeUnit.NANOSECONDS);
+                s.loop().schedule(s::fill, delay, java.util.concurrent.TimeUnit.NANOSECONDS);
             }
         }
     }
 
     /** A server of the current target proved usable: no more backoff. */
-    void targetUsable() {
+    synchronized void targetUsable() {
         if (retryAtNanos != 0 || backoffNanos != 0) {
             retryAtNanos = 0;
             backoffNanos = 0;
