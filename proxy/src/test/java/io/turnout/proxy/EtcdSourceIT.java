@@ -1,12 +1,15 @@
 package io.turnout.proxy;
 
+import static io.turnout.config.testing.PatroniEtcdValues.leaderIs;
+import static io.turnout.config.testing.PatroniEtcdValues.member;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.turnout.config.EtcdConfig;
-import io.turnout.config.topology.ClusterState;
+import io.turnout.config.testing.PatroniEtcdValues;
 import io.turnout.config.topology.ClusterState.Status;
+import io.turnout.config.topology.ClusterState;
 import io.turnout.config.topology.Endpoint;
 import io.turnout.config.topology.EtcdSource;
 import io.turnout.config.topology.TopologyRecorder;
@@ -62,23 +65,8 @@ class EtcdSourceIT {
         source.start(seen);
     }
 
-    static String member(int port, String role, long xlog) {
-        return "{\"conn_url\":\"postgres://127.0.0.1:" + port + "/postgres\",\"api_url\":\"http://127.0.0.1:"
-                + (port + 1000) + "/patroni\",\"state\":\"running\",\"role\":\"" + role
-                + "\",\"version\":\"3.0.2\",\"xlog_location\":" + xlog + ",\"timeline\":1}";
-    }
-
     void cluster(String scope, int port) {
-        etcd.put(NS + scope + "/config", "{\"ttl\":10,\"loop_wait\":1,\"retry_timeout\":4}");
-        etcd.put(NS + scope + "/initialize", "7311111111111111111");
-        etcd.put(NS + scope + "/members/" + scope + "-1", member(port, "master", 50331744));
-        etcd.put(NS + scope + "/members/" + scope + "-2", member(port + 1, "replica", 50331744));
-        etcd.put(NS + scope + "/leader", scope + "-1");
-    }
-
-    static boolean leaderIs(ClusterState s, String name, int port) {
-        return s.status() == Status.LEADER && name.equals(s.leaderName())
-                && s.leader().equals(new Endpoint("127.0.0.1", port)) && !s.stale();
+        PatroniEtcdValues.cluster(etcd::put, scope, port);
     }
 
     long revision() {

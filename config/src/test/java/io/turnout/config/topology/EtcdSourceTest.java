@@ -1,9 +1,12 @@
 package io.turnout.config.topology;
 
+import static io.turnout.config.testing.PatroniEtcdValues.leaderIs;
+import static io.turnout.config.testing.PatroniEtcdValues.member;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.turnout.config.EtcdConfig;
 import io.turnout.config.testing.EtcdTestGateway;
+import io.turnout.config.testing.PatroniEtcdValues;
 import io.turnout.config.topology.ClusterState.Status;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -53,23 +56,8 @@ class EtcdSourceTest {
         return source(EtcdConfig.of(List.of(etcd.url())), Duration.ofSeconds(5), scopes);
     }
 
-    /** A member value exactly as Patroni 3.0.2's etcd3 DCS writes it: conn_url without user. */
-    static String member(int port, String role, long xlog) {
-        return "{\"conn_url\":\"postgres://127.0.0.1:" + port + "/postgres\",\"api_url\":\"http://127.0.0.1:"
-                + (port + 1000) + "/patroni\",\"state\":\"running\",\"role\":\"" + role
-                + "\",\"version\":\"3.0.2\",\"xlog_location\":" + xlog + ",\"timeline\":1}";
-    }
-
-    private void cluster(String scope, int basePort) {
-        etcd.put(NS + scope + "/config", "{\"ttl\":10,\"loop_wait\":1}");
-        etcd.put(NS + scope + "/members/" + scope + "-1", member(basePort, "master", 50331744));
-        etcd.put(NS + scope + "/members/" + scope + "-2", member(basePort + 1, "replica", 50331744));
-        etcd.put(NS + scope + "/leader", scope + "-1");
-    }
-
-    static boolean leaderIs(ClusterState s, String name, int port) {
-        return s.status() == Status.LEADER && name.equals(s.leaderName())
-                && s.leader().equals(new Endpoint("127.0.0.1", port)) && !s.stale();
+    private void cluster(String scope, int port) {
+        PatroniEtcdValues.cluster(etcd::put, scope, port);
     }
 
     @Test
@@ -102,7 +90,7 @@ class EtcdSourceTest {
         assertThat(noLeaderUs).isLessThan(1_000_000);
         assertThat(movedUs).isLessThan(1_000_000);
         assertThat(moved.topology().cluster("a").index()).isEqualTo(etcd.revision());
-        assertThat(etcd.requests).as("one read, one stream").containsExactly("range", "watch from=6");
+        assertThat(etcd.requests).as("one read, one stream").containsExactly("range", "watch from=7");
         assertThat(seen.all()).allSatisfy(s -> assertThat(s.thread()).startsWith("turnout-etcd-"));
     }
 
@@ -141,7 +129,7 @@ class EtcdSourceTest {
                 .noneMatch(s -> "a-2".equals(s.topology().cluster("a").leaderName()));
         etcd.awaitWatchers(1);
         List<String> r = List.copyOf(etcd.requests);
-        assertThat(r.subList(r.size() - 3, r.size())).containsExactly("watch from=6", "range", "watch from=9");
+        assertThat(r.subList(r.size() - 3, r.size())).containsExactly("watch from=7", "range", "watch from=10");
     }
 
     @Test
@@ -187,8 +175,8 @@ class EtcdSourceTest {
         etcd.breakStreams();
         etcd.put(NS + "a/leader", "a-2");
         seen.await(0, "a", s -> leaderIs(s, "a-2", 5433), SOON);
-        assertThat(etcd.requests).containsExactly("authenticate", "range", "watch from=6", "watch from=6",
-                "authenticate", "watch from=6");
+        assertThat(etcd.requests).containsExactly("authenticate", "range", "watch from=7", "watch from=7",
+                "authenticate", "watch from=7");
     }
 
     @Test
@@ -220,11 +208,11 @@ class EtcdSourceTest {
         seen.await(mark, "b", s -> leaderIs(s, "b-1", 7432), SOON);
         source.watch("nothing-here");
         seen.await(mark, "nothing-here", s -> s.status() == Status.NO_LEADER, SOON);
-        for (String k : List.of("config", "leader", "members/b-1", "members/b-2")) {
+        for (String k : List.of("config", "initialize", "leader", "members/b-1", "members/b-2")) {
             etcd.delete(NS + "b/" + k);
         }
         seen.awaitTopology(mark, t -> t.discoveredScopes().equals(Set.of("a")), SOON, "b gone");
-        assertThat(etcd.requests).containsExactly("range", "watch from=6");
+        assertThat(etcd.requests).containsExactly("range", "watch from=7");
     }
 
     @Test
