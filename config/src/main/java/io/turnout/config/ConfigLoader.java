@@ -25,7 +25,7 @@ public final class ConfigLoader {
             "server_connect_timeout", "server_login_retry", "server_reset_query", "server_reset_query_always",
             "server_check_query", "server_check_delay", "max_prepared_statements", "max_packet_size", "workers", "admin_users",
             "stats_users", "ignore_startup_parameters", "stats_period", "metrics_addr", "metrics_port", "databases",
-            "consul", "failover_hold_timeout", "proxy_protocol", "proxy_protocol_trusted", "tcp_keepalive",
+            "consul", "etcd", "failover_hold_timeout", "proxy_protocol", "proxy_protocol_trusted", "tcp_keepalive",
             "tcp_keepidle", "tcp_keepintvl", "tcp_keepcnt", "tcp_user_timeout", "so_reuseport", "peer_id", "peers",
             "drain_accept_delay", "drain_timeout");
     /** Names of the admin console's virtual databases; no configured database may take them. */
@@ -115,7 +115,11 @@ public final class ConfigLoader {
                 top.duration("server_check_delay", Duration.ofSeconds(30)),
                 top.integer("max_prepared_statements", 1000, 0, 1_000_000),
                 top.duration("failover_hold_timeout", Duration.ofSeconds(30)));
+        if (top.section("consul") != null && top.section("etcd") != null) {
+            throw top.error("etcd", "consul: and etcd: are alternatives; Patroni's keys are read from one of them");
+        }
         ConsulConfig consul = ConsulSection.parse(top, baseDir);
+        EtcdConfig etcd = EtcdSection.parse(top, baseDir);
 
         Map<String, DatabaseConfig> databases = new LinkedHashMap<>();
         Map<String, DatabaseConfig> templates = new LinkedHashMap<>();
@@ -127,7 +131,7 @@ public final class ConfigLoader {
             if (ADMIN_DATABASES.contains(db)) {
                 throw dbs.error(db, "'" + db + "' is the admin console's name; pick another database name");
             }
-            DatabaseConfig d = database(dbs, db, pool, consul != null);
+            DatabaseConfig d = database(dbs, db, pool, consul != null || etcd != null);
             (d.isTemplate() ? templates : databases).put(db, d);
         }
         String metricsPort = top.string("metrics_port", null);
@@ -145,13 +149,14 @@ public final class ConfigLoader {
                 metricsPort == null ? -1 : top.integer("metrics_port", -1, 0, 65535),
                 Map.copyOf(templates),
                 consul,
+                etcd,
                 NetworkSection.parse(top));
     }
 
     private static void override(Node root, String name, String key, String value) throws ConfigException {
         // sections cannot be SET as one value; changing them takes a RELOAD
-        if (!GENERAL_KEYS.contains(key) || key.equals("databases") || key.equals("consul") || key.equals("peers")
-                || key.equals("proxy_protocol_trusted")) {
+        if (!GENERAL_KEYS.contains(key) || key.equals("databases") || key.equals("consul") || key.equals("etcd")
+                || key.equals("peers") || key.equals("proxy_protocol_trusted")) {
             throw new ConfigException("SET: unknown parameter '" + key + "'");
         }
         if (!(root instanceof org.yaml.snakeyaml.nodes.MappingNode map)) {
@@ -174,7 +179,7 @@ public final class ConfigLoader {
         tuples.add(new org.yaml.snakeyaml.nodes.NodeTuple(keyNode, valueNode));
     }
 
-    private static DatabaseConfig database(YamlSection dbs, String name, PoolSettings pool, boolean consul)
+    private static DatabaseConfig database(YamlSection dbs, String name, PoolSettings pool, boolean dcs)
             throws ConfigException {
         YamlSection db = dbs.section(name);
         db.rejectUnknown(DATABASE_KEYS);
@@ -191,8 +196,8 @@ public final class ConfigLoader {
             if (db.has("port")) {
                 throw db.error("port", "a patroni_scope database takes its port from the leader's conn_url");
             }
-            if (!consul) {
-                throw db.error("patroni_scope", "needs a consul: section (where Patroni's keys are read)");
+            if (!dcs) {
+                throw db.error("patroni_scope", "needs a consul: or etcd: section (where Patroni's keys are read)");
             }
             scope = scope.strip();
             String concrete = template ? scope : scope.replace(DatabaseConfig.DB_PLACEHOLDER, name);
@@ -201,7 +206,7 @@ public final class ConfigLoader {
             }
             scope = concrete;
         } else if (!db.has("host")) {
-            throw dbs.error(name, consul ? "host or patroni_scope is required" : "host is required");
+            throw dbs.error(name, dcs ? "host or patroni_scope is required" : "host is required");
         }
         String user = db.string("user", null);
         String password = db.string("password", null);

@@ -14,7 +14,8 @@ import java.util.Map;
  * @param statsPeriod how often SHOW STATS averages are recomputed (PgBouncer's stats_period)
  * @param metricsPort HTTP port of /metrics, /health and /ready; -1 = no HTTP endpoint, 0 = any free port
  * @param databaseTemplates wildcard databases ("shard_*") by pattern; see {@link #database(String)}
- * @param consul where Patroni clusters are watched, or null when no database uses patroni_scope
+ * @param consul where Patroni clusters are watched in Consul, or null (no Patroni database, or etcd)
+ * @param etcd where Patroni clusters are watched in etcd, or null; at most one of consul and etcd is set
  * @param network PROXY protocol, TCP keepalive, SO_REUSEPORT, peering and drain settings
  */
 public record TurnoutConfig(
@@ -37,6 +38,7 @@ public record TurnoutConfig(
         int metricsPort,
         Map<String, DatabaseConfig> databaseTemplates,
         ConsulConfig consul,
+        EtcdConfig etcd,
         NetworkSettings network) {
 
     /**

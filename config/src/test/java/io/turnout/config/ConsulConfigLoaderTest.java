@@ -114,7 +114,7 @@ class ConsulConfigLoaderTest {
                 new String[] {"consul: { url: http://c:8500 }\ndatabases:\n  d: { host: h, patroni_scope: d }\n",
                     "turnout.yaml:4: databases.d.patroni_scope: host and patroni_scope are exclusive"},
                 new String[] {"databases:\n  d: { patroni_scope: d }\n",
-                    "turnout.yaml:3: databases.d.patroni_scope: needs a consul: section"},
+                    "turnout.yaml:3: databases.d.patroni_scope: needs a consul: or etcd: section"},
                 new String[] {"consul: { url: http://c:8500 }\ndatabases:\n  d: { patroni_scope: d, port: 5432 }\n",
                     "turnout.yaml:4: databases.d.port: a patroni_scope database takes its port"},
                 new String[] {"consul: { url: http://c:8500 }\ndatabases:\n  d: { dbname: x }\n",

@@ -10,6 +10,7 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import io.turnout.config.ConfigException;
 import io.turnout.config.TurnoutConfig;
 import io.turnout.config.topology.ConsulSource;
+import io.turnout.config.topology.EtcdSource;
 import io.turnout.config.topology.TopologySource;
 import io.turnout.protocol.auth.ScramSecret;
 import io.turnout.proxy.admin.SnapshotCollector;
@@ -135,13 +136,14 @@ public final class TurnoutServer implements AutoCloseable {
     }
 
     private static TopologySource topologySource(TurnoutConfig config) {
-        if (config.consul() == null) {
-            return null;
-        }
         try {
-            return new ConsulSource(config.consul());
+            if (config.etcd() != null) {
+                return new EtcdSource(config.etcd());
+            }
+            return config.consul() == null ? null : new ConsulSource(config.consul());
         } catch (java.io.IOException | java.security.GeneralSecurityException e) {
-            throw new IllegalStateException("consul: cannot set up the Consul client: " + e.getMessage(), e);
+            String dcs = config.etcd() != null ? "etcd" : "consul";
+            throw new IllegalStateException(dcs + ": cannot set up the " + dcs + " client: " + e.getMessage(), e);
         }
     }
 
@@ -235,8 +237,9 @@ public final class TurnoutServer implements AutoCloseable {
                 || next.workers() != current.workers() || next.metricsPort() != current.metricsPort()) {
             log.warn("config_needs_restart keys=listen_addr,listen_port,workers,metrics_port note=\"kept the running values\"");
         }
-        if (!java.util.Objects.equals(next.consul(), current.consul())) {
-            log.warn("config_needs_restart keys=consul note=\"kept the running Consul settings\"");
+        if (!java.util.Objects.equals(next.consul(), current.consul())
+                || !java.util.Objects.equals(next.etcd(), current.etcd())) {
+            log.warn("config_needs_restart keys=consul,etcd note=\"kept the running DCS settings\"");
         }
         config = next;
         pools.reconfigure(next);

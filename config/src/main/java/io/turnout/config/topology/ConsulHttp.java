@@ -1,23 +1,15 @@
 package io.turnout.config.topology;
 
 import io.turnout.config.ConsulConfig;
-import io.turnout.config.Pem;
 import java.io.IOException;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.security.GeneralSecurityException;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.SynchronousQueue;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,45 +20,24 @@ import org.slf4j.LoggerFactory;
  */
 final class ConsulHttp {
     private static final Logger LOG = LoggerFactory.getLogger(ConsulHttp.class);
-    static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
-    private static final AtomicInteger THREADS = new AtomicInteger();
 
     /** One KV reply: status 200 or 404 carry {@code index} from X-Consul-Index (0 when absent). */
     record Reply(URI base, int status, long index, String body) {
     }
 
-    private final List<URI> urls;
     private final ConsulConfig config;
-    private final HttpClient client;
-    private final ExecutorService httpExecutor;
-    private int current;
+    private final DcsHttp http;
     private String token;
 
     ConsulHttp(ConsulConfig config) throws IOException, GeneralSecurityException {
         this.config = config;
-        this.urls = config.urls();
-        // the client's completions only hand over to the loop thread, so a few short-lived threads do;
-        // daemon so that a forgotten source never keeps the JVM alive
-        this.httpExecutor = new ThreadPoolExecutor(0, 4, 30, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
-            Thread t = new Thread(r, "turnout-consul-http-" + THREADS.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        }, new ThreadPoolExecutor.CallerRunsPolicy());
-        HttpClient.Builder b = HttpClient.newBuilder()
-                // HTTP/1.1: one connection per outstanding blocking query, exactly what Consul expects
-                .version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(CONNECT_TIMEOUT)
-                .followRedirects(HttpClient.Redirect.NEVER)
-                .executor(httpExecutor);
-        if (urls.stream().anyMatch(u -> "https".equalsIgnoreCase(u.getScheme()))) {
-            b.sslContext(Pem.sslContext(config.caFile(), config.certFile(), config.keyFile(), config.verify()));
-        }
-        this.client = b.build();
+        this.http = new DcsHttp("consul", config.urls(), config.caFile(), config.certFile(), config.keyFile(),
+                config.verify());
         this.token = readToken();
     }
 
     URI currentUrl() {
-        return urls.get(current);
+        return http.currentUrl();
     }
 
     /**
@@ -74,26 +45,21 @@ final class ConsulHttp {
      * their own thread before touching state.
      */
     CompletableFuture<Reply> get(String key, String query, Duration timeout) {
-        URI base = urls.get(current);
-        String prefix = base.getRawPath() == null ? "" : base.getRawPath().replaceAll("/+$", "");
-        URI uri = URI.create(base.getScheme() + "://" + base.getRawAuthority() + prefix + "/v1/kv/" + encodePath(key)
-                + (query.isEmpty() ? "" : "?" + query));
+        URI base = http.currentUrl();
+        URI uri = DcsHttp.resolve(base, "/v1/kv/" + encodePath(key) + (query.isEmpty() ? "" : "?" + query));
         HttpRequest.Builder req = HttpRequest.newBuilder(uri).timeout(timeout).GET();
         if (token != null) {
             // header only: a ?token= query parameter would end up in access logs
             req.header("X-Consul-Token", token);
         }
-        return client.sendAsync(req.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8))
+        return http.client().sendAsync(req.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8))
                 .thenApply(r -> new Reply(base, r.statusCode(),
                         r.headers().firstValue("X-Consul-Index").map(ConsulHttp::parseIndex).orElse(0L), r.body()));
     }
 
     /** The address {@code failed} did not answer properly; the next request goes to the next one. */
     void failed(URI failed) {
-        if (urls.size() > 1 && urls.get(current).equals(failed)) {
-            current = (current + 1) % urls.size();
-            LOG.info("consul_switch_address from={} to={}", failed, urls.get(current));
-        }
+        http.failed(failed);
     }
 
     /** Consul said 403: the token may have been rotated on disk since it was read. */
@@ -106,8 +72,7 @@ final class ConsulHttp {
     }
 
     void close() {
-        // idle client threads end by themselves; in-flight requests were cancelled by the watches
-        httpExecutor.shutdown();
+        http.close();
     }
 
     private String readToken() throws IOException {

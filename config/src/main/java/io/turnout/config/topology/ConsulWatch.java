@@ -7,7 +7,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,8 +22,6 @@ import org.slf4j.LoggerFactory;
  */
 abstract class ConsulWatch {
     private static final Logger LOG = LoggerFactory.getLogger(ConsulWatch.class);
-    static final long BACKOFF_MIN_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
-    static final long BACKOFF_MAX_NANOS = TimeUnit.SECONDS.toNanos(5);
     /** Non-blocking reads (first read, member reads, reads after an error). */
     static final Duration READ_TIMEOUT = Duration.ofSeconds(10);
     /** Slack on top of wait*17/16 for the network and a busy server. */
@@ -152,14 +149,14 @@ abstract class ConsulWatch {
             }
             try {
                 if (t != null) {
-                    then.accept(base, null, describe(t));
+                    then.accept(base, null, DcsHttp.describe(t));
                 } else if (r.status() == 200 || r.status() == 404) {
                     then.accept(base, r, null);
                 } else {
                     if (r.status() == 403) {
                         http.reloadToken();
                     }
-                    then.accept(base, null, "HTTP " + r.status() + " " + snippet(r.body()));
+                    then.accept(base, null, "HTTP " + r.status() + " " + DcsHttp.snippet(r.body()));
                 }
             } catch (RuntimeException e) {
                 // a bug must not end the watch silently: log it and go round again after a pause
@@ -179,7 +176,7 @@ abstract class ConsulWatch {
     protected final void retryLater(int attempt) {
         recovered();
         index = 0;
-        schedule(backoff(attempt));
+        schedule(Backoff.nanos(attempt));
     }
 
     /** Consul at {@code base} failed: move to the next address, mark stale, back off, and re-read plainly. */
@@ -192,7 +189,7 @@ abstract class ConsulWatch {
         }
         http.failed(base);
         onFailure(error);
-        schedule(backoff(failures));
+        schedule(Backoff.nanos(failures));
     }
 
     /**
@@ -204,13 +201,6 @@ abstract class ConsulWatch {
             LOG.info("consul_recovered url={} key={} after_failures={}", http.currentUrl(), key, failures);
             failures = 0;
         }
-    }
-
-    /** Exponential from 50 ms to 5 s, with "equal jitter" so that many watchers do not retry in step. */
-    static long backoff(int attempt) {
-        long d = BACKOFF_MIN_NANOS << Math.min(Math.max(attempt - 1, 0), 20);
-        d = Math.min(d, BACKOFF_MAX_NANOS);
-        return d / 2 + ThreadLocalRandom.current().nextLong(d / 2 + 1);
     }
 
     private void schedule(long delayNanos) {
@@ -226,19 +216,5 @@ abstract class ConsulWatch {
 
     private static String join(String a, String b) {
         return a.isEmpty() ? b : a + "&" + b;
-    }
-
-    private static String describe(Throwable t) {
-        while ((t instanceof java.util.concurrent.CompletionException || t instanceof java.util.concurrent.ExecutionException)
-                && t.getCause() != null) {
-            t = t.getCause();
-        }
-        String m = t.getMessage();
-        return t.getClass().getSimpleName() + (m != null ? ": " + m : "");
-    }
-
-    private static String snippet(String body) {
-        String b = body == null ? "" : body.strip().replaceAll("\\s+", " ");
-        return b.length() > 200 ? b.substring(0, 200) + "..." : b;
     }
 }

@@ -48,6 +48,31 @@ public final class PatroniKeys {
         return ns;
     }
 
+    /**
+     * A key below the namespace (without the namespace and its slashes) split into its scope and the rest,
+     * e.g. {@code shard-a/members/shard-a-1}; null when it names no scope ({@code stray-key}, {@code /x}).
+     */
+    public static KeyPath keyPath(String belowNamespace) {
+        int slash = belowNamespace.indexOf('/');
+        return slash <= 0 ? null : new KeyPath(belowNamespace.substring(0, slash), belowNamespace.substring(slash + 1));
+    }
+
+    /** A scope's key: {@code rest} is {@code leader}, {@code members/<name>}, {@code config}, ... or empty (the scope's folder). */
+    public record KeyPath(String scope, String rest) {
+        public boolean isLeader() {
+            return rest.equals(LEADER);
+        }
+
+        /** The member name of a {@code members/<name>} key, else null. */
+        public String member() {
+            if (!rest.startsWith(MEMBERS) || rest.length() == MEMBERS.length()) {
+                return null;
+            }
+            String name = rest.substring(MEMBERS.length());
+            return name.indexOf('/') < 0 ? name : null;
+        }
+    }
+
     /** The member name in the leader key, or null when the value is empty (treated as no leader). */
     public static String leaderName(String text) {
         if (text == null) {

@@ -33,11 +33,9 @@ final class ScopeDiscovery extends ConsulWatch {
             try {
                 for (String k : ConsulKv.keys(r.body())) {
                     // "service/shard-a/" is a scope; "service/stray-key" is not
-                    if (k.startsWith(prefix) && k.endsWith("/") && k.length() > prefix.length() + 1) {
-                        String scope = k.substring(prefix.length(), k.length() - 1);
-                        if (scope.indexOf('/') < 0) {
-                            scopes.add(scope);
-                        }
+                    PatroniKeys.KeyPath p = k.startsWith(prefix) ? PatroniKeys.keyPath(k.substring(prefix.length())) : null;
+                    if (p != null && p.rest().isEmpty()) {
+                        scopes.add(p.scope());
                     }
                 }
             } catch (IOException e) {

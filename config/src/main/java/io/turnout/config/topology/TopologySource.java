@@ -10,6 +10,9 @@ import java.util.function.Consumer;
  * in version order.
  */
 public interface TopologySource extends AutoCloseable {
+    /** Which DCS this is ("consul", "etcd"): for SHOW TOPOLOGY and logs. */
+    String kind();
+
     /** Starts watching the scopes added so far (and any added later); {@code listener} gets each new snapshot. */
     void start(Consumer<Topology> listener);
 
@@ -25,4 +28,11 @@ public interface TopologySource extends AutoCloseable {
     /** Stops every watch; no listener call starts after this returns. */
     @Override
     void close();
+
+    /** What {@link #watch} accepts: a Patroni scope is one path segment of the DCS keys. */
+    static void checkScope(String scope) {
+        if (scope == null || scope.isEmpty() || scope.indexOf('/') >= 0) {
+            throw new IllegalArgumentException("bad Patroni scope '" + scope + "'");
+        }
+    }
 }

@@ -45,6 +45,36 @@ class PatroniKeysTest {
     }
 
     @Test
+    void patroni302InEtcdWritesConnUrlWithoutUserAndClonesWithoutRole() throws Exception {
+        // exactly what Patroni 3.0.2's etcd3 DCS wrote in PatroniClusterIT
+        PatroniMember m = PatroniKeys.member("shard-a-1", "{\"conn_url\":\"postgres://127.0.0.1:43887/postgres\","
+                + "\"api_url\":\"http://127.0.0.1:43890/patroni\",\"state\":\"running\",\"role\":\"master\","
+                + "\"version\":\"3.0.2\",\"xlog_location\":50331744,\"timeline\":1}");
+        assertThat(m.endpoint()).isEqualTo(new Endpoint("127.0.0.1", 43887));
+        assertThat(m.role()).isEqualTo("master");
+        PatroniMember cloning = PatroniKeys.member("shard-a-2", "{\"conn_url\":\"postgres://127.0.0.1:43891/postgres\","
+                + "\"api_url\":\"http://127.0.0.1:43894/patroni\",\"state\":\"creating replica\","
+                + "\"role\":\"uninitialized\",\"version\":\"3.0.2\"}");
+        assertThat(cloning.state()).isEqualTo("creating replica");
+        assertThat(cloning.role()).isEqualTo("uninitialized");
+        assertThat(cloning.timeline()).isZero();
+    }
+
+    @Test
+    void keysBelowTheNamespace() {
+        PatroniKeys.KeyPath m = PatroniKeys.keyPath("shard-a/members/shard-a-1");
+        assertThat(m.scope()).isEqualTo("shard-a");
+        assertThat(m.member()).isEqualTo("shard-a-1");
+        assertThat(m.isLeader()).isFalse();
+        assertThat(PatroniKeys.keyPath("shard-a/leader").isLeader()).isTrue();
+        assertThat(PatroniKeys.keyPath("shard-a/").rest()).isEmpty();
+        assertThat(PatroniKeys.keyPath("shard-a/config").member()).isNull();
+        assertThat(PatroniKeys.keyPath("shard-a/members/x/y").member()).isNull();
+        assertThat(PatroniKeys.keyPath("stray-key")).isNull();
+        assertThat(PatroniKeys.keyPath("/x")).isNull();
+    }
+
+    @Test
     void connUrlForms() throws Exception {
         assertThat(PatroniKeys.connUrl("postgres://replicator@10.0.0.5:5432/postgres")).isEqualTo(new Endpoint("10.0.0.5", 5432));
         assertThat(PatroniKeys.connUrl("postgresql://u:p%40ss@db1:6000/app?sslmode=require")).isEqualTo(new Endpoint("db1", 6000));

@@ -6,9 +6,9 @@ import java.util.List;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
 
-/** A listener that keeps every snapshot with its arrival time and thread, and lets a test wait for one. */
-final class TopologyRecorder implements Consumer<Topology> {
-    record Seen(Topology topology, long nanos, String thread) {
+/** A listener (for config and proxy tests) that keeps every snapshot with its arrival time and thread, and lets a test wait for one. */
+public final class TopologyRecorder implements Consumer<Topology> {
+    public record Seen(Topology topology, long nanos, String thread) {
     }
 
     private final List<Seen> seen = new ArrayList<>();
@@ -19,21 +19,21 @@ final class TopologyRecorder implements Consumer<Topology> {
         notifyAll();
     }
 
-    synchronized List<Seen> all() {
+    public synchronized List<Seen> all() {
         return List.copyOf(seen);
     }
 
-    synchronized int count() {
+    public synchronized int count() {
         return seen.size();
     }
 
     /** The first snapshot at or after position {@code from} whose state of {@code scope} matches. */
-    synchronized Seen await(int from, String scope, Predicate<ClusterState> p, Duration timeout) throws InterruptedException {
+    public synchronized Seen await(int from, String scope, Predicate<ClusterState> p, Duration timeout) throws InterruptedException {
         return awaitTopology(from, t -> t.cluster(scope) != null && p.test(t.cluster(scope)), timeout,
                 "scope " + scope);
     }
 
-    synchronized Seen awaitTopology(int from, Predicate<Topology> p, Duration timeout, String what)
+    public synchronized Seen awaitTopology(int from, Predicate<Topology> p, Duration timeout, String what)
             throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         int i = from;

@@ -18,7 +18,7 @@ import java.util.function.Function;
 final class ShowSettings {
     /** Keys a RELOAD or SET cannot change: they shape the listener and the event loops. */
     static final Set<String> RESTART_ONLY = Set.of("listen_addr", "listen_port", "workers", "metrics_addr",
-            "metrics_port", "consul");
+            "metrics_port", "consul", "etcd");
 
     private static final Map<String, Function<TurnoutConfig, Object>> KEYS = keys();
     private static final TurnoutConfig DEFAULTS = defaults();
@@ -63,6 +63,7 @@ final class ShowSettings {
         k.put("metrics_addr", TurnoutConfig::metricsAddr);
         k.put("metrics_port", c -> c.metricsPort() < 0 ? null : c.metricsPort());
         k.put("consul", c -> c.consul() == null ? null : c.consul().urls() + " namespace=" + c.consul().namespace());
+        k.put("etcd", c -> c.etcd() == null ? null : c.etcd().urls() + " namespace=" + c.etcd().namespace());
         return k;
     }
 

@@ -33,7 +33,7 @@ final class ShowTopology {
                 r.row(db.name(), "", "static", db.host() + ":" + db.port(), "", generation,
                         ShowSockets.time(turnout.startedEpochMillis()), 0, "");
             } else {
-                r.row(db.name(), db.patroniScope(), "consul", c != null && c.hasLeader() ? c.leader().toString() : "",
+                r.row(db.name(), db.patroniScope(), turnout.topology().sourceKind(), c != null && c.hasLeader() ? c.leader().toString() : "",
                         c != null && c.leaderName() != null ? c.leaderName() : "", generation,
                         c != null ? ShowSockets.time(c.since().toEpochMilli()) : "", c != null && c.stale(),
                         c == null ? "not read yet" : c.lastError() != null ? c.lastError()

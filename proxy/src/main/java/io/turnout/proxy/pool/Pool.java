@@ -39,6 +39,7 @@ public final class Pool {
     private volatile long retryAtNanos;
     private volatile long backoffNanos;
     private volatile String holdReason;
+    private static final long PROMOTING_RETRY_NANOS = 20_000_000L;
     /** A server of the current generation proved the target is a primary (Patroni databases). */
     private volatile boolean targetConfirmed;
     private volatile Map<String, String> welcome;
@@ -144,7 +145,7 @@ public final class Pool {
         if (database.config().isPatroni() && (sqlState == null || sqlState.startsWith("08")
                 || sqlState.equals("57P03"))) {
             // a leader that is down or restarting mid-failover: hold clients and retry, never refuse them
-            targetUnusable("cannot connect to the leader " + address() + ": " + message);
+            targetUnusable("cannot connect to the leader " + address() + ": " + message, false);
             return;
         }
         loginErrorState = sqlState;
@@ -217,15 +218,27 @@ public final class Pool {
         }
     }
 
-    /** The leader cannot be used yet: hold waiters, retry after a backoff (50 ms doubling up to 1 s). */
-    void targetUnusable(String reason) {
-        long backoff = Math.min(1_000_000_000L, Math.max(50_000_000L, backoffNanos * 2));
-        backoffNanos = backoff;
+    /**
+     * The leader cannot be used yet: hold waiters, retry after a backoff (50 ms doubling up to 1 s). The
+     * servers opened for one round of waiters fail together (a promoting leader refuses them all): only the
+     * first failure of a round doubles the backoff, the others keep its retry time.
+     */
+    synchronized void targetUnusable(String reason, boolean promoting) {
         holdReason = reason;
-        retryAtNanos = System.nanoTime() + backoff;
+        long now = System.nanoTime();
+        long delay = retryAtNanos - now;
+        if (retryAtNanos == 0 || delay <= 0) {
+            // a leader that answers but is still in recovery is seconds at most from promotion (Patroni names
+            // it before pg_ctl promote returns): ask again soon, at the price of a cheap login; one that
+            // refuses connections may be down for long: back off
+            delay = promoting ? PROMOTING_RETRY_NANOS
+                    : Math.min(1_000_000_000L, Math.max(50_000_000L, backoffNanos * 2));
+            backoffNanos = delay;
+            retryAtNanos = now + delay;
+        }
         for (PoolShard s : shards) {
             if (s.hasWaiters()) {
-                s.loop().schedule(s::fill, backoff, java.util.concurrent.TimeUnit.NANOSECONDS);
+                s.loop().schedule(s::fill, delay, java.util.concurrent.TimeUnit.NANOSECONDS);
             }
         }
     }
@@ -247,7 +260,7 @@ public final class Pool {
     }
 
     /** A server of the current target proved usable: no more backoff. */
-    void targetUsable() {
+    synchronized void targetUsable() {
         if (retryAtNanos != 0 || backoffNanos != 0) {
             retryAtNanos = 0;
             backoffNanos = 0;

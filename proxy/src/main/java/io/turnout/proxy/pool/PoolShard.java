@@ -328,7 +328,7 @@ public final class PoolShard implements ServerConnection.Owner {
             return;
         }
         log.info("leader_not_primary_yet pool={} server={} evidence=\"{}\"", pool, server.address(), evidence);
-        pool.targetUnusable("the leader " + server.address() + " is not a primary yet (" + evidence + ")");
+        pool.targetUnusable("the leader " + server.address() + " is not a primary yet (" + evidence + ")", true);
         server.close();
     }
 

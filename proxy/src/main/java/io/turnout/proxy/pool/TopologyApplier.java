@@ -123,6 +123,11 @@ public final class TopologyApplier implements Consumer<Topology> {
         return current;
     }
 
+    /** Which DCS the Patroni databases' leaders come from (SHOW TOPOLOGY's source column). */
+    public String sourceKind() {
+        return source == null ? "" : source.kind();
+    }
+
     public boolean enabled() {
         return source != null;
     }

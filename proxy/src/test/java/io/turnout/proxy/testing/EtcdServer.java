@@ -164,11 +164,19 @@ public final class EtcdServer implements AutoCloseable {
 
     /** POSTs to etcd's JSON gateway (e.g. {@code /v3/kv/range}) and returns the answer; fails on a non-200. */
     public JsonNode post(String path, JsonNode body) {
-        HttpRequest req = HttpRequest.newBuilder(URI.create(endpoint() + path))
+        return post(path, body, null);
+    }
+
+    /** {@link #post(String, JsonNode)} with an auth token (from /v3/auth/authenticate) once auth is enabled. */
+    public JsonNode post(String path, JsonNode body, String token) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(endpoint() + path))
                 .timeout(Duration.ofSeconds(5))
                 .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body.toString()))
-                .build();
+                .POST(HttpRequest.BodyPublishers.ofString(body.toString()));
+        if (token != null) {
+            b.header("Authorization", token);
+        }
+        HttpRequest req = b.build();
         try {
             HttpResponse<String> resp = HTTP.send(req, HttpResponse.BodyHandlers.ofString());
             if (resp.statusCode() != 200) {

@@ -85,14 +85,16 @@ public final class PatroniCluster implements AutoCloseable {
     private final String namespace;
     private final String scope;
     private final Path dir;
+    private final boolean failsafe;
     private final List<PatroniNode> nodes = new ArrayList<>();
     private volatile CompletableFuture<KillTiming> lastKill;
 
-    private PatroniCluster(EtcdServer etcd, String namespace, String scope, Path dir) {
+    private PatroniCluster(EtcdServer etcd, String namespace, String scope, Path dir, boolean failsafe) {
         this.etcd = etcd;
         this.namespace = namespace;
         this.scope = scope;
         this.dir = dir;
+        this.failsafe = failsafe;
     }
 
     /** Installs Debian's {@code patroni} and {@code postgresql-15} if missing (their services kept from starting). */
@@ -112,13 +114,22 @@ public final class PatroniCluster implements AutoCloseable {
      * {@value #APP_DB} exists and every other member streams from it. {@link #close()} the cluster when done.
      */
     public static PatroniCluster start(EtcdServer etcd, String namespace, String scope, int nodes) {
+        return start(etcd, namespace, scope, nodes, false);
+    }
+
+    /**
+     * As {@link #start(EtcdServer, String, String, int)}; {@code failsafe} sets Patroni's {@code failsafe_mode}
+     * (3.0+): while etcd cannot be reached, a leader that still reaches every member over the REST API keeps
+     * running as primary instead of demoting itself.
+     */
+    public static PatroniCluster start(EtcdServer etcd, String namespace, String scope, int nodes, boolean failsafe) {
         if (nodes < 1 || !namespace.startsWith("/") || !namespace.endsWith("/")) {
             throw new IllegalArgumentException("nodes >= 1 and a namespace like /service/ please");
         }
         ensureInstalled();
         OwnedDirs.reapStale(DIR_PREFIX, PatroniCluster::reap);
         long t0 = System.nanoTime();
-        PatroniCluster c = new PatroniCluster(etcd, namespace, scope, OwnedDirs.create(DIR_PREFIX, true));
+        PatroniCluster c = new PatroniCluster(etcd, namespace, scope, OwnedDirs.create(DIR_PREFIX, true), failsafe);
         LIVE.add(c);
         try {
             for (int i = 1; i <= nodes; i++) {
@@ -152,12 +163,17 @@ public final class PatroniCluster implements AutoCloseable {
      * of several shards wants them; if one fails, the others are closed.
      */
     public static List<PatroniCluster> startAll(EtcdServer etcd, int nodes, String... scopes) {
+        return startAll(etcd, nodes, false, scopes);
+    }
+
+    /** {@link #startAll(EtcdServer, int, String...)} with Patroni's failsafe_mode on or off. */
+    public static List<PatroniCluster> startAll(EtcdServer etcd, int nodes, boolean failsafe, String... scopes) {
         // a thread each: the common pool may have a single worker on a 2-core machine
         ExecutorService pool = Executors.newFixedThreadPool(scopes.length);
         try {
             List<Callable<PatroniCluster>> starts = new ArrayList<>();
             for (String s : scopes) {
-                starts.add(() -> start(etcd, s, nodes));
+                starts.add(() -> start(etcd, DEFAULT_NAMESPACE, s, nodes, failsafe));
             }
             List<PatroniCluster> started = new ArrayList<>();
             Throwable failure = null;
@@ -183,6 +199,11 @@ public final class PatroniCluster implements AutoCloseable {
 
     public String scope() {
         return scope;
+    }
+
+    /** Whether Patroni's failsafe_mode is on (set at bootstrap). */
+    public boolean failsafe() {
+        return failsafe;
     }
 
     /** The DCS namespace, e.g. {@code /service/}. */

@@ -46,6 +46,9 @@ final class PatroniConfig {
         dcs.put("loop_wait", PatroniCluster.LOOP_WAIT_SECONDS);
         dcs.put("retry_timeout", PatroniCluster.RETRY_TIMEOUT_SECONDS);
         dcs.put("maximum_lag_on_failover", 1048576);
+        // dynamic config, so it takes effect through the bootstrap; Patroni then keeps /failsafe (the members'
+        // REST URLs) in etcd, and a leader cut off from etcd asks those members instead of demoting itself
+        dcs.put("failsafe_mode", cluster.failsafe());
         dcs.put("postgresql", dcsPg);
 
         Map<String, Object> bootstrap = new LinkedHashMap<>();

@@ -37,6 +37,11 @@ public final class TurnoutFixture implements AutoCloseable {
         return new Builder(pg);
     }
 
+    /** A Turnout with no default {@code app} database: the test configures every database itself. */
+    public static Builder builder() {
+        return new Builder(null);
+    }
+
     public static final class Builder {
         private final PgServer pg;
         private final Map<String, String> settings = new LinkedHashMap<>();
@@ -54,7 +59,9 @@ public final class TurnoutFixture implements AutoCloseable {
             settings.put("max_client_conn", "1000");
             settings.put("workers", "2");
             users.put(USER, PASSWORD);
-            database("app", "dbname: app, user: postgres, password: postgres");
+            if (pg != null) {
+                database("app", "dbname: app, user: postgres, password: postgres");
+            }
         }
 
         /** A top-level key, written verbatim as {@code key: value}. */

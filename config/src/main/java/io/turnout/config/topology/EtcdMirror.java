@@ -1,0 +1,114 @@
+package io.turnout.config.topology;
+
+import io.turnout.config.topology.EtcdKv.Event;
+import io.turnout.config.topology.EtcdKv.Kv;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Patroni's keys under one etcd namespace as last read: per scope the leader's name, each member's value
+ * (still base64: only the leader's is ever decoded, and only for a watched scope) and the names of the
+ * other keys (config, status, history, failsafe...), so that a scope exists while any of its keys does.
+ *
+ * <p>Patroni rewrites every member key each loop_wait (xlog_location), so most events are members that do
+ * not lead: {@link #apply} files them away with one map put and reports only what a watcher must re-check.
+ * Not thread-safe: the source's loop thread owns it.
+ */
+final class EtcdMirror {
+    private static final class Scope {
+        String leader;
+        final Map<String, String> members = new HashMap<>();
+        final Set<String> others = new HashSet<>();
+
+        boolean empty() {
+            return leader == null && members.isEmpty() && others.isEmpty();
+        }
+    }
+
+    /** {@code /service/}: Patroni's etcd keys start with a slash. */
+    private final String prefix;
+    private final Map<String, Scope> scopes = new HashMap<>();
+    private boolean scopesChanged;
+
+    EtcdMirror(String prefix) {
+        this.prefix = prefix;
+    }
+
+    /** Replaces everything with a fresh read of the namespace. */
+    void reset(List<Kv> kvs) {
+        scopes.clear();
+        for (Kv kv : kvs) {
+            apply(new Event(false, kv));
+        }
+        scopesChanged = true;
+    }
+
+    /**
+     * Applies one event. Returns its scope when that scope's leader, or its leader's member value, changed
+     * (what a watcher acts on); null for everything else.
+     */
+    String apply(Event e) {
+        String key = e.kv().key();
+        PatroniKeys.KeyPath path = key.startsWith(prefix) ? PatroniKeys.keyPath(key.substring(prefix.length())) : null;
+        if (path == null || path.rest().isEmpty()) {
+            return null;
+        }
+        Scope s = scopes.get(path.scope());
+        if (s == null) {
+            if (e.delete()) {
+                return null;
+            }
+            s = new Scope();
+            scopes.put(path.scope(), s);
+            scopesChanged = true;
+        }
+        String changed = null;
+        String member = path.member();
+        if (path.isLeader()) {
+            String name = e.delete() ? null : PatroniKeys.leaderName(e.kv().text());
+            changed = java.util.Objects.equals(name, s.leader) ? null : path.scope();
+            s.leader = name;
+        } else if (member != null) {
+            String before = e.delete() ? s.members.remove(member) : s.members.put(member, e.kv().value());
+            boolean same = e.delete() ? before == null : e.kv().value().equals(before);
+            changed = !same && member.equals(s.leader) ? path.scope() : null;
+        } else if (e.delete()) {
+            s.others.remove(path.rest());
+        } else {
+            s.others.add(path.rest());
+        }
+        if (s.empty()) {
+            scopes.remove(path.scope());
+            scopesChanged = true;
+        }
+        return changed;
+    }
+
+    /** The leader's member name, or null when the scope has no (non-empty) leader key. */
+    String leader(String scope) {
+        Scope s = scopes.get(scope);
+        return s == null ? null : s.leader;
+    }
+
+    /** A member's value as text (Patroni's JSON), or null when its key is missing. */
+    String member(String scope, String name) {
+        Scope s = scopes.get(scope);
+        String b64 = s == null ? null : s.members.get(name);
+        return b64 == null ? null : EtcdKv.decode(b64);
+    }
+
+    Set<String> scopes() {
+        return new TreeSet<>(scopes.keySet());
+    }
+
+    /** True once after a scope appeared or vanished (or after {@link #reset}): discovery republishes then. */
+    boolean takeScopesChanged() {
+        boolean c = scopesChanged;
+        scopesChanged = false;
+        return c;
+    }
+}

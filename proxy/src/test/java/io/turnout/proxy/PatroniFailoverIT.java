@@ -1,0 +1,309 @@
+package io.turnout.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.turnout.proxy.testing.AdminClient;
+import io.turnout.proxy.testing.EtcdKeyWatch;
+import io.turnout.proxy.testing.EtcdServer;
+import io.turnout.proxy.testing.KillTiming;
+import io.turnout.proxy.testing.PatroniCluster;
+import io.turnout.proxy.testing.PatroniNode;
+import io.turnout.proxy.testing.ShardLoad;
+import io.turnout.proxy.testing.TurnoutFixture;
+import java.net.InetSocketAddress;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Turnout in front of two real Patroni 3.0.2 clusters (two PostgreSQL nodes each) whose leaders it follows in a
+ * real etcd, under write load on both shards: etcd down for a minute (Patroni's failsafe_mode keeps the leaders),
+ * a planned switchover and a killed leader on shard A, shard B untouched throughout.
+ *
+ * <p>The clusters are started once (that is most of the cost) and the scenarios run in order: the etcd outage
+ * needs every member alive for failsafe mode, so the kill comes last. Patroni's timing on this loaded machine
+ * gets generous timeouts; what Turnout does is asserted exactly. Each scenario prints Patroni's share and
+ * Turnout's share (from the new leader key reaching a watcher to the first commit on the new leader).
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@Timeout(value = 5, unit = TimeUnit.MINUTES)
+class PatroniFailoverIT {
+    private static final Duration PATRONI = Duration.ofSeconds(90);
+    private static final Duration OUTAGE = Duration.ofMinutes(1);
+
+    static EtcdServer etcd;
+    static PatroniCluster a;
+    static PatroniCluster b;
+    static TurnoutFixture turnout;
+
+    @BeforeAll
+    static void start() throws Exception {
+        long t0 = System.nanoTime();
+        etcd = EtcdServer.start();
+        List<PatroniCluster> clusters = PatroniCluster.startAll(etcd, 2, true, "shard-a", "shard-b");
+        a = clusters.get(0);
+        b = clusters.get(1);
+        for (PatroniCluster c : clusters) {
+            try (Connection conn = c.leader().connect(PatroniCluster.APP_DB); Statement st = conn.createStatement()) {
+                st.execute(ShardLoad.TABLE);
+            }
+        }
+        turnout = TurnoutFixture.builder()
+                .set("etcd", "{ hosts: [\"" + etcd.hostPort() + "\"], namespace: " + a.namespace() + " }")
+                .set("failover_hold_timeout", 60)
+                .set("default_pool_size", 8)
+                .set("admin_users", "admin")
+                .user("admin", "admin_pw")
+                .rawDatabase("shard_a", "patroni_scope: shard-a, dbname: app, user: postgres, password: postgres")
+                .rawDatabase("shard_b", "patroni_scope: shard-b, dbname: app, user: postgres, password: postgres")
+                .start();
+        awaitTurnoutOn("shard_a", a.leader().pgPort());
+        awaitTurnoutOn("shard_b", b.leader().pgPort());
+        System.out.printf("patroni_setup: etcd, 2 clusters of 2 and Turnout ready in %d ms%n", ms(t0));
+    }
+
+    @AfterAll
+    static void stop() {
+        if (turnout != null) {
+            turnout.close();
+        }
+        for (PatroniCluster c : new PatroniCluster[] {a, b}) {
+            if (c != null) {
+                c.close();
+            }
+        }
+        if (etcd != null) {
+            etcd.close();
+        }
+    }
+
+    @Test
+    @Order(1)
+    void etcdDownForAMinuteCostsNoClientErrorsAndASwitchoverAfterwardsIsFollowed() throws Exception {
+        PatroniNode aLeader = a.leader();
+        PatroniNode bLeader = b.leader();
+        try (ShardLoad la = new ShardLoad(turnout, "shard_a", 4); ShardLoad lb = new ShardLoad(turnout, "shard_b", 2);
+                AdminClient admin = new AdminClient(turnout, "admin", "admin_pw")) {
+            la.awaitCommits(100);
+            lb.awaitCommits(50);
+            long t0 = System.nanoTime();
+            etcd.stop();
+            awaitStale(admin, "1");
+            long staleMs = ms(t0);
+            while (System.nanoTime() - t0 < OUTAGE.toNanos()) { // steady load the whole minute
+                Thread.sleep(2_000);
+                la.awaitCommits(20);
+                lb.awaitCommits(10);
+            }
+            JsonNode failsafe = aLeader.status();
+            etcd.restart();
+            long back = System.nanoTime();
+            awaitStale(admin, "0");
+            long freshMs = ms(back);
+            la.awaitCommits(100);
+            lb.awaitCommits(50);
+            System.out.printf("etcd_outage: down_ms=%d stale_after_ms=%d fresh_after_return_ms=%d commits_a=%d"
+                    + " commits_b=%d errors_a=%d errors_b=%d leader_failsafe_active=%s%n", back / 1_000_000 - t0 / 1_000_000,
+                    staleMs, freshMs, la.commits.get(), lb.commits.get(), la.failures.size(), lb.failures.size(),
+                    failsafe == null ? "?" : failsafe.path("failsafe_mode_is_active").asText("absent"));
+            assertThat(la.failures).as("shard A during the outage").isEmpty();
+            assertThat(lb.failures).as("shard B during the outage").isEmpty();
+            assertThat(admin.query("SHOW TOPOLOGY").only("database", "shard_a")).containsEntry("source", "etcd")
+                    .containsEntry("leader", "127.0.0.1:" + aLeader.pgPort());
+            assertThat(a.leaderName()).as("failsafe mode kept the leader").isEqualTo(aLeader.name());
+            assertThat(b.leaderName()).isEqualTo(bLeader.name());
+        }
+        a.switchover();
+        PatroniNode now = a.leader();
+        assertThat(now).isNotSameAs(aLeader);
+        awaitTurnoutOn("shard_a", now.pgPort());
+        try (Connection c = turnout.connect(TurnoutFixture.USER, TurnoutFixture.PASSWORD, "shard_a", new Properties())) {
+            assertThat(port(c)).isEqualTo(now.pgPort());
+        }
+    }
+
+    @Test
+    @Order(2)
+    void plannedSwitchoverFailsNothingThatBeganAfterTurnoutSawItAndLeavesTheOldLeaderAlone() throws Exception {
+        PatroniNode old = a.leader();
+        PatroniNode candidate = a.replicas().get(0);
+        try (ShardLoad la = new ShardLoad(turnout, "shard_a", 6); ShardLoad lb = new ShardLoad(turnout, "shard_b", 3);
+                EtcdKeyWatch key = EtcdKeyWatch.start(etcd, a.leaderKey())) {
+            la.awaitCommits(200);
+            lb.awaitCommits(100);
+            CompletableFuture<Long> promoted = promotedAt(candidate);
+            long t0 = System.nanoTime();
+            CompletableFuture<Duration> switchover = CompletableFuture.supplyAsync(a::switchover);
+            // the clock starts when Turnout stops routing to the old leader (the leader key went)
+            long seen = awaitTurnoutLeft("shard_a", old.pgPort(), switchover);
+            Instant seenWall = Instant.now();
+            switchover.get(PATRONI.toSeconds() * 2, TimeUnit.SECONDS);
+            EtcdKeyWatch.Change put = key.awaitPut(candidate.name()::equals, t0, PATRONI);
+            Share share = Share.of(la, candidate, put, promoted);
+            la.awaitCommits(200);
+            lb.awaitCommits(100);
+            System.out.printf("patroni_switchover: patroni_ms=%d %s failed_before_turnout_saw_it=%d failed_after=%d%n",
+                    (put.nanos() - t0) / 1_000_000, share, la.failures.size() - la.failuresBeganAfter(seen),
+                    la.failuresBeganAfter(seen));
+            assertThat(la.failuresBeganAfter(seen)).as("transactions begun after Turnout saw the switchover: "
+                    + la.failures).isZero();
+            assertThat(lb.failures).as("shard B untouched").isEmpty();
+            assertThat(share.turnoutMs()).as("Turnout's share of the switchover").isLessThan(1000);
+            assertThat(a.leaderName()).isEqualTo(candidate.name());
+            try (Connection c = candidate.connect(PatroniCluster.APP_DB); Statement st = c.createStatement();
+                    ResultSet rs = st.executeQuery("select count(*) from fo_log where port = " + old.pgPort()
+                            + " and ts > '" + seenWall + "'")) {
+                rs.next();
+                assertThat(rs.getLong(1)).as("rows written on the old leader after the swap").isZero();
+            }
+        }
+    }
+
+    @Test
+    @Order(3)
+    void aKilledLeaderHoldsNewTransactionsUntilPatroniPromotesAndFailsOnlyThoseInFlight() throws Exception {
+        PatroniNode survivor = a.replicas().get(0);
+        try (ShardLoad la = new ShardLoad(turnout, "shard_a", 6); ShardLoad lb = new ShardLoad(turnout, "shard_b", 3);
+                EtcdKeyWatch key = EtcdKeyWatch.start(etcd, a.leaderKey())) {
+            la.awaitCommits(200);
+            lb.awaitCommits(100);
+            CompletableFuture<Long> promoted = promotedAt(survivor);
+            PatroniNode dead = a.killLeader();
+            long killed = System.nanoTime(); // Patroni and PostgreSQL are gone by now
+            KillTiming timing = a.awaitNewLeaderKey(PATRONI);
+            EtcdKeyWatch.Change put = key.awaitPut(survivor.name()::equals, killed, PATRONI);
+            Share share = Share.of(la, survivor, put, promoted);
+            la.awaitCommits(200);
+            lb.awaitCommits(100);
+            System.out.printf("patroni_failover: patroni_detect_ms=%d %s key_gone_ms=%d failed_in_flight=%d"
+                    + " failed_after_kill=%d%n", timing.newLeaderKey().toMillis(), share,
+                    timing.leaderKeyGone().toMillis(), la.failures.size() - la.failuresBeganAfter(killed),
+                    la.failuresBeganAfter(killed));
+            assertThat(timing.newLeader()).isEqualTo(survivor.name());
+            assertThat(dead).isNotSameAs(survivor);
+            assertThat(la.failuresBeganAfter(killed)).as("transactions begun after the kill: " + la.failures).isZero();
+            assertThat(lb.failures).as("shard B untouched").isEmpty();
+            assertThat(share.turnoutMs()).as("Turnout's share of the failover").isLessThan(1000);
+        }
+    }
+
+    /**
+     * Turnout's share of a leader change: from the new leader key reaching the test's etcd watch to the first
+     * commit on the new leader; split where the new leader left recovery, since Patroni takes the key first.
+     */
+    record Share(long turnoutMs, long promoteAfterKeyMs, long firstCommitAfterPromoteMs) {
+        static Share of(ShardLoad load, PatroniNode to, EtcdKeyWatch.Change put, CompletableFuture<Long> promoted)
+                throws Exception {
+            long first = load.firstCommitOn(to.pgPort(), put.nanos());
+            assertThat(first).as("a commit on the new leader " + to).isPositive();
+            long writable = promoted.get(PATRONI.toSeconds(), TimeUnit.SECONDS);
+            return new Share((first - put.nanos()) / 1_000_000, (writable - put.nanos()) / 1_000_000,
+                    (first - Math.max(writable, put.nanos())) / 1_000_000);
+        }
+
+        @Override
+        public String toString() {
+            return "turnout_ms=" + turnoutMs + " (promote_after_key_ms=" + promoteAfterKeyMs
+                    + " first_commit_after_promote_ms=" + firstCommitAfterPromoteMs + ")";
+        }
+    }
+
+    /**
+     * When {@code node} left recovery, by its own answer to pg_is_in_recovery() on one connection polled every
+     * 5 ms: Patroni writes the leader key before it promotes, and this splits Turnout's share from PostgreSQL's.
+     */
+    static CompletableFuture<Long> promotedAt(PatroniNode node) {
+        CompletableFuture<Long> at = new CompletableFuture<>();
+        Thread t = new Thread(() -> {
+            try (Connection c = node.connect("postgres"); Statement st = c.createStatement()) {
+                long deadline = System.nanoTime() + PATRONI.toNanos() * 2;
+                while (System.nanoTime() < deadline) {
+                    try (ResultSet rs = st.executeQuery("select pg_is_in_recovery()")) {
+                        rs.next();
+                        if (!rs.getBoolean(1)) {
+                            at.complete(System.nanoTime());
+                            return;
+                        }
+                    }
+                    Thread.sleep(5);
+                }
+                at.completeExceptionally(new AssertionError(node + " stayed in recovery"));
+            } catch (Exception e) {
+                at.completeExceptionally(e);
+            }
+        }, "promotion-watch-" + node.name());
+        t.setDaemon(true);
+        t.start();
+        return at;
+    }
+
+    /** Waits for Turnout's SHOW TOPOLOGY to say stale = {@code flag} for both shards. */
+    static void awaitStale(AdminClient admin, String flag) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        AdminClient.Table t;
+        do {
+            t = admin.query("SHOW TOPOLOGY");
+            if (t.only("database", "shard_a").get("stale").equals(flag)
+                    && t.only("database", "shard_b").get("stale").equals(flag)) {
+                return;
+            }
+            Thread.sleep(50);
+        } while (System.nanoTime() < deadline);
+        throw new AssertionError("SHOW TOPOLOGY never said stale=" + flag + ": " + t.rows());
+    }
+
+    /** Waits until Turnout routes {@code db} to {@code port}. */
+    static void awaitTurnoutOn(String db, int port) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (System.nanoTime() < deadline) {
+            InetSocketAddress at = turnout.server().pools().database(db).address();
+            if (at != null && at.getPort() == port) {
+                return;
+            }
+            Thread.sleep(10);
+        }
+        throw new AssertionError("Turnout never routed " + db + " to port " + port + "; SHOW TOPOLOGY says "
+                + turnout.server().pools().database(db).cluster());
+    }
+
+    /** When Turnout stopped routing {@code db} to {@code oldPort} (no leader, or another one), polled closely. */
+    static long awaitTurnoutLeft(String db, int oldPort, CompletableFuture<?> meanwhile) throws Exception {
+        long deadline = System.nanoTime() + PATRONI.toNanos();
+        while (System.nanoTime() < deadline) {
+            InetSocketAddress at = turnout.server().pools().database(db).address();
+            if (at == null || at.getPort() != oldPort) {
+                return System.nanoTime();
+            }
+            if (meanwhile.isCompletedExceptionally()) {
+                meanwhile.get(); // the switchover failed: say why
+            }
+            Thread.sleep(0, 200_000);
+        }
+        throw new AssertionError("Turnout kept routing " + db + " to port " + oldPort);
+    }
+
+    static int port(Connection c) throws Exception {
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("select inet_server_port()")) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+
+    static long ms(long sinceNanos) {
+        return (System.nanoTime() - sinceNanos) / 1_000_000;
+    }
+}
