@@ -184,7 +184,8 @@ record Round(int number, Failover failover, long swapNanos, long errorsOutsideTx
                 + " after the key write:");
         double prev = 0;
         for (int i = 0; i < steps.length; i++) {
-            s.append(String.format(" %s +%s", STEP_NAMES[i], Double.isNaN(steps[i]) ? "?" : String.format("%.1f",
+            // a step may be negative when a driver watches the DCS for the key: Turnout's watch can see it first
+            s.append(String.format(" %s %s", STEP_NAMES[i], Double.isNaN(steps[i]) ? "+?" : String.format("%+.1f",
                     steps[i] - prev)));
             if (!Double.isNaN(steps[i])) {
                 prev = steps[i];
