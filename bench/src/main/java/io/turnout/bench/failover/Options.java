@@ -36,12 +36,12 @@ record Options(int beforeSeconds, int afterSeconds, int clients, int rounds, int
                                  room separates Turnout's swap from a saturated machine's scheduling delays
               --workers N        Turnout event loops (default 0: one per core)
               --rounds N         failovers, back and forth: the crashed node is rebuilt as the replica between
-                                 rounds (--patroni: its Patroni is restarted and pg_rewinds it, ~40 s a
+                                 rounds (--patroni: its Patroni is restarted and pg_rewinds it, ~45 s a
                                  round); the last line has the median swap_ms (and patroni_detect_ms), the
                                  errors summed and the largest held_max_ms; the report lists every round
                                  (default 1)
               --patroni          real Patroni + etcd (see above); needs /usr/bin/patroni and /usr/bin/etcd
-                                 (Debian's patroni and etcd-server), about 2 minutes for one round
+                                 (Debian's patroni and etcd-server); about 40 s for one round
               --keep             keep the scratch directory: turnout.yaml, turnout.log, PostgreSQL logs,
                                  per-round transaction CSVs and Turnout events
               --build            (bench/failover only) rebuild even when the jar looks current
