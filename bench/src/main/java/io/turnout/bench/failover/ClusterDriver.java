@@ -8,14 +8,26 @@ import java.util.Map;
  * topology, SQL on each shard's current primary, and one unplanned failover on demand.
  *
  * <p>{@link ConsulShardsDriver} plays Patroni itself (PgShard nodes, keys written into the in-repo Consul
- * server), so it knows the exact instant the new leader key is written. A driver running real Patroni and
- * etcd would instead kill the primary, watch the DCS for Patroni's own key write, and report how long
- * Patroni took to notice as {@code extra("patroni_detect_ms")}: the rest of the benchmark stays the same.
+ * server), so it knows the exact instant the new leader key is written. {@link PatroniEtcdDriver} runs real
+ * Patroni and etcd instead: it kills the leader, watches etcd for Patroni's own key write, and reports how
+ * long Patroni took to notice as {@code extra("patroni_detect_ms")}: the rest of the benchmark stays the same.
  */
 interface ClusterDriver extends AutoCloseable {
 
     /** Short name for the report, e.g. "consul-test-server+pgshard". */
     String name();
+
+    /** The DCS as Turnout's log events name it: {@code consul} ({@code consul_leader_changed}) or {@code etcd}. */
+    String dcs();
+
+    /**
+     * Whether the DCS names the new leader before it leaves recovery, as real Patroni does (it takes the key,
+     * then promotes): the report then splits swap_ms into Patroni's promotion and Turnout's own share
+     * (turnout_ms, from whichever came last to the first commit), and the swap bar applies to turnout_ms.
+     */
+    default boolean leaderKeyBeforePromotion() {
+        return false;
+    }
 
     /** How many shards there are; shard 0 is the one that fails, the others are controls. */
     int shards();
@@ -43,7 +55,7 @@ interface ClusterDriver extends AutoCloseable {
 
     /**
      * Crashes shard {@code i}'s primary and lets a replica take over, as the DCS would see it; returns when
-     * the new leader key is in the DCS.
+     * the new leader key is in the DCS (and, for a driver that reports it, the new leader left recovery).
      */
     Failover failover(int i) throws Exception;
 
@@ -63,11 +75,13 @@ interface ClusterDriver extends AutoCloseable {
      * @param killDone when the crash command returned (the old primary no longer runs)
      * @param leaderGone when the leader key was gone from the DCS
      * @param promoted when the replica accepted writes
-     * @param keyWritten right before the new leader key was written (the start of swap_ms)
+     * @param keyWritten right before the new leader key was written (the start of swap_ms); a driver that
+     *        does not write it itself: when its watch on the DCS saw the write
      * @param keyWrittenWall the same instant by the wall clock, to compare with clock_timestamp() in rows
      * @param extra driver-specific figures appended to the last line (e.g. patroni_detect_ms), may be empty
+     * @param note driver-specific detail for the round's report (how the instants were observed), may be empty
      */
     record Failover(int oldPort, int newPort, long killStarted, long killDone, long leaderGone, long promoted,
-                    long keyWritten, Instant keyWrittenWall, Map<String, Long> extra) {
+                    long keyWritten, Instant keyWrittenWall, Map<String, Long> extra, String note) {
     }
 }

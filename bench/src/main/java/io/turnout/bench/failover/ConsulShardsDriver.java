@@ -62,6 +62,11 @@ final class ConsulShardsDriver implements ClusterDriver {
     }
 
     @Override
+    public String dcs() {
+        return "consul";
+    }
+
+    @Override
     public int shards() {
         return shards.size();
     }
@@ -119,7 +124,7 @@ final class ConsulShardsDriver implements ClusterDriver {
         Instant wall = Instant.now();
         consul.patroniLeader(scope, next.name());
         return new Failover(old.port(), next.port(), killStarted, killDone, leaderGone, promoted, keyWritten, wall,
-                Map.of());
+                Map.of(), "");
     }
 
     @Override

@@ -89,10 +89,13 @@ public final class FailoverBench {
         List<Round> rounds = new ArrayList<>();
         String pgVersion;
         String driver;
-        // the one place a driver is chosen: a --patroni mode would construct its real-Patroni driver here
-        try (ClusterDriver cluster = new ConsulShardsDriver(2, FailoverBench::progress)) {
-            pgVersion = cluster.psqlPrimary(0, "postgres", "show server_version");
+        boolean keyBeforePromotion;
+        // the one place a driver is chosen
+        try (ClusterDriver cluster = opt.patroni() ? new PatroniEtcdDriver(2, FailoverBench::progress)
+                : new ConsulShardsDriver(2, FailoverBench::progress)) {
+            pgVersion = cluster.psqlPrimary(0, "postgres", "show server_version").strip();
             driver = cluster.name();
+            keyBeforePromotion = cluster.leaderKeyBeforePromotion();
             for (int i = 0; i < cluster.shards(); i++) {
                 cluster.psqlPrimary(i, cluster.dbname(i), TxLoad.SCHEMA);
                 // the replica must have the tables before it is promoted, or reads fail for a reason not measured
@@ -103,8 +106,13 @@ public final class FailoverBench {
                 progress("turnout ready: " + cluster.shards() + " shards via " + cluster.name());
                 for (int r = 1; r <= opt.rounds(); r++) {
                     if (r > 1) {
-                        progress("rebuilding the crashed node as shard_a's replica (pg_basebackup)");
+                        progress(opt.patroni() ? "restarting the killed node's Patroni (it pg_rewinds it into "
+                                + "shard_a's replica)" : "rebuilding the crashed node as shard_a's replica (pg_basebackup)");
+                        long t0 = System.nanoTime();
                         cluster.heal(0);
+                        cluster.awaitReplicaCaughtUp(0);
+                        progress(String.format("shard_a has a streaming replica again after %.1f s",
+                                (System.nanoTime() - t0) / 1e9));
                     }
                     Round round = round(r, cluster, turnout);
                     rounds.add(round);
@@ -115,7 +123,7 @@ public final class FailoverBench {
                 cluster.saveLogs(scratch);
             }
         }
-        return report(rounds, pgVersion, driver, load);
+        return report(rounds, pgVersion, driver, load, keyBeforePromotion);
     }
 
     private Round round(int number, ClusterDriver cluster, BenchTurnout turnout) throws Exception {
@@ -142,8 +150,9 @@ public final class FailoverBench {
             }
             progress(String.format("round %d: killing shard_a's primary (port %d)", number, cluster.primaryPort(0)));
             f = cluster.failover(0);
-            progress(String.format("round %d: new leader key written (port %d), %d s of load after it", number,
-                    f.newPort(), opt.afterSeconds()));
+            progress(String.format("round %d: new leader key %s (port %d) %.1f s after the kill, %d s of load after it",
+                    number, opt.patroni() ? "seen" : "written", f.newPort(), Round.ms(f.keyWritten() - f.killStarted())
+                    / 1e3, opt.afterSeconds()));
             loginMs = probeLogins(cluster, f);
             long left = f.keyWritten() + opt.afterSeconds() * 1_000_000_000L - System.nanoTime();
             if (left > 0) {
@@ -169,7 +178,8 @@ public final class FailoverBench {
                 : (new java.math.BigDecimal(first).movePointRight(6).longValue() - micros(f.keyWrittenWall())) / 1e3;
         List<Tx> control = txs.subList(1, txs.size()).stream().flatMap(List::stream).toList();
         Round round = Round.measure(number, f, txs.get(0), control, oldRows, timeline, BenchTurnout.database(0),
-                cluster.dbname(0), firstInsertMs, loginMs, loadStart, loadEnd);
+                cluster.dbname(0), firstInsertMs, loginMs, loadStart, loadEnd, cluster.dcs(),
+                cluster.leaderKeyBeforePromotion());
         if (opt.keep()) {
             keepRound(number, f, txs.get(0), loadStart);
         }
@@ -220,7 +230,8 @@ public final class FailoverBench {
     }
 
     /** Prints the report and the last line; returns the exit status. */
-    private int report(List<Round> rounds, String pgVersion, String driver, String loadAvg) {
+    private int report(List<Round> rounds, String pgVersion, String driver, String loadAvg,
+                       boolean keyBeforePromotion) {
         out.println();
         String loadEnd;
         try {
@@ -245,7 +256,16 @@ public final class FailoverBench {
         long onOld = rounds.stream().mapToLong(Round::txOnOldLeader).sum();
         long held = rounds.stream().mapToLong(Round::heldMaxMs).max().orElse(0);
         long controlErrors = rounds.stream().mapToLong(Round::controlErrors).sum();
+        List<Long> turnouts = rounds.stream().map(Round::turnoutMs).toList();
+        long turnoutMedian = turnouts.contains(-1L) ? -1 : median(turnouts);
         out.println();
+        if (keyBeforePromotion) {
+            // the leader key comes before the promotion: swap_ms is Patroni's promotion plus Turnout's share
+            out.printf("patroni: promote_after_key_ms median %d (%s), turnout_ms median %d (%s); swap_ms = "
+                    + "promote_after_key_ms + turnout_ms, of which Turnout's own is turnout_ms%n",
+                    median(rounds.stream().map(Round::promoteAfterKeyMs).toList()),
+                    rounds.stream().map(Round::promoteAfterKeyMs).toList(), turnoutMedian, turnouts);
+        }
         if (rounds.size() > 1) {
             out.printf("swap_ms over %d rounds: median %d, max %d (%s); medians, ms after the key write:",
                     rounds.size(), swapMedian, swapMax, swaps);
@@ -260,6 +280,11 @@ public final class FailoverBench {
         List<String> missed = new ArrayList<>();
         if (missing) {
             missed.add("no transaction committed on the new leader in some round");
+        } else if (keyBeforePromotion) {
+            // Patroni's promotion after its key write is not Turnout's to meet: the bar is on Turnout's share
+            if (turnoutMedian > SWAP_BAR_MS) {
+                missed.add("turnout_ms " + turnoutMedian + " > " + SWAP_BAR_MS);
+            }
         } else if (swapMedian > SWAP_BAR_MS) {
             missed.add("swap_ms " + swapMedian + " > " + SWAP_BAR_MS);
         }
@@ -277,7 +302,12 @@ public final class FailoverBench {
         if (controlErrors > 0) {
             missed.add("shard B had " + controlErrors + " errors");
         }
-        if (swapMax > SWAP_BAR_MS && swapMedian <= SWAP_BAR_MS) {
+        long turnoutMax = turnouts.stream().max(Comparator.naturalOrder()).orElse(-1L);
+        if (keyBeforePromotion) {
+            if (turnoutMax > SWAP_BAR_MS && turnoutMedian <= SWAP_BAR_MS) {
+                out.println("note: in some rounds Turnout's share was over " + SWAP_BAR_MS + " ms (max " + turnoutMax + ")");
+            }
+        } else if (swapMax > SWAP_BAR_MS && swapMedian <= SWAP_BAR_MS) {
             out.println("note: some rounds swapped slower than " + SWAP_BAR_MS + " ms (max " + swapMax + ")");
         }
         out.println(missed.isEmpty() ? "acceptance: met" : "acceptance: MISSED: " + String.join("; ", missed));

@@ -28,12 +28,19 @@ import java.util.TreeSet;
  * @param gcPauses stop-the-world GC pauses of this JVM (Turnout, Consul server, clients) within the swap,
  *        {@code gcMs} their total
  * @param directLoginMs median of direct pgjdbc logins to the new primary just after the swap (yardstick)
+ * @param keyBeforePromotion the driver's DCS names the new leader before it leaves recovery (real Patroni):
+ *        the report then shows promote_after_key_ms and turnout_ms
+ * @param turnoutNanos Turnout's own share: from the later of the key write and the promotion to the first
+ *        commit on the new leader (-1 when none came); equals swapNanos when the promotion came first
+ * @param promotingRetries Turnout's logins that found the new leader still in recovery before the first commit
+ *        ({@code leader_not_primary_yet}; it asks again every 20 ms)
  * @param firstErrors a few error texts of shard 0, in-flight ones first, for the report
  */
 record Round(int number, Failover failover, long swapNanos, long errorsOutsideTx, long errorsInFlight,
              long txOnOldLeader, long heldMaxNanos, double tpsBefore, double tpsAfter, long controlErrors,
              double controlTpsBefore, double controlTpsDuring, double[] steps, long logins, long slotMoves,
-             long gcPauses, long gcMs, double directLoginMs, List<String> firstErrors) {
+             long gcPauses, long gcMs, double directLoginMs, boolean keyBeforePromotion, long turnoutNanos,
+             long promotingRetries, List<String> firstErrors) {
 
     static final String[] STEP_NAMES = {"watch", "applied", "server_login", "kept_login", "first_insert",
         "first_commit"};
@@ -44,10 +51,11 @@ record Round(int number, Failover failover, long swapNanos, long errorsOutsideTx
      * @param firstInsertMs when the new leader ran its first insert, ms after the key write by the wall clock
      * @param oldLeaderRows ids of failover_log rows on the new primary with the old port, written after the key
      * @param loadStart when the clients started; {@code loadEnd} when they were told to stop
+     * @param dcs the driver's DCS, as Turnout's {@code <dcs>_leader_changed} event names it
      */
     static Round measure(int number, Failover f, List<Tx> failed, List<Tx> control, Set<Long> oldLeaderRows,
                          Timeline timeline, String database, String dbname, double firstInsertMs,
-                         double directLoginMs, long loadStart, long loadEnd) {
+                         double directLoginMs, long loadStart, long loadEnd, String dcs, boolean keyBeforePromotion) {
         long firstNew = -1;
         for (Tx t : failed) {
             if (t.ok() && t.port() == f.newPort() && t.ended() >= f.keyWritten()
@@ -97,15 +105,18 @@ record Round(int number, Failover failover, long swapNanos, long errorsOutsideTx
         double cDuring = tps(control, f.killStarted(), loadEnd);
 
         double[] steps = new double[STEP_NAMES.length];
-        Timeline.Event watch = timeline.first("consul_leader_changed", f.keyWritten(),
+        // from the old key's deletion: a driver that watches the DCS for the key (real Patroni) sees the write
+        // a little after it happened, and Turnout's own watch may see it first (a negative step)
+        long since = Math.min(f.leaderGone(), f.keyWritten());
+        Timeline.Event watch = timeline.first(dcs + "_leader_changed", since,
                 Map.of("endpoint", "127.0.0.1:" + f.newPort()));
-        Timeline.Event applied = timeline.first("topology_applied", f.keyWritten(),
+        Timeline.Event applied = timeline.first("topology_applied", since,
                 Map.of("database", database, "fence", "false"));
-        Timeline.Event login = timeline.first("server_login_ok", f.keyWritten(), Map.of("db", dbname));
+        Timeline.Event login = timeline.first("server_login_ok", since, Map.of("db", dbname));
         steps[0] = watch == null ? Double.NaN : ms(watch.nanos() - f.keyWritten());
         steps[1] = applied == null ? Double.NaN : ms(applied.nanos() - f.keyWritten());
         steps[2] = login == null ? Double.NaN : ms(login.nanos() - f.keyWritten());
-        Timeline.Event kept = timeline.firstKeptLogin(dbname, f.keyWritten());
+        Timeline.Event kept = timeline.firstKeptLogin(dbname, since);
         steps[3] = kept == null ? Double.NaN : ms(kept.nanos() - f.keyWritten());
         steps[4] = firstInsertMs;
         steps[5] = firstNew < 0 ? Double.NaN : ms(firstNew - f.keyWritten());
@@ -119,11 +130,15 @@ record Round(int number, Failover failover, long swapNanos, long errorsOutsideTx
                 e -> e.get("pool").startsWith(database + "/"));
         long gcPauses = timeline.count("gc_pause", f.keyWritten(), until, e -> true);
         long gcMs = timeline.sumMs("gc_pause", f.keyWritten(), until);
+        long promoting = timeline.count("leader_not_primary_yet", since, until,
+                e -> e.get("pool").startsWith(database + "/"));
+        long turnoutFrom = Math.max(f.keyWritten(), f.promoted());
+        long turnoutNanos = firstNew < 0 ? -1 : firstNew - turnoutFrom;
         List<String> firstErrors = new ArrayList<>(outsideErrors.subList(0, Math.min(5, outsideErrors.size())));
         firstErrors.addAll(inFlightErrors.subList(0, Math.min(3, inFlightErrors.size())));
         return new Round(number, f, firstNew < 0 ? -1 : firstNew - f.keyWritten(), outside, inFlight, onOld.size(),
                 heldMax, tpsBefore, tpsAfter, controlErrors, cBefore, cDuring, steps, logins, moves, gcPauses, gcMs,
-                directLoginMs, firstErrors);
+                directLoginMs, keyBeforePromotion, turnoutNanos, promoting, firstErrors);
     }
 
     /** Commits that ended in [from, to) per second. */
@@ -143,6 +158,16 @@ record Round(int number, Failover failover, long swapNanos, long errorsOutsideTx
         return swapNanos < 0 ? -1 : Math.round(ms(swapNanos));
     }
 
+    /** Turnout's share in ms (see turnoutNanos), -1 when no commit came. */
+    long turnoutMs() {
+        return turnoutNanos < 0 ? -1 : Math.round(ms(turnoutNanos));
+    }
+
+    /** The new leader left recovery this long after its key was written (negative: before, as Consul mode does). */
+    long promoteAfterKeyMs() {
+        return Math.round(ms(failover.promoted() - failover.keyWritten()));
+    }
+
     long heldMaxMs() {
         return Math.round(ms(heldMaxNanos));
     }
@@ -159,7 +184,8 @@ record Round(int number, Failover failover, long swapNanos, long errorsOutsideTx
                 + " after the key write:");
         double prev = 0;
         for (int i = 0; i < steps.length; i++) {
-            s.append(String.format(" %s +%s", STEP_NAMES[i], Double.isNaN(steps[i]) ? "?" : String.format("%.1f",
+            // a step may be negative when a driver watches the DCS for the key: Turnout's watch can see it first
+            s.append(String.format(" %s %s", STEP_NAMES[i], Double.isNaN(steps[i]) ? "+?" : String.format("%+.1f",
                     steps[i] - prev)));
             if (!Double.isNaN(steps[i])) {
                 prev = steps[i];
@@ -169,6 +195,17 @@ record Round(int number, Failover failover, long swapNanos, long errorsOutsideTx
                 + " GC pauses in it %d, %d ms; a direct pgjdbc login to the new primary takes %.1f ms)", logins,
                 slotMoves, gcPauses, gcMs, directLoginMs));
         out.add(s.toString());
+        if (keyBeforePromotion) {
+            Long detect = f.extra().get("patroni_detect_ms");
+            out.add(String.format("  patroni_detect_ms=%s (kill to the new leader key; the old key was gone +%.0f ms"
+                    + " after the kill, its lease's ttl) promote_after_key_ms=%d (Patroni's: key write to the new"
+                    + " leader out of recovery) turnout_ms=%d (Turnout's: from the later of the two to the first"
+                    + " commit; leader_not_primary_yet retries before it %d)", detect == null ? "?" : detect,
+                    ms(f.leaderGone() - f.killStarted()), promoteAfterKeyMs(), turnoutMs(), promotingRetries));
+        }
+        if (!f.note().isEmpty()) {
+            out.add("  " + f.note());
+        }
         out.add(String.format("  errors: outside tx %d, in flight %d; tx on old leader %d; held max %d ms",
                 errorsOutsideTx, errorsInFlight, txOnOldLeader, heldMaxMs()));
         out.add(String.format("  shard_a tps before %.0f, after %.0f; control shards: tps before %.0f, during+after %.0f, "
