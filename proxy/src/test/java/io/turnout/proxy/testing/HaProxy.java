@@ -114,10 +114,6 @@ public final class HaProxy implements AutoCloseable {
     @Override
     public void close() {
         Processes.destroyTree(process);
-        try (var files = Files.walk(dir)) {
-            files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-        } catch (IOException e) {
-            // best effort
-        }
+        OwnedDirs.deleteTree(dir);
     }
 }

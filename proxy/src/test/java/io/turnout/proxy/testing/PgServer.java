@@ -5,12 +5,9 @@ import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.GroupPrincipal;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
@@ -366,7 +363,7 @@ public final class PgServer implements AutoCloseable {
         if (isRunning()) {
             kill();
         }
-        deleteTree(dataDir);
+        OwnedDirs.deleteTree(dataDir);
         copy.accept(this);
         adoptCopiedConfig();
         writePortConf();
@@ -603,7 +600,7 @@ public final class PgServer implements AutoCloseable {
             log.warn("could not stop PostgreSQL in {}: {}", baseDir, e.toString());
         }
         if (deleteDir) {
-            deleteTree(baseDir);
+            OwnedDirs.deleteTree(baseDir);
         }
         LIVE.remove(this);
     }
@@ -699,7 +696,7 @@ public final class PgServer implements AutoCloseable {
                     }
                 }
                 log.info("removing stale PostgreSQL test directory {}", dir);
-                deleteTree(dir);
+                OwnedDirs.deleteTree(dir);
             }
         } catch (IOException | RuntimeException e) {
             log.warn("could not clean up stale PostgreSQL test directories: {}", e.toString());
@@ -718,34 +715,6 @@ public final class PgServer implements AutoCloseable {
             return true; // not (yet) tagged: leave it alone
         } catch (IOException | RuntimeException e) {
             return true;
-        }
-    }
-
-    private static void deleteTree(Path root) {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try {
-            Files.walkFileTree(root, new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                    Files.deleteIfExists(file);
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult visitFileFailed(Path file, IOException exc) {
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
-                    Files.deleteIfExists(dir);
-                    return FileVisitResult.CONTINUE;
-                }
-            });
-        } catch (IOException e) {
-            log.warn("could not delete {}: {}", root, e.toString());
         }
     }
 

@@ -18,7 +18,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -135,7 +134,7 @@ public final class Prometheus implements AutoCloseable {
             Processes.destroyTree(p);
             LIVE.remove(prom);
             if (!tail.contains("address already in use") || attempt == PORT_ATTEMPTS) {
-                deleteTree(dir);
+                OwnedDirs.deleteTree(dir);
                 throw new IllegalStateException("Prometheus did not become ready on port " + port
                         + "\n--- prometheus.log (tail) ---\n" + tail);
             }
@@ -229,7 +228,7 @@ public final class Prometheus implements AutoCloseable {
     public void close() {
         if (LIVE.remove(this)) {
             Processes.destroyTree(process);
-            deleteTree(dir);
+            OwnedDirs.deleteTree(dir);
         }
     }
 
@@ -314,7 +313,7 @@ public final class Prometheus implements AutoCloseable {
                     continue; // half-written tags: a JVM is starting one right now; leave it alone
                 }
                 log.info("removing stale Prometheus test directory {}", d);
-                deleteTree(d);
+                OwnedDirs.deleteTree(d);
             }
         } catch (IOException e) {
             log.warn("could not clean up stale Prometheus test directories: {}", e.toString());
@@ -331,18 +330,6 @@ public final class Prometheus implements AutoCloseable {
             return s.getLocalPort();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot find a free TCP port on " + HOST, e);
-        }
-    }
-
-    private static void deleteTree(Path root) {
-        try (Stream<Path> all = Files.walk(root)) {
-            for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        } catch (NoSuchFileException e) {
-            // already gone
-        } catch (IOException e) {
-            log.warn("could not delete {}: {}", root, e.toString());
         }
     }
 
