@@ -30,6 +30,16 @@ public final class Turnout {
     }
 
     public static void main(String[] args) {
+        if (System.getProperty("io.netty.buffer.checkAccessible") == null) {
+            // a released buffer is a bug the PARANOID tests catch; in production its check is a refCnt
+            // read on every buffer access (set before the first ByteBuf class loads)
+            System.setProperty("io.netty.buffer.checkAccessible", "false");
+        }
+        if (System.getProperty("io.netty.leakDetection.level") == null) {
+            // Netty's default samples 1 buffer in 128 with a stack trace (over 1% of the data path's CPU);
+            // the tests run at PARANOID instead, and -Dio.netty.leakDetection.level=simple brings it back.
+            io.netty.util.ResourceLeakDetector.setLevel(io.netty.util.ResourceLeakDetector.Level.DISABLED);
+        }
         System.exit(run(args));
     }
 
