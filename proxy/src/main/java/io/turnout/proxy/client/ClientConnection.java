@@ -85,6 +85,11 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     private int paused;
     private long waitStartNanos;
     private boolean wroteToServer;
+    /**
+     * A request began while no server is linked: one is asked for once the whole read is queued, so that
+     * a pipelined Bind/Execute/Sync reaches PostgreSQL in one write (one wakeup there, not two).
+     */
+    private boolean serverWanted;
     private boolean welcomePending;
     /** The client ended with Terminate (rather than vanishing): work it sent before may complete. */
     private boolean terminated;
@@ -123,6 +128,13 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
             scanner.scan((ByteBuf) msg, this);
         } catch (PgProtocolException e) {
             fatal(e.sqlState(), e.getMessage());
+            return;
+        }
+        if (serverWanted) {
+            serverWanted = false;
+            if (state == State.IDLE) {
+                requestServer();
+            }
         }
     }
 
@@ -263,7 +275,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         }
         int queued = pending.addRun(run);
         if (state == State.IDLE) {
-            requestServer();
+            serverWanted = true;
         }
         if (queued > MAX_PENDING_BYTES) {
             pause(PAUSE_WAITING); // a client streaming while it waits: stop reading until linked
@@ -308,7 +320,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         }
         int queued = pending.addStatement(type, frame);
         if (state == State.IDLE) {
-            requestServer();
+            serverWanted = true;
         }
         if (queued > MAX_PENDING_BYTES) {
             pause(PAUSE_WAITING);
