@@ -199,7 +199,8 @@ public final class PoolShard implements ServerConnection.Owner {
         // the address check closes the gap between a new leader's address being published and the
         // generation bump that follows it: no idle server to the old leader is handed out meanwhile
         return s.closeNeeded() || s.midFrame() || s.generation() != pool.generation()
-                || (s.address() != pool.address() && !s.address().equals(pool.address())) || (lifetime > 0 && now - s.createdNanos() > lifetime);
+                || (s.address() != pool.address() && !s.address().equals(pool.address()))
+                || (lifetime > 0 && now - s.createdNanos() > lifetime);
     }
 
     private boolean needsCheck(ServerConnection s, long now) {

@@ -132,7 +132,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     private boolean heldIsOurs;
     /** Pieces up to this size are copied together rather than sent as separate buffers. */
     private static final int COMBINE_MAX = 2048;
-    private static final int COMBINE_CAPACITY = 4096;
+    private static final int COMBINE_CAPACITY = 2 * COMBINE_MAX;
 
     private ServerConnection(Owner owner, ServerCredentials credentials, String database, int generation,
                              int maxPacketSize, io.netty.buffer.ByteBufAllocator alloc) {
@@ -518,30 +518,36 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         }
     }
 
-    /** Forwards client bytes; flushed by {@link #flush()} once per client read batch. */
     /**
-     * Queues {@code run} (owned) for the next {@link #flush}. Small pieces of one flush (a rewritten Bind,
-     * then the Execute and Sync that followed it) are gathered into one buffer: one send() instead of a
-     * writev of three, and fewer outbound-buffer entries. A lone piece is never copied.
+     * Queues client bytes ({@code run}, owned) for the next {@link #flush}, called once per client read batch.
+     * Small pieces of one flush (a rewritten Bind, then the Execute and Sync that followed it) are gathered
+     * into one buffer: one send() instead of a writev of three, and fewer outbound-buffer entries. A lone
+     * piece is never copied.
      */
     public void write(ByteBuf run) {
         int n = run.readableBytes();
-        if (n > COMBINE_MAX) {
+        if (n > COMBINE_MAX || state == State.CLOSED) { // (a closed channel releases what it is given)
             pushHeld();
             channel.write(run, channel.voidPromise());
-        } else if (held == null) {
-            held = run;
-        } else {
-            if (!heldIsOurs || held.writableBytes() < n) {
-                ByteBuf combined = channel.alloc().directBuffer(Math.max(COMBINE_CAPACITY, held.readableBytes() + n));
-                combined.writeBytes(held);
-                held.release();
-                held = combined;
-                heldIsOurs = true;
-            }
-            held.writeBytes(run);
-            run.release();
+            return;
         }
+        if (held == null) {
+            held = run;
+            return;
+        }
+        if (!heldIsOurs) { // a second small piece: gather both (each fits in half the capacity)
+            ByteBuf gathered = channel.alloc().directBuffer(COMBINE_CAPACITY);
+            gathered.writeBytes(held);
+            held.release();
+            held = gathered;
+            heldIsOurs = true;
+        } else if (held.writableBytes() < n) { // full: it goes as it is, and this piece starts the next
+            pushHeld();
+            held = run;
+            return;
+        }
+        held.writeBytes(run);
+        run.release();
     }
 
     /** Writes and flushes what {@link #write} queued. */
