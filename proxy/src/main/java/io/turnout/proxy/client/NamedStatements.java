@@ -121,7 +121,7 @@ final class NamedStatements {
         Statement st = registry.intern(body);
         st.counters().clientParses.increment();
         byClientName.put(name, st);
-        if (server.hasPrepared(st.serverName())) {
+        if (server.prepared().has(st.serverName())) {
             log.sentClose(true);
             writeClose(server, 'S', st.serverName());
         }
@@ -196,7 +196,7 @@ final class NamedStatements {
 
     /** Prepares {@code st} on {@code server} first if it lacks it; the ParseComplete is swallowed. */
     private void ensurePrepared(Statement st, ServerConnection server, OutstandingRequests log) {
-        if (server.hasPrepared(st.serverName())) {
+        if (server.prepared().has(st.serverName())) {
             return;
         }
         log.sentParse(true, new ParseUndo(st.serverName(), null, st));
@@ -206,7 +206,7 @@ final class NamedStatements {
     }
 
     private void remember(Statement st, ServerConnection server, OutstandingRequests log) {
-        String evicted = server.addPrepared(st.serverName(), maxPerServer);
+        String evicted = server.prepared().add(st.serverName(), maxPerServer);
         if (evicted != null) {
             registry.evictions.increment();
             log.sentClose(true);
@@ -218,7 +218,7 @@ final class NamedStatements {
     void undo(Object payload, ServerConnection server) {
         ParseUndo u = (ParseUndo) payload;
         if (server != null) {
-            server.removePrepared(u.serverName());
+            server.prepared().remove(u.serverName());
         }
         if (u.clientName() != null && byClientName.get(u.clientName()) == u.statement()) {
             byClientName.remove(u.clientName());

@@ -17,7 +17,6 @@ import io.turnout.proxy.pool.ConnectionInfo;
 import io.turnout.proxy.pool.ParamSet;
 import io.turnout.proxy.pool.Pool;
 import java.net.InetSocketAddress;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -110,8 +109,8 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     /** ReadyForQuery messages the current internal work still waits for (a drain may wait for several). */
     private int internalReadyLeft;
     private RowSink internalRows;
-    /** Pooler-wide statement names prepared on this connection, least recently used first. */
-    private final LinkedHashMap<String, Boolean> prepared = new LinkedHashMap<>(16, 0.75f, true);
+    /** Pooler-wide statement names prepared on this connection. */
+    private final PreparedOnServer prepared = new PreparedOnServer();
     /** CancelRequests sent for this server whose connections are still open. */
     private int cancelsInFlight;
     private Runnable afterCancels;
@@ -126,13 +125,8 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     private boolean testing;
     private long linkedNanos = createdNanos;
     private String closeReason;
-    /** Pieces written since the last flush, gathered while small (see {@link #write}); ours until pushed. */
-    private ByteBuf held;
-    /** {@link #held} is a buffer we allocated (so we may append to it), not a piece handed to us. */
-    private boolean heldIsOurs;
-    /** Pieces up to this size are copied together rather than sent as separate buffers. */
-    private static final int COMBINE_MAX = 2048;
-    private static final int COMBINE_CAPACITY = 2 * COMBINE_MAX;
+    /** Client bytes on their way to this server until the next flush. */
+    private GatheringWriter writes;
 
     private ServerConnection(Owner owner, ServerCredentials credentials, String database, int generation,
                              int maxPacketSize, io.netty.buffer.ByteBufAllocator alloc) {
@@ -155,6 +149,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         server.address = address;
         ChannelFuture f = bootstrap.clone().handler(server).connect(address);
         server.channel = f.channel();
+        server.writes = new GatheringWriter(server.channel);
         server.loginTimeout = f.channel().eventLoop().schedule(() -> server.failLogin("08006",
                 "server login timed out after " + loginTimeoutMillis + " ms (server_connect_timeout)"),
                 loginTimeoutMillis, TimeUnit.MILLISECONDS);
@@ -355,11 +350,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         scanner.release();
-        if (held != null) {
-            held.release();
-            held = null;
-            heldIsOurs = false;
-        }
+        writes.release();
         if (!loggedIn) {
             failLogin("08006", "server closed the connection during login");
             return;
@@ -413,7 +404,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         internalRows = rows;
         internalError = null;
         state = State.INTERNAL;
-        pushHeld();
+        writes.push();
         channel.writeAndFlush(messages, channel.voidPromise());
     }
 
@@ -429,34 +420,9 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         state = State.INTERNAL;
     }
 
-    /** True when {@code name} is prepared here (and marks it recently used). */
-    public boolean hasPrepared(String name) {
-        return prepared.get(name) != null;
-    }
-
-    /**
-     * Records {@code name} as prepared here; returns the least recently used name to Close when that takes
-     * the connection past {@code max} statements, else null.
-     */
-    public String addPrepared(String name, int max) {
-        prepared.put(name, Boolean.TRUE);
-        if (prepared.size() > max) {
-            var eldest = prepared.keySet().iterator();
-            String evicted = eldest.next();
-            eldest.remove();
-            return evicted;
-        }
-        return null;
-    }
-
-    /** A Parse of {@code name} failed, or a Close of it went out: it is not prepared here. */
-    public void removePrepared(String name) {
-        prepared.remove(name);
-    }
-
-    /** DISCARD ALL or DEALLOCATE ALL ran: nothing is prepared here any more. */
-    public void clearPrepared() {
-        prepared.clear();
+    /** The statements prepared on this connection (named statements under transaction pooling). */
+    public PreparedOnServer prepared() {
+        return prepared;
     }
 
     /** A CancelRequest for this server is on its way: do not reuse it until {@link #endCancel}. */
@@ -518,52 +484,15 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         }
     }
 
-    /**
-     * Queues client bytes ({@code run}, owned) for the next {@link #flush}, called once per client read batch.
-     * Small pieces of one flush (a rewritten Bind, then the Execute and Sync that followed it) are gathered
-     * into one buffer: one send() instead of a writev of three, and fewer outbound-buffer entries. A lone
-     * piece is never copied.
-     */
+    /** Queues client bytes ({@code run}, owned) for the next {@link #flush}, called once per client read batch. */
     public void write(ByteBuf run) {
-        int n = run.readableBytes();
-        if (n > COMBINE_MAX || state == State.CLOSED) { // (a closed channel releases what it is given)
-            pushHeld();
-            channel.write(run, channel.voidPromise());
-            return;
-        }
-        if (held == null) {
-            held = run;
-            return;
-        }
-        if (!heldIsOurs) { // a second small piece: gather both (each fits in half the capacity)
-            ByteBuf gathered = channel.alloc().directBuffer(COMBINE_CAPACITY);
-            gathered.writeBytes(held);
-            held.release();
-            held = gathered;
-            heldIsOurs = true;
-        } else if (held.writableBytes() < n) { // full: it goes as it is, and this piece starts the next
-            pushHeld();
-            held = run;
-            return;
-        }
-        held.writeBytes(run);
-        run.release();
+        writes.write(run, state == State.CLOSED);
     }
 
     /** Writes and flushes what {@link #write} queued. */
     public void flush() {
-        pushHeld();
+        writes.push();
         channel.flush();
-    }
-
-    /** Hands a gathered piece to the channel, keeping wire order ahead of a write that bypasses it. */
-    private void pushHeld() {
-        if (held != null) {
-            ByteBuf h = held;
-            held = null;
-            heldIsOurs = false;
-            channel.write(h, channel.voidPromise());
-        }
     }
 
     public void setAutoRead(boolean autoRead) {
@@ -586,7 +515,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     }
 
     public void close() {
-        pushHeld();
+        writes.push();
         if (state != State.CLOSED && channel.isActive()) {
             ByteBuf bye = channel.alloc().buffer(5);
             PgWrite.terminate(bye);
