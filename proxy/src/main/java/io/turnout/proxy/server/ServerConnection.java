@@ -105,16 +105,13 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     private InetSocketAddress address;
     private final ServerParameters params = new ServerParameters();
     private Peer peer;
-    private InternalDone internal;
-    /** ReadyForQuery messages the current internal work still waits for (a drain may wait for several). */
-    private int internalReadyLeft;
-    private RowSink internalRows;
+    /** Our own query (or a drain) running now, or null. */
+    private InternalRequest internal;
     /** Pooler-wide statement names prepared on this connection. */
     private final PreparedOnServer prepared = new PreparedOnServer();
     /** CancelRequests sent for this server whose connections are still open. */
     private int cancelsInFlight;
     private Runnable afterCancels;
-    private ServerError internalError;
     private byte txStatus = 'I';
     private long idleSinceNanos = createdNanos;
     private long lastCheckedNanos = createdNanos;
@@ -226,9 +223,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
             return PgFrameScanner.WHOLE;
         }
         if (internal != null) { // replies to our own query: read what matters, swallow the rest
-            return type == BackendType.READY_FOR_QUERY || type == BackendType.PARAMETER_STATUS
-                    || type == BackendType.ERROR_RESPONSE || (internalRows != null && type == BackendType.DATA_ROW)
-                    ? PgFrameScanner.WHOLE : PgFrameScanner.PASS;
+            return internal.frameStart(type);
         }
         if (peer != null) {
             switch (type) { // bookkeeping as each reply starts; the frames pass in order
@@ -297,39 +292,18 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
             login.onFrame(type, frame);
             return;
         }
-        switch (type) {
-            case BackendType.READY_FOR_QUERY -> {
-                byte status = PgRead.readyStatus(frame);
-                txStatus = status;
-                if (internal != null) {
-                    frame.release();
-                    if (--internalReadyLeft > 0) {
-                        return; // a drain waits for more
-                    }
-                    InternalDone done = internal;
-                    ServerError error = internalError;
-                    internal = null;
-                    internalRows = null;
-                    internalError = null;
-                    state = peer != null ? State.ACTIVE : State.IDLE;
-                    done.done(this, error);
-                } else {
-                    frame.release();
-                }
-            }
-            case BackendType.PARAMETER_STATUS -> frame.release(); // our own SET or RESET: recorded when sent
-            case BackendType.ERROR_RESPONSE -> {
-                internalError = ServerError.parse(frame);
-                frame.release();
-            }
-            case BackendType.DATA_ROW -> {
-                try {
-                    internalRows.row(PgRead.dataRow(frame));
-                } finally {
-                    frame.release();
-                }
-            }
-            default -> frame.release();
+        if (type == BackendType.READY_FOR_QUERY) {
+            txStatus = PgRead.readyStatus(frame);
+        }
+        InternalRequest r = internal;
+        if (r == null) {
+            frame.release(); // a ParseComplete or CloseComplete the client must not see
+            return;
+        }
+        if (r.onFrame(type, frame)) {
+            internal = null;
+            state = peer != null ? State.ACTIVE : State.IDLE;
+            r.complete(this);
         }
     }
 
@@ -366,9 +340,9 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
             p.serverLost(this);
         }
         if (internal != null) {
-            InternalDone done = internal;
+            InternalRequest r = internal;
             internal = null;
-            done.done(this, new ServerError("FATAL", "08006", "server closed the connection", null));
+            r.fail(this, new ServerError("FATAL", "08006", "server closed the connection", null));
         }
         owner.closed(this);
     }
@@ -399,10 +373,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     }
 
     private void startInternal(ByteBuf messages, RowSink rows, InternalDone done) {
-        internal = done;
-        internalReadyLeft = 1;
-        internalRows = rows;
-        internalError = null;
+        internal = new InternalRequest(1, rows, done);
         state = State.INTERNAL;
         writes.push();
         channel.writeAndFlush(messages, channel.voidPromise());
@@ -413,10 +384,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
      * Terminate, so PostgreSQL would have completed them), then calls {@code done}.
      */
     public void drain(int readyCount, InternalDone done) {
-        internal = done;
-        internalReadyLeft = readyCount;
-        internalRows = null;
-        internalError = null;
+        internal = new InternalRequest(readyCount, null, done);
         state = State.INTERNAL;
     }
 
