@@ -5,7 +5,6 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.util.concurrent.ScheduledFuture;
 import io.turnout.config.PoolMode;
 import io.turnout.protocol.FrontendType;
 import io.turnout.protocol.PgFrameScanner;
@@ -23,7 +22,6 @@ import io.turnout.proxy.pool.PoolShard;
 import io.turnout.proxy.server.ServerConnection;
 import java.net.InetSocketAddress;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,11 +39,6 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
 
     public enum State { LOGIN, IDLE, WAITING, ACTIVE, CLOSED }
 
-    /** Reasons to stop reading from the client socket; reading resumes when none is left. */
-    private static final int PAUSE_WAITING = 1;
-    private static final int PAUSE_SERVER_BACKPRESSURE = 2;
-    private static final int PAUSE_SUSPEND = 4;
-
     private final TurnoutServer turnout;
     private final PgFrameScanner scanner;
     private final long id = ConnectionInfo.nextId();
@@ -57,8 +50,8 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     private Channel channel;
     private State state = State.LOGIN;
     private ClientLogin login;
-    private ScheduledFuture<?> loginTimer;
-    private ScheduledFuture<?> idleTxTimer;
+    private ClientTimers timers;
+    private ReadPause readPause;
     private Pool pool;
     private PoolShard shard;
     private PoolMode mode;
@@ -80,9 +73,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     private NamedStatements statements;
     private ServerHandback handback;
     private final OutstandingRequests outstanding = new OutstandingRequests();
-    private boolean unsynced;
     private byte txStatus = 'I';
-    private int paused;
     private long waitStartNanos;
     private boolean wroteToServer;
     /**
@@ -106,16 +97,16 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         channel = ctx.channel();
+        readPause = new ReadPause(channel);
+        timers = new ClientTimers(channel.eventLoop());
         login = new ClientLogin(this, turnout);
-        long timeout = turnout.config().pool().clientLoginTimeout().toMillis();
-        if (timeout > 0) {
-            loginTimer = ctx.executor().schedule(() -> {
-                if (state == State.LOGIN) {
-                    fatal(SqlState.PROTOCOL_VIOLATION, "client_login_timeout: login not completed within "
-                            + turnout.config().pool().clientLoginTimeout().toSeconds() + " s");
-                }
-            }, timeout, TimeUnit.MILLISECONDS);
-        }
+        java.time.Duration timeout = turnout.config().pool().clientLoginTimeout();
+        timers.startLogin(timeout, () -> {
+            if (state == State.LOGIN) {
+                fatal(SqlState.PROTOCOL_VIOLATION, "client_login_timeout: login not completed within "
+                        + timeout.toSeconds() + " s");
+            }
+        });
     }
 
     @Override
@@ -168,8 +159,10 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         state = State.CLOSED;
         boolean clientMidFrame = scanner.midFrame(); // read before release() forgets the partial frame
         scanner.release();
-        cancelTimers();
-        if (!(was == State.WAITING && terminated && !clientMidFrame && !unsynced)) {
+        if (timers != null) {
+            timers.cancelAll();
+        }
+        if (!(was == State.WAITING && terminated && !clientMidFrame && !outstanding.unsynced())) {
             releasePending();
         }
         if (login != null) {
@@ -185,7 +178,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
             pool.db().clientCounter().decrementAndGet();
         }
         if (was == State.WAITING) {
-            if (terminated && !pending.isEmpty() && !clientMidFrame && !unsynced) {
+            if (terminated && !pending.isEmpty() && !clientMidFrame && !outstanding.unsynced()) {
                 orphaned = true; // stays queued: its last requests run when a server comes, replies swallowed
             } else {
                 shard.cancelWait(this);
@@ -195,7 +188,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
             ServerConnection s = server;
             server = null;
             s.unlink();
-            handback.afterClientLeft(s, outstanding, unsynced, clientMidFrame, terminated, channel.eventLoop());
+            handback.afterClientLeft(s, outstanding, clientMidFrame, terminated, channel.eventLoop());
         }
         log.debug("client_closed client={}", this);
     }
@@ -208,7 +201,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
             switch (type) {
                 case FrontendType.PARSE, FrontendType.BIND, FrontendType.DESCRIBE, FrontendType.CLOSE -> {
                     clock.messageReceived(txStatus);
-                    unsynced = true;
+                    outstanding.sent(type);
                     return NamedStatements.namesNoStatement(type, buf, bodyIndex, readable, outstanding)
                             ? PgFrameScanner.PASS : PgFrameScanner.WHOLE;
                 }
@@ -232,21 +225,10 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         }
         clock.messageReceived(txStatus);
         switch (type) {
-            case FrontendType.QUERY, FrontendType.SYNC, FrontendType.FUNCTION_CALL -> {
-                outstanding.sent(type);
-                unsynced = false;
-                return PgFrameScanner.PASS;
-            }
-            case FrontendType.EXECUTE -> {
-                outstanding.sent(type);
-                unsynced = true;
-                return PgFrameScanner.PASS;
-            }
-            case FrontendType.PARSE, FrontendType.BIND, FrontendType.DESCRIBE, FrontendType.CLOSE -> {
-                unsynced = true; // (with named statements on, the five-argument frameStart decides these)
-                return PgFrameScanner.PASS;
-            }
-            case FrontendType.COPY_DONE, FrontendType.COPY_FAIL -> {
+            // (with named statements on, the five-argument frameStart takes Parse, Bind, Describe and Close)
+            case FrontendType.QUERY, FrontendType.SYNC, FrontendType.FUNCTION_CALL, FrontendType.EXECUTE,
+                 FrontendType.PARSE, FrontendType.BIND, FrontendType.DESCRIBE, FrontendType.CLOSE,
+                 FrontendType.COPY_DONE, FrontendType.COPY_FAIL -> {
                 outstanding.sent(type);
                 return PgFrameScanner.PASS;
             }
@@ -278,7 +260,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
             serverWanted = true;
         }
         if (queued > MAX_PENDING_BYTES) {
-            pause(PAUSE_WAITING); // a client streaming while it waits: stop reading until linked
+            readPause.pause(ReadPause.WAITING); // a client streaming while it waits: stop reading until linked
         }
     }
 
@@ -323,7 +305,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
             serverWanted = true;
         }
         if (queued > MAX_PENDING_BYTES) {
-            pause(PAUSE_WAITING);
+            readPause.pause(ReadPause.WAITING);
         }
     }
 
@@ -335,7 +317,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     private void requestServer() {
         state = State.WAITING;
         waitStartNanos = System.nanoTime();
-        cancelIdleTxTimer();
+        timers.cancelIdleTransaction();
         shard.acquire(this);
     }
 
@@ -394,7 +376,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
             s.flush();
         }
         s.setAutoRead(channel.isWritable());
-        resume(PAUSE_WAITING);
+        readPause.resume(ReadPause.WAITING, state != State.CLOSED);
         maybeRelease();
     }
 
@@ -507,9 +489,9 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     @Override
     public void serverWritable(boolean writable) {
         if (writable) {
-            resume(PAUSE_SERVER_BACKPRESSURE);
+            readPause.resume(ReadPause.SERVER_BACKPRESSURE, state != State.CLOSED);
         } else {
-            pause(PAUSE_SERVER_BACKPRESSURE);
+            readPause.pause(ReadPause.SERVER_BACKPRESSURE);
         }
     }
 
@@ -526,7 +508,8 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
 
     /** Transaction and statement modes return the server as soon as the client holds nothing on it. */
     private void maybeRelease() {
-        if (mode == PoolMode.SESSION || server == null || outstanding.expectedReady() > 0 || unsynced || txStatus != 'I'
+        if (mode == PoolMode.SESSION || server == null || outstanding.expectedReady() > 0 || outstanding.unsynced()
+                || txStatus != 'I'
                 || scanner.midFrame() || !pending.isEmpty()) {
             return;
         }
@@ -535,7 +518,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         server = null;
         s.unlink();
         state = State.IDLE;
-        resume(PAUSE_SERVER_BACKPRESSURE);
+        readPause.resume(ReadPause.SERVER_BACKPRESSURE, state != State.CLOSED);
         shard.release(s);
     }
 
@@ -560,9 +543,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         int[] key = turnout.cancels().register(this);
         cancelKey = key[0];
         cancelSecret = key[1];
-        if (loginTimer != null) {
-            loginTimer.cancel(false);
-        }
+        timers.loginDone();
         if (pool.welcome() != null) {
             state = State.IDLE;
             sendWelcome();
@@ -580,9 +561,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         this.user = user;
         this.database = database;
         this.login = null;
-        if (loginTimer != null) {
-            loginTimer.cancel(false);
-        }
+        timers.loginDone();
         int[] key = turnout.cancels().register(this);
         cancelKey = key[0];
         cancelSecret = key[1];
@@ -641,48 +620,13 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     }
 
     private void startIdleTxTimer() {
-        long timeout = turnout.config().pool().idleTransactionTimeout().toMillis();
-        if (timeout <= 0) {
-            return;
-        }
-        cancelIdleTxTimer();
-        idleTxTimer = channel.eventLoop().schedule(() -> {
+        java.time.Duration timeout = turnout.config().pool().idleTransactionTimeout();
+        timers.startIdleTransaction(timeout, () -> {
             if (server != null && outstanding.expectedReady() == 0 && txStatus != 'I') {
                 fatal(SqlState.IDLE_IN_TRANSACTION_TIMEOUT, "idle_transaction_timeout: transaction idle for more than "
-                        + turnout.config().pool().idleTransactionTimeout().toSeconds() + " s");
+                        + timeout.toSeconds() + " s");
             }
-        }, timeout, TimeUnit.MILLISECONDS);
-    }
-
-    private void cancelIdleTxTimer() {
-        if (idleTxTimer != null) {
-            idleTxTimer.cancel(false);
-            idleTxTimer = null;
-        }
-    }
-
-    private void cancelTimers() {
-        if (loginTimer != null) {
-            loginTimer.cancel(false);
-        }
-        cancelIdleTxTimer();
-    }
-
-    private void pause(int reason) {
-        if (paused == 0) {
-            channel.config().setAutoRead(false);
-        }
-        paused |= reason;
-    }
-
-    private void resume(int reason) {
-        if ((paused & reason) == 0) {
-            return;
-        }
-        paused &= ~reason;
-        if (paused == 0 && state != State.CLOSED) {
-            channel.config().setAutoRead(true);
-        }
+        });
     }
 
     Channel channel() {
@@ -730,9 +674,9 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     public void suspend(boolean suspended) {
         channel.eventLoop().execute(() -> {
             if (suspended) {
-                pause(PAUSE_SUSPEND);
+                readPause.pause(ReadPause.SUSPEND);
             } else {
-                resume(PAUSE_SUSPEND);
+                readPause.resume(ReadPause.SUSPEND, state != State.CLOSED);
             }
         });
     }

@@ -25,21 +25,29 @@ final class OutstandingRequests {
     private int size;
     private int ready;
     private boolean copyIn;
+    /** Extended-protocol messages went out after the last Sync: the server is inside a pipeline. */
+    private boolean unsynced;
 
-    /** A client message was forwarded. */
+    /** A client message was forwarded (or, for Parse/Bind/Describe/Close, taken in hand). */
     void sent(byte type) {
         switch (type) {
             case FrontendType.QUERY, FrontendType.FUNCTION_CALL -> {
                 push(type);
                 ready++;
+                unsynced = false;
             }
             case FrontendType.SYNC -> {
+                unsynced = false;
                 if (!copyIn) { // ignored by PostgreSQL in copy-in mode: earns nothing
                     push(type);
                     ready++;
                 }
             }
-            case FrontendType.EXECUTE -> push(type);
+            case FrontendType.EXECUTE -> {
+                push(type);
+                unsynced = true;
+            }
+            case FrontendType.PARSE, FrontendType.BIND, FrontendType.DESCRIBE, FrontendType.CLOSE -> unsynced = true;
             case FrontendType.COPY_DONE, FrontendType.COPY_FAIL -> {
                 copyIn = false;
                 push(type);
@@ -201,11 +209,17 @@ final class OutstandingRequests {
         return ready;
     }
 
+    /** True after an extended-protocol message not yet followed by a Sync: the server may not be handed on. */
+    boolean unsynced() {
+        return unsynced;
+    }
+
     void clear() {
         head = 0;
         size = 0;
         ready = 0;
         copyIn = false;
+        unsynced = false;
         parsePayloads.clear();
     }
 

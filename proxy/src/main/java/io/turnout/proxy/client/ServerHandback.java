@@ -31,9 +31,10 @@ final class ServerHandback {
      * The client left while linked to {@code s}. {@code terminated}: it said goodbye (Terminate) rather than
      * vanishing, so PostgreSQL would have completed what it sent before.
      */
-    void afterClientLeft(ServerConnection s, OutstandingRequests outstanding, boolean unsynced,
-                         boolean clientMidFrame, boolean terminated, EventLoop loop) {
+    void afterClientLeft(ServerConnection s, OutstandingRequests outstanding, boolean clientMidFrame,
+                         boolean terminated, EventLoop loop) {
         boolean inFlight = outstanding.expectedReady() > 0;
+        boolean unsynced = outstanding.unsynced();
         if (!inFlight && !unsynced && !clientMidFrame && !s.midFrame() && s.state() == ServerConnection.State.IDLE) {
             idle(s);
             return;
