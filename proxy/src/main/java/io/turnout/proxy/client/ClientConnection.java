@@ -20,6 +20,7 @@ import io.turnout.proxy.pool.ParamSet;
 import io.turnout.proxy.pool.Pool;
 import io.turnout.proxy.pool.PoolShard;
 import io.turnout.proxy.server.ServerConnection;
+import io.turnout.proxy.server.ServerPeer;
 import java.net.InetSocketAddress;
 import java.util.Map;
 import org.slf4j.Logger;
@@ -34,7 +35,7 @@ import org.slf4j.LoggerFactory;
  * outstanding, no extended-protocol message waits for its Sync, and no frame is half forwarded.
  */
 public final class ClientConnection extends ChannelInboundHandlerAdapter
-        implements PgFrameScanner.Listener, PoolShard.Client, ServerConnection.Peer {
+        implements PgFrameScanner.Listener, PoolShard.Client, ServerPeer {
     private static final Logger log = LoggerFactory.getLogger(ClientConnection.class);
 
     public enum State { LOGIN, IDLE, WAITING, ACTIVE, CLOSED }
@@ -163,7 +164,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
             timers.cancelAll();
         }
         if (!(was == State.WAITING && terminated && !clientMidFrame && !outstanding.unsynced())) {
-            releasePending();
+            pending.release();
         }
         if (login != null) {
             login.abandon();
@@ -309,11 +310,6 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         }
     }
 
-    /** Writes what arrived while waiting, translating statement frames for this server. */
-    private void writePending(ServerConnection s) {
-        pending.writeTo(s, statements, outstanding);
-    }
-
     private void requestServer() {
         state = State.WAITING;
         waitStartNanos = System.nanoTime();
@@ -326,7 +322,8 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     @Override
     public void assign(ServerConnection s) {
         if (orphaned) {
-            runOrphanedRequests(s);
+            orphaned = false;
+            handback.runOrphaned(s, params, pending, statements, outstanding);
             return;
         }
         if (state == State.CLOSED) {
@@ -372,7 +369,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
             sendWelcome();
         }
         if (!pending.isEmpty()) {
-            writePending(s);
+            pending.writeTo(s, statements, outstanding); // translating statement frames for this server
             s.flush();
         }
         s.setAutoRead(channel.isWritable());
@@ -380,36 +377,12 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         maybeRelease();
     }
 
-    /** Sends what a client that terminated while waiting had queued; the server is given back once done. */
-    private void runOrphanedRequests(ServerConnection s) {
-        orphaned = false;
-        String setup = s.setupFor(params);
-        if (setup != null) {
-            s.runInternal(setup, (srv, error) -> {
-                if (error != null) {
-                    srv.forgetSetup();
-                    releasePending();
-                    shard.release(srv);
-                } else {
-                    runOrphanedRequests(srv);
-                }
-            });
-            return;
-        }
-        writePending(s);
-        s.flush();
-        s.drain(outstanding.expectedReady(), (srv, error) -> handback.idle(srv));
-    }
-
-    private void releasePending() {
-        pending.release();
-    }
 
     @Override
     public void refuse(String sqlState, String message) {
         if (orphaned) {
             orphaned = false;
-            releasePending();
+            pending.release();
             return;
         }
         if (state == State.CLOSED) {

@@ -3,6 +3,7 @@ package io.turnout.proxy.client;
 import io.netty.channel.EventLoop;
 import io.turnout.config.PoolMode;
 import io.turnout.proxy.TurnoutServer;
+import io.turnout.proxy.pool.ParamSet;
 import io.turnout.proxy.pool.Pool;
 import io.turnout.proxy.pool.PoolShard;
 import io.turnout.proxy.server.ServerConnection;
@@ -53,6 +54,30 @@ final class ServerHandback {
         }
         s.setCloseNeeded();
         shard.release(s);
+    }
+
+    /**
+     * Runs what a client that ended with Terminate while waiting had queued ({@code pending}), in its
+     * parameters, swallowing the replies as PostgreSQL would have completed the work; then gives the server back.
+     */
+    void runOrphaned(ServerConnection s, ParamSet params, QueuedFrames pending, NamedStatements statements,
+                     OutstandingRequests outstanding) {
+        String setup = s.setupFor(params);
+        if (setup != null) {
+            s.runInternal(setup, (srv, error) -> {
+                if (error != null) {
+                    srv.forgetSetup();
+                    pending.release();
+                    shard.release(srv);
+                } else {
+                    runOrphaned(srv, params, pending, statements, outstanding);
+                }
+            });
+            return;
+        }
+        pending.writeTo(s, statements, outstanding);
+        s.flush();
+        s.drain(outstanding.expectedReady(), (srv, error) -> idle(srv));
     }
 
     /** A server with nothing in flight: roll back an open transaction, reset if configured, release. */

@@ -5,6 +5,7 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.group.ChannelGroup;
 import io.turnout.protocol.SqlState;
 import io.turnout.proxy.server.ServerConnection;
+import io.turnout.proxy.server.ServerOwner;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,7 +17,7 @@ import org.slf4j.LoggerFactory;
  * The part of a {@link Pool} that belongs to one event loop: its idle servers and its waiting clients.
  * Every method runs on {@link #loop()}; other threads only read the two counters.
  */
-public final class PoolShard implements ServerConnection.Owner {
+public final class PoolShard implements ServerOwner {
     private static final Logger log = LoggerFactory.getLogger(PoolShard.class);
 
     /** A client that waits for, or gets, a server from this shard. */

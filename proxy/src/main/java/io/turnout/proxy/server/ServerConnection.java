@@ -35,50 +35,6 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
 
     public enum State { LOGIN, IDLE, ACTIVE, INTERNAL, CLOSED }
 
-    /** Who gets told about this connection's life: its pool shard. */
-    public interface Owner {
-        void loginSucceeded(ServerConnection server);
-
-        void loginFailed(ServerConnection server, String sqlState, String message);
-
-        void closed(ServerConnection server);
-    }
-
-    /** Receives what the server says to the linked client. */
-    public interface Peer {
-        void serverData(ByteBuf run);
-
-        /** ReadyForQuery with {@code status} was just forwarded (at the end of the last run). */
-        void serverReady(byte status);
-
-        /** A ParameterStatus was just forwarded. */
-        void serverParameter(String name, String value);
-
-        /** A CopyInResponse is on its way: the server is entering copy-in mode. */
-        void serverCopyIn();
-
-        /** An ErrorResponse is on its way: the server skips to the next Sync. */
-        void serverError();
-
-        /** A ParseComplete is on its way: true to swallow it (it answers a Parse the client never sent). */
-        boolean serverParseComplete();
-
-        /** A CloseComplete is on its way: true to swallow it. */
-        boolean serverCloseComplete();
-
-        /** DISCARD ALL or DEALLOCATE ALL ran: no statement is prepared on this server any more. */
-        void serverDeallocatedAll();
-
-        void flushToClient();
-
-        void serverWritable(boolean writable);
-
-        void serverLost(ServerConnection server);
-
-        /** The client's id, for SHOW SERVERS' link column. */
-        long clientId();
-    }
-
     /** Completion of a query Turnout ran itself; {@code error} is null when it succeeded. */
     public interface InternalDone {
         void done(ServerConnection server, ServerError error);
@@ -90,7 +46,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     }
 
     private final long id = ConnectionInfo.nextId();
-    private final Owner owner;
+    private final ServerOwner owner;
     private final ServerCredentials credentials;
     private final String database;
     private final int generation;
@@ -104,7 +60,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     private int backendSecret;
     private InetSocketAddress address;
     private final ServerParameters params = new ServerParameters();
-    private Peer peer;
+    private ServerPeer peer;
     /** Our own query (or a drain) running now, or null. */
     private InternalRequest internal;
     /** Pooler-wide statement names prepared on this connection. */
@@ -125,7 +81,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     /** Client bytes on their way to this server until the next flush. */
     private GatheringWriter writes;
 
-    private ServerConnection(Owner owner, ServerCredentials credentials, String database, int generation,
+    private ServerConnection(ServerOwner owner, ServerCredentials credentials, String database, int generation,
                              int maxPacketSize, io.netty.buffer.ByteBufAllocator alloc) {
         this.owner = owner;
         this.credentials = credentials;
@@ -138,7 +94,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
      * Opens a connection on {@code bootstrap}'s event loop and logs in; the owner hears the outcome on
      * that loop.
      */
-    public static ServerConnection connect(Bootstrap bootstrap, Owner owner, InetSocketAddress address,
+    public static ServerConnection connect(Bootstrap bootstrap, ServerOwner owner, InetSocketAddress address,
                                            ServerCredentials credentials, String database, int generation,
                                            int maxPacketSize, long loginTimeoutMillis) {
         ServerConnection server = new ServerConnection(owner, credentials, database, generation, maxPacketSize,
@@ -334,7 +290,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         if (wasOpen) {
             log.debug("server_closed id={} db={} user={}", id, database, credentials.user());
         }
-        Peer p = peer;
+        ServerPeer p = peer;
         peer = null;
         if (p != null) {
             p.serverLost(this);
@@ -437,7 +393,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         params.afterReset(resetQuery);
     }
 
-    public void link(Peer p) {
+    public void link(ServerPeer p) {
         this.peer = p;
         this.state = State.ACTIVE;
         this.linkedNanos = System.nanoTime();
@@ -520,7 +476,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
                 prepared.size(), generation, false);
     }
 
-    public Owner owner() {
+    public ServerOwner owner() {
         return owner;
     }
 
