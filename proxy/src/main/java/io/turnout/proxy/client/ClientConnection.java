@@ -160,8 +160,9 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         state = State.CLOSED;
         boolean clientMidFrame = scanner.midFrame(); // read before release() forgets the partial frame
         scanner.release();
-        if (timers != null) {
+        if (timers != null) { // (both are made in channelActive)
             timers.cancelAll();
+            readPause.close();
         }
         if (!(was == State.WAITING && terminated && !clientMidFrame && !outstanding.unsynced())) {
             pending.release();
@@ -373,7 +374,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
             s.flush();
         }
         s.setAutoRead(channel.isWritable());
-        readPause.resume(ReadPause.WAITING, state != State.CLOSED);
+        readPause.resume(ReadPause.WAITING);
         maybeRelease();
     }
 
@@ -462,7 +463,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     @Override
     public void serverWritable(boolean writable) {
         if (writable) {
-            readPause.resume(ReadPause.SERVER_BACKPRESSURE, state != State.CLOSED);
+            readPause.resume(ReadPause.SERVER_BACKPRESSURE);
         } else {
             readPause.pause(ReadPause.SERVER_BACKPRESSURE);
         }
@@ -491,7 +492,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         server = null;
         s.unlink();
         state = State.IDLE;
-        readPause.resume(ReadPause.SERVER_BACKPRESSURE, state != State.CLOSED);
+        readPause.resume(ReadPause.SERVER_BACKPRESSURE);
         shard.release(s);
     }
 
@@ -649,7 +650,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
             if (suspended) {
                 readPause.pause(ReadPause.SUSPEND);
             } else {
-                readPause.resume(ReadPause.SUSPEND, state != State.CLOSED);
+                readPause.resume(ReadPause.SUSPEND);
             }
         });
     }

@@ -16,6 +16,7 @@ final class ReadPause {
 
     private final Channel channel;
     private int reasons;
+    private boolean closed;
 
     ReadPause(Channel channel) {
         this.channel = channel;
@@ -28,14 +29,19 @@ final class ReadPause {
         reasons |= reason;
     }
 
-    /** Drops {@code reason}; reads again when it was the last one and {@code open}. */
-    void resume(int reason, boolean open) {
+    /** Drops {@code reason}; reads again when it was the last one. */
+    void resume(int reason) {
         if ((reasons & reason) == 0) {
             return;
         }
         reasons &= ~reason;
-        if (reasons == 0 && open) {
+        if (reasons == 0 && !closed) {
             channel.config().setAutoRead(true);
         }
+    }
+
+    /** The client is gone: nothing turns reading back on. */
+    void close() {
+        closed = true;
     }
 }
