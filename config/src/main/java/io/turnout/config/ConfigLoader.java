@@ -27,12 +27,17 @@ public final class ConfigLoader {
             "stats_users", "ignore_startup_parameters", "stats_period", "metrics_addr", "metrics_port", "databases",
             "consul", "etcd", "failover_hold_timeout", "proxy_protocol", "proxy_protocol_trusted", "tcp_keepalive",
             "tcp_keepidle", "tcp_keepintvl", "tcp_keepcnt", "tcp_user_timeout", "so_reuseport", "peer_id", "peers",
-            "drain_accept_delay", "drain_timeout");
+            "drain_accept_delay", "drain_timeout",
+            "client_tls_sslmode", "client_tls_key_file", "client_tls_cert_file", "client_tls_ca_file",
+            "client_tls_protocols", "client_tls_ciphers", "client_tls_ecdhcurve", "server_tls_sslmode",
+            "server_tls_ca_file", "server_tls_key_file", "server_tls_cert_file", "server_tls_protocols",
+            "server_tls_ciphers");
     /** Names of the admin console's virtual databases; no configured database may take them. */
     public static final List<String> ADMIN_DATABASES = List.of("pgbouncer", "turnout");
     static final List<String> DATABASE_KEYS = List.of(
             "host", "port", "dbname", "user", "password", "pool_size", "min_pool_size", "reserve_pool_size",
-            "pool_mode", "max_db_connections", "auth_user", "patroni_scope");
+            "pool_mode", "max_db_connections", "auth_user", "patroni_scope",
+            "server_tls_sslmode");
 
     private ConfigLoader() {
     }
@@ -150,7 +155,8 @@ public final class ConfigLoader {
                 Map.copyOf(templates),
                 consul,
                 etcd,
-                NetworkSection.parse(top));
+                NetworkSection.parse(top),
+                TlsSection.parse(top, dbs, baseDir));
     }
 
     private static void override(Node root, String name, String key, String value) throws ConfigException {
