@@ -81,7 +81,7 @@ public final class ConfigLoader {
         YamlSection top = new YamlSection(name, "", root);
         top.rejectUnknown(GENERAL_KEYS);
 
-        AuthType authType = enumValue(top, "auth_type", "scram-sha-256", AuthType::of, "trust, plain, md5, scram-sha-256");
+        AuthType authType = enumValue(top, "auth_type", "scram-sha-256", AuthType::of, "trust, plain, md5, scram-sha-256, cert");
         Path authFile = null;
         Map<String, String> users = Map.of();
         String authFileName = top.string("auth_file", null);
@@ -94,7 +94,7 @@ public final class ConfigLoader {
         }
         String authUser = top.string("auth_user", null);
         String authQuery = top.string("auth_query", "SELECT usename, passwd FROM pg_shadow WHERE usename=$1");
-        if (authType != AuthType.TRUST && authFile == null && authUser == null) {
+        if (authType != AuthType.TRUST && authType != AuthType.CERT && authFile == null && authUser == null) {
             throw top.error("auth_type", "auth_type " + authType.key() + " needs auth_file or auth_user to find secrets");
         }
 
@@ -140,6 +140,11 @@ public final class ConfigLoader {
             (d.isTemplate() ? templates : databases).put(db, d);
         }
         String metricsPort = top.string("metrics_port", null);
+        TlsSettings tls = TlsSection.parse(top, dbs, baseDir);
+        if (authType == AuthType.CERT && tls.clientCaFile() == null) {
+            throw top.error("auth_type", "auth_type cert needs client TLS with client_tls_ca_file (the CA of the"
+                    + " client certificates whose CN is the user name)");
+        }
 
         return new TurnoutConfig(source,
                 top.string("listen_addr", "127.0.0.1"),
@@ -156,7 +161,7 @@ public final class ConfigLoader {
                 consul,
                 etcd,
                 NetworkSection.parse(top),
-                TlsSection.parse(top, dbs, baseDir));
+                tls);
     }
 
     private static void override(Node root, String name, String key, String value) throws ConfigException {

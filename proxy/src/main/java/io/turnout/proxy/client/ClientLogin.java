@@ -84,11 +84,6 @@ final class ClientLogin {
 
     private void onStartup(StartupPacket p) {
         Channel ch = client.channel();
-        if (p.isSslRequest() || p.isGssEncRequest()) {
-            ch.writeAndFlush(ch.alloc().buffer(1).writeByte('N'), ch.voidPromise());
-            client.scanner().expectStartup();
-            return;
-        }
         if (p.isCancelRequest()) {
             turnout.cancels().cancel(p.processId(), p.secretKey());
             ch.close();
@@ -153,7 +148,8 @@ final class ClientLogin {
         }
         secret = config.users().get(user);
         String authUser = database.authUser() != null ? database.authUser() : config.authUser();
-        if (secret == null && authUser != null && config.authType() != AuthType.TRUST) {
+        if (secret == null && authUser != null && config.authType() != AuthType.TRUST
+                && config.authType() != AuthType.CERT) {
             awaitingLookup = true;
             AuthQuery.lookup(turnout.pools(), database, authUser, config.authQuery(), user, ch.eventLoop(),
                     new AuthQuery.Result() {
@@ -209,6 +205,19 @@ final class ClientLogin {
             case SCRAM_SHA_256 -> {
                 PgWrite.authenticationSasl(out, List.of(SCRAM));
                 step = Step.SASL_INITIAL;
+            }
+            case CERT -> {
+                String cn = io.turnout.proxy.tls.PeerCertificate.commonName(ch);
+                ch.write(out, ch.voidPromise());
+                if (user.equals(cn)) {
+                    succeed();
+                } else {
+                    log.info("client_auth_failed user={} db={} addr={} reason=\"{}\"", user, dbName,
+                            ProxyProtocol.clientAddress(ch), cn == null ? "no client certificate" : "certificate CN " + cn);
+                    client.fatal(SqlState.INVALID_AUTHORIZATION, "certificate authentication failed for user \""
+                            + user + "\"");
+                }
+                return;
             }
         }
         ch.writeAndFlush(out, ch.voidPromise());
