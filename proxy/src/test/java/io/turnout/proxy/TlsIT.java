@@ -15,7 +15,6 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -55,6 +54,8 @@ class TlsIT {
                 .set("server_tls_sslmode", "verify-full")
                 .set("server_tls_ca_file", certs.caCert())
                 .database("plain_to_server", "dbname: app, user: postgres, password: postgres, server_tls_sslmode: disable")
+                // "vm" is 127.0.0.1 in /etc/hosts but not a name in PostgreSQL's certificate
+                .rawDatabase("wrong_host", "host: vm, port: " + pg.port() + ", dbname: app, user: postgres, password: postgres")
                 .start();
         certAuth = TurnoutFixture.builder(pg)
                 .set("auth_type", "cert")
@@ -63,6 +64,8 @@ class TlsIT {
                 .set("client_tls_key_file", TestCerts.keyOf(otherHostCert))
                 .set("client_tls_ca_file", certs.caCert())
                 .set("client_login_timeout", "2")
+                .set("proxy_protocol", "true")
+                .set("proxy_protocol_trusted", "[127.0.0.1/32]")
                 .set("server_tls_sslmode", "require")
                 .database("app", "dbname: app, user: postgres, password: postgres")
                 .start();
@@ -203,6 +206,11 @@ class TlsIT {
             assertThatThrownBy(() -> tls.connect("alice", "alice_pw", "plain_to_server", p).close())
                     .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getMessage()).contains("no encryption"));
 
+            // verify-full towards PostgreSQL checks the name dialled
+            assertThatThrownBy(() -> tls.connect("alice", "alice_pw", "wrong_host", p).close())
+                    .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getMessage())
+                            .contains("TLS handshake with server vm:" + pg.port() + " failed (server_tls_sslmode verify-full)"));
+
             ResultSet rs = bystander.createStatement().executeQuery("select 2");
             rs.next();
             assertThat(rs.getInt(1)).isEqualTo(2);
@@ -281,10 +289,90 @@ class TlsIT {
         }
     }
 
+    /** The PROXY header comes first, then the SSLRequest; the session logs in over TLS behind it. */
     @Test
-    void showConfigAndTheEngineInUse() throws Exception {
-        List<String> names = new ArrayList<>();
-        names.add(io.turnout.proxy.tls.TlsContexts.engine());
-        assertThat(names.get(0)).satisfiesAnyOf(e -> assertThat(e).startsWith("openssl"), e -> assertThat(e).isEqualTo("jdk"));
+    void proxyHeaderBeforeSslRequest() throws Exception {
+        SSLContext client = Pem.sslContext(certs.caCert(), certs.clientCert(), certs.clientKey(), true);
+        try (RawClient raw = new RawClient(certAuth.port())) {
+            raw.send(RawClient.cat("PROXY TCP4 10.9.8.7 127.0.0.1 40000 6432\r\n".getBytes(
+                    java.nio.charset.StandardCharsets.US_ASCII), RawClient.negotiation(80877103)));
+            assertThat(raw.readByte()).isEqualTo('S');
+            raw.startTls(client);
+            raw.send(RawClient.startup("user", "turnout", "database", "app"));
+            assertThat(raw.readUntilReady()).isNull();
+            raw.send(RawClient.query("select 1"));
+            assertThat(raw.readUntilReady()).isNull();
+        }
+    }
+
+    /**
+     * RELOAD re-reads the certificate and key while pgbench runs: nobody is dropped, new handshakes get the
+     * new certificate, and a file that does not load is refused like any invalid configuration.
+     */
+    @Test
+    void rotationUnderLoad() throws Exception {
+        Path rot = Files.createDirectories(dir.resolve("rotation"));
+        Path cert = rot.resolve("cert.pem");
+        Path key = rot.resolve("key.pem");
+        Files.copy(certs.serverCert(), cert);
+        Files.copy(certs.serverKey(), key);
+        try (TurnoutFixture t = TurnoutFixture.builder(pg)
+                .set("client_tls_sslmode", "require")
+                .set("client_tls_cert_file", cert)
+                .set("client_tls_key_file", key)
+                .set("server_tls_sslmode", "require")
+                .start()) {
+            assertThat(servedSerial(t.port())).isEqualTo(TestCerts.serial(certs.serverCert()));
+            Path script = dir.resolve("rotation.sql");
+            Files.writeString(script, "select 1;\n");
+            Map<String, String> env = PgServer.clientEnv();
+            env.put("PGSSLMODE", "require");
+            env.put("PGPASSWORD", "alice_pw");
+            ProcessBuilder pb = new ProcessBuilder("pgbench", "-n", "-c", "4", "-j", "2", "-T", "6", "-f",
+                    script.toString(), "-h", "127.0.0.1", "-p", String.valueOf(t.port()), "-U", "alice", "app")
+                    .redirectErrorStream(true).redirectOutput(rot.resolve("pgbench.out").toFile());
+            pb.environment().putAll(env);
+            pb.environment().values().removeIf(java.util.Objects::isNull);
+            Process bench = pb.start();
+            try {
+                long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+                while (t.server().clientCount().get() < 4 && System.nanoTime() < deadline) {
+                    Thread.sleep(20);
+                }
+                assertThat(t.server().clientCount().get()).isGreaterThanOrEqualTo(4);
+                Path next = certs.issue(rot, "next", "/CN=localhost",
+                        "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n", 2);
+                Files.copy(TestCerts.keyOf(next), key, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                Files.copy(next, cert, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                t.server().reload();
+                assertThat(servedSerial(t.port())).isEqualTo(TestCerts.serial(next));
+                Files.writeString(cert, "not a certificate");
+                assertThatThrownBy(() -> t.server().reload()).isInstanceOf(io.turnout.config.ConfigException.class)
+                        .hasMessageContaining("client_tls_cert_file: cannot load certificate " + cert);
+                assertThat(servedSerial(t.port())).isEqualTo(TestCerts.serial(next));
+                assertThat(bench.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            } finally {
+                bench.destroy();
+            }
+            String out = Files.readString(rot.resolve("pgbench.out"));
+            assertThat(bench.exitValue()).as(out).isZero();
+            assertThat(out).contains("number of failed transactions: 0");
+        }
+    }
+
+    /** The serial of the certificate a new TLS handshake gets. */
+    private static java.math.BigInteger servedSerial(int port) throws Exception {
+        SSLContext any = Pem.sslContext(null, null, null, false);
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write(RawClient.negotiation(80877103));
+            assertThat(s.getInputStream().read()).isEqualTo('S');
+            try (javax.net.ssl.SSLSocket tlsSocket = (javax.net.ssl.SSLSocket) any.getSocketFactory()
+                    .createSocket(s, "127.0.0.1", port, true)) {
+                tlsSocket.startHandshake();
+                return ((java.security.cert.X509Certificate) tlsSocket.getSession().getPeerCertificates()[0])
+                        .getSerialNumber();
+            }
+        }
     }
 }
