@@ -53,6 +53,8 @@ class TlsIT {
                 .set("client_tls_key_file", certs.serverKey())
                 .set("server_tls_sslmode", "verify-full")
                 .set("server_tls_ca_file", certs.caCert())
+                .set("admin_users", "alice")
+                .set("metrics_port", "0")
                 .database("plain_to_server", "dbname: app, user: postgres, password: postgres, server_tls_sslmode: disable")
                 // "vm" is 127.0.0.1 in /etc/hosts but not a name in PostgreSQL's certificate
                 .rawDatabase("wrong_host", "host: vm, port: " + pg.port() + ", dbname: app, user: postgres, password: postgres")
@@ -287,6 +289,50 @@ class TlsIT {
             }
             assertThat(state).isEqualTo("57014");
         }
+    }
+
+    /** SHOW CLIENTS / SHOW SERVERS tls column, SHOW CONFIG's engine, the handshake counter. */
+    @Test
+    void visibility() throws Exception {
+        Properties p = new Properties();
+        p.setProperty("sslmode", "require");
+        Properties simple = new Properties(p);
+        simple.putAll(p);
+        simple.setProperty("preferQueryMode", "simple"); // the admin console speaks only the simple protocol
+        try (Connection app = tls.connect(p); Connection admin = tls.connect("alice", "alice_pw", "pgbouncer", simple)) {
+            app.setAutoCommit(false);
+            app.createStatement().execute("select 1"); // holds its server
+            java.util.Set<String> clientTls = new java.util.HashSet<>();
+            try (ResultSet rs = admin.createStatement().executeQuery("SHOW CLIENTS")) {
+                while (rs.next()) {
+                    clientTls.add(rs.getString("tls"));
+                }
+            }
+            assertThat(clientTls).isNotEmpty().allSatisfy(t -> assertThat(t).matches("TLSv1\\.[23]/\\w+"));
+            java.util.Set<String> serverTls = new java.util.HashSet<>();
+            try (ResultSet rs = admin.createStatement().executeQuery("SHOW SERVERS")) {
+                while (rs.next()) {
+                    serverTls.add(rs.getString("tls"));
+                }
+            }
+            // towards PostgreSQL the peer certificate is the server's
+            assertThat(serverTls).isNotEmpty().allSatisfy(t -> assertThat(t).matches("TLSv1\\.[23]/\\w+/CN=localhost"));
+            String engine = null;
+            try (ResultSet rs = admin.createStatement().executeQuery("SHOW CONFIG")) {
+                while (rs.next()) {
+                    if (rs.getString("key").equals("tls_engine")) {
+                        engine = rs.getString("value");
+                    }
+                }
+            }
+            assertThat(engine).isEqualTo(io.turnout.proxy.tls.TlsContexts.engine()).isNotEmpty();
+            app.commit();
+        }
+        java.net.http.HttpResponse<String> metrics = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + tls.server().httpPort()
+                        + "/metrics")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(metrics.body()).containsPattern("turnout_tls_handshakes_total\\{result=\"ok\",side=\"client\"} [1-9]")
+                .containsPattern("turnout_tls_handshakes_total\\{result=\"ok\",side=\"server\"} [1-9]");
     }
 
     /** The PROXY header comes first, then the SSLRequest; the session logs in over TLS behind it. */

@@ -474,7 +474,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
                 ConnectionInfo.epochMillis(createdNanos),
                 ConnectionInfo.epochMillis(linkedNanos), 0, closeNeeded,
                 peer != null ? peer.clientId() : 0, backendPid, params.login().getOrDefault("application_name", ""),
-                prepared.size(), generation, false);
+                prepared.size(), generation, false, io.turnout.proxy.tls.TlsHandshakes.describe(channel));
     }
 
     public ServerOwner owner() {
