@@ -335,6 +335,39 @@ class TlsIT {
                 .containsPattern("turnout_tls_handshakes_total\\{result=\"ok\",side=\"server\"} [1-9]");
     }
 
+    /** PostgreSQL 17's sslnegotiation=direct: a ClientHello first, served only with ALPN "postgresql". */
+    @Test
+    void directTlsNeedsAlpnPostgresql() throws Exception {
+        SSLContext client = Pem.sslContext(certs.caCert(), certs.clientCert(), certs.clientKey(), true);
+        for (boolean alpn : new boolean[] {true, false}) {
+            try (javax.net.ssl.SSLSocket s = (javax.net.ssl.SSLSocket) client.getSocketFactory()
+                    .createSocket("127.0.0.1", certAuth.port())) {
+                s.setSoTimeout(10_000);
+                if (alpn) {
+                    javax.net.ssl.SSLParameters p = s.getSSLParameters();
+                    p.setApplicationProtocols(new String[] {"postgresql"});
+                    s.setSSLParameters(p);
+                }
+                s.startHandshake();
+                s.getOutputStream().write(RawClient.startup("user", "turnout", "database", "app"));
+                java.io.DataInputStream in = new java.io.DataInputStream(s.getInputStream());
+                int type = in.read();
+                byte[] body = new byte[in.readInt() - 4];
+                in.readFully(body);
+                RawClient.Message first = new RawClient.Message((char) type, body);
+                if (alpn) {
+                    assertThat(s.getApplicationProtocol()).isEqualTo("postgresql");
+                    assertThat(first.type()).isEqualTo('R'); // AuthenticationOk: the certificate was the login
+                } else {
+                    assertThat(first.type()).isEqualTo('E');
+                    assertThat(first.field('C')).isEqualTo("08P01");
+                    assertThat(first.field('M')).isEqualTo(
+                            "received direct SSL connection request without ALPN protocol negotiation extension");
+                }
+            }
+        }
+    }
+
     /** The PROXY header comes first, then the SSLRequest; the session logs in over TLS behind it. */
     @Test
     void proxyHeaderBeforeSslRequest() throws Exception {

@@ -28,6 +28,8 @@ public final class StartupNegotiation extends ByteToMessageDecoder {
     private static final int SSL_REQUEST = 80877103;
     private static final int GSSENC_REQUEST = 80877104;
     private static final int CANCEL_REQUEST = 80877102;
+    /** A TLS record of type handshake: no PostgreSQL packet length starts with this byte (it would be > 350 MB). */
+    private static final byte TLS_HANDSHAKE_RECORD = 0x16;
 
     private final Supplier<TlsContexts> contexts;
     private final Duration loginTimeout;
@@ -41,8 +43,20 @@ public final class StartupNegotiation extends ByteToMessageDecoder {
         this.loginTimeout = loginTimeout;
     }
 
+    /** The negotiation behind a direct TLS handshake: nothing more may be negotiated. */
+    private StartupNegotiation(Supplier<TlsContexts> contexts, Duration loginTimeout, boolean direct) {
+        this(contexts, loginTimeout);
+        sslDone = direct;
+        gssDone = direct;
+        encrypted = direct;
+    }
+
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        if (!sslDone && !gssDone && in.isReadable() && in.getByte(in.readerIndex()) == TLS_HANDSHAKE_RECORD) {
+            directTls(ctx);
+            return;
+        }
         if (in.readableBytes() < 8) {
             return;
         }
@@ -95,6 +109,33 @@ public final class StartupNegotiation extends ByteToMessageDecoder {
             return;
         }
         ctx.pipeline().remove(this); // the buffered StartupMessage / CancelRequest goes on to the client connection
+    }
+
+    /**
+     * PostgreSQL 17's sslnegotiation=direct: the connection starts with a TLS ClientHello. Served only with
+     * ALPN "postgresql" (as PostgreSQL does, so a stray HTTPS client is not taken for a database client).
+     */
+    private void directTls(ChannelHandlerContext ctx) {
+        TlsContexts tls = contexts.get();
+        if (tls == null || !tls.clientTls()) {
+            log.info("client_startup_refused addr={} reason=\"direct TLS while client_tls_sslmode is disable\"",
+                    ProxyProtocol.clientAddress(ctx.channel()));
+            ctx.close();
+            return;
+        }
+        SslHandler h = tls.clientHandler(ctx.alloc(), loginTimeout);
+        TlsHandshakes.watch(h, ctx.channel(), true);
+        h.handshakeFuture().addListener(f -> {
+            ChannelHandlerContext next = ctx.pipeline().context("negotiation-tls");
+            if (f.isSuccess() && !TlsContexts.ALPN.equals(h.applicationProtocol()) && next != null) {
+                refuse(next, SqlState.PROTOCOL_VIOLATION,
+                        "received direct SSL connection request without ALPN protocol negotiation extension");
+            }
+        });
+        // the ClientHello buffered here goes on to the SslHandler when this decoder leaves the pipeline
+        ctx.pipeline().addAfter(ctx.name(), "tls", h);
+        ctx.pipeline().addAfter("tls", "negotiation-tls", new StartupNegotiation(contexts, loginTimeout, true));
+        ctx.pipeline().remove(this);
     }
 
     private static void refuse(ChannelHandlerContext ctx, String sqlState, String message) {

@@ -1,6 +1,7 @@
 package io.turnout.proxy.tls;
 
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.OpenSslContextOption;
@@ -33,6 +34,9 @@ public final class TlsContexts {
             !"jdk".equalsIgnoreCase(System.getProperty("turnout.tls.engine")) && OpenSsl.isAvailable()
                     ? SslProvider.OPENSSL : SslProvider.JDK;
 
+    /** The ALPN protocol name PostgreSQL 17 registered; required for direct TLS. */
+    public static final String ALPN = "postgresql";
+
     private final TlsSettings settings;
     private final SslContext forClients;
     private final SslContext toServersTrusting;
@@ -64,6 +68,9 @@ public final class TlsContexts {
                     // verify-*: a certificate is required; otherwise asked for, so auth_type cert can use it
                     b.clientAuth(s.clientMode().verifies() ? ClientAuth.REQUIRE : ClientAuth.OPTIONAL);
                 }
+                b.applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
+                        ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, ALPN));
                 if (s.clientEcdhCurve() != null && PROVIDER == SslProvider.OPENSSL) {
                     b.option(OpenSslContextOption.GROUPS, s.clientEcdhCurve().split("[:,]"));
                 }
