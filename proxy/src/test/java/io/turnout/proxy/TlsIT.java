@@ -102,10 +102,25 @@ class TlsIT {
         assertThat(r.stdout().strip().lines().findFirst()).hasValue("t");
     }
 
+    /**
+     * SCRAM-SHA-256-PLUS both ways: psql insists on channel binding to Turnout's certificate, and Turnout's
+     * logins to PostgreSQL (SCRAM over hostssl, which offers -PLUS) bind to PostgreSQL's.
+     */
+    @Test
+    void channelBindingRequiredByPsql() {
+        Processes.Result r = psql(libpq(tls, "sslmode=verify-full sslrootcert=" + certs.caCert()
+                + " channel_binding=require"), "select current_user");
+        assertThat(r.ok()).as(r.stderr()).isTrue();
+        assertThat(r.stdout().strip()).isEqualTo("postgres");
+        r = psql(libpq(tls, "sslmode=require channel_binding=require password=wrong"), "select 1");
+        assertThat(r.stderr()).contains("password authentication failed for user \"alice\"");
+    }
+
     @Test
     void pgjdbcVerifyFull() throws Exception {
         Properties p = new Properties();
         p.setProperty("ssl", "true");
+        p.setProperty("channelBinding", "require");
         p.setProperty("sslmode", "verify-full");
         p.setProperty("sslrootcert", certs.caCert().toString());
         try (Connection c = tls.connect(p); ResultSet rs = c.createStatement().executeQuery(SERVER_SSL)) {

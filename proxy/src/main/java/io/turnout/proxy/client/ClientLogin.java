@@ -19,6 +19,7 @@ import io.turnout.protocol.auth.ScramServer;
 import io.turnout.proxy.TurnoutServer;
 import io.turnout.proxy.net.ProxyProtocol;
 import io.turnout.proxy.pool.Database;
+import io.turnout.proxy.tls.ChannelBinding;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -203,7 +204,9 @@ final class ClientLogin {
                 step = Step.MD5;
             }
             case SCRAM_SHA_256 -> {
-                PgWrite.authenticationSasl(out, List.of(SCRAM));
+                // over TLS, SCRAM-SHA-256-PLUS first, as PostgreSQL lists them
+                PgWrite.authenticationSasl(out, ChannelBinding.ofLocalCertificate(ch) != null
+                        ? List.of(ChannelBinding.SCRAM_PLUS, SCRAM) : List.of(SCRAM));
                 step = Step.SASL_INITIAL;
             }
             case CERT -> {
@@ -250,7 +253,9 @@ final class ClientLogin {
                 int end = frame.readerIndex() + 1 + frame.getInt(frame.readerIndex() + 1);
                 String mechanism = PgRead.cstring(frame, start, end);
                 int at = PgRead.skipCstring(frame, start, end);
-                if (!SCRAM.equals(mechanism)) {
+                byte[] binding = ChannelBinding.ofLocalCertificate(client.channel());
+                boolean plus = binding != null && ChannelBinding.SCRAM_PLUS.equals(mechanism);
+                if (!SCRAM.equals(mechanism) && !plus) {
                     throw new PgProtocolException(SqlState.PROTOCOL_VIOLATION,
                             "client selected an invalid SASL authentication mechanism");
                 }
@@ -264,6 +269,9 @@ final class ClientLogin {
                 byte[] data = new byte[length];
                 frame.getBytes(at + 4, data);
                 scram = serverFor(secret);
+                if (binding != null) {
+                    scram.bindChannel(binding, plus);
+                }
                 try {
                     byte[] serverFirst = scram.handleClientFirst(data);
                     Channel ch = client.channel();

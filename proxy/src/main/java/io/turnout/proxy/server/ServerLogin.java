@@ -11,6 +11,7 @@ import io.turnout.protocol.PgWrite;
 import io.turnout.protocol.auth.AuthException;
 import io.turnout.protocol.auth.Md5;
 import io.turnout.protocol.auth.ScramClient;
+import io.turnout.proxy.tls.ChannelBinding;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -105,7 +106,9 @@ final class ServerLogin {
                 PgWrite.passwordMessage(out, Md5.response(credentials.secret(), credentials.user(), request.data()));
                 return false;
             case AuthRequest.SASL:
-                if (!request.mechanisms().contains(SCRAM)) {
+                byte[] binding = request.mechanisms().contains(ChannelBinding.SCRAM_PLUS)
+                        ? ChannelBinding.ofPeerCertificate(server.channel()) : null;
+                if (binding == null && !request.mechanisms().contains(SCRAM)) {
                     throw new AuthException("server offers SASL mechanisms " + request.mechanisms() + ", none supported");
                 }
                 if (credentials.hasPlainPassword()) {
@@ -116,7 +119,11 @@ final class ServerLogin {
                     throw new AuthException("server asks for SCRAM but user " + credentials.user()
                             + " has no plain password, and no client has logged in with SCRAM yet to lend its keys");
                 }
-                PgWrite.saslInitialResponse(out, SCRAM, scram.clientFirstMessage());
+                if (binding != null) {
+                    scram.bindChannel(binding); // PostgreSQL offers -PLUS over TLS: prove no one sits in between
+                }
+                PgWrite.saslInitialResponse(out, binding != null ? ChannelBinding.SCRAM_PLUS : SCRAM,
+                        scram.clientFirstMessage());
                 return false;
             case AuthRequest.SASL_CONTINUE:
                 if (scram == null) {
