@@ -31,7 +31,7 @@ public final class ConfigLoader {
             "client_tls_sslmode", "client_tls_key_file", "client_tls_cert_file", "client_tls_ca_file",
             "client_tls_protocols", "client_tls_ciphers", "client_tls_ecdhcurve", "server_tls_sslmode",
             "server_tls_ca_file", "server_tls_key_file", "server_tls_cert_file", "server_tls_protocols",
-            "server_tls_ciphers");
+            "server_tls_ciphers", "client_channel_binding", "server_channel_binding");
     /** Names of the admin console's virtual databases; no configured database may take them. */
     public static final List<String> ADMIN_DATABASES = List.of("pgbouncer", "turnout");
     static final List<String> DATABASE_KEYS = List.of(

@@ -26,7 +26,7 @@ public final class TlsSection {
     static final List<String> KEYS = List.of("client_tls_sslmode", "client_tls_key_file", "client_tls_cert_file",
             "client_tls_ca_file", "client_tls_protocols", "client_tls_ciphers", "client_tls_ecdhcurve",
             "server_tls_sslmode", "server_tls_ca_file", "server_tls_key_file", "server_tls_cert_file",
-            "server_tls_protocols", "server_tls_ciphers");
+            "server_tls_protocols", "server_tls_ciphers", "client_channel_binding", "server_channel_binding");
 
     private TlsSection() {
     }
@@ -84,10 +84,31 @@ public final class TlsSection {
             throw top.error("server_tls_ca_file", "server_tls_sslmode verify-ca/verify-full needs server_tls_ca_file"
                     + " (the CA that signs PostgreSQL's certificate)");
         }
+        TlsSettings.ChannelBinding clientBinding = binding(top, "client_channel_binding");
+        if (clientBinding == TlsSettings.ChannelBinding.REQUIRE && !clientMode.required()) {
+            throw top.error("client_channel_binding", "client_channel_binding require needs client_tls_sslmode"
+                    + " require or stricter (channel binding exists only on TLS connections)");
+        }
+        TlsSettings.ChannelBinding serverBinding = binding(top, "server_channel_binding");
+        if (serverBinding == TlsSettings.ChannelBinding.REQUIRE && (!serverMode.required()
+                || perDb.values().stream().anyMatch(m -> !m.required()))) {
+            throw top.error("server_channel_binding", "server_channel_binding require needs server_tls_sslmode"
+                    + " require or stricter, for every database");
+        }
         return new TlsSettings(clientMode, clientKey, clientCert, clientCa,
                 protocols(top, "client_tls_protocols"), ciphers(top, "client_tls_ciphers"), curve(top),
                 serverMode, serverCa, serverKey, serverCert,
-                protocols(top, "server_tls_protocols"), ciphers(top, "server_tls_ciphers"), Map.copyOf(perDb));
+                protocols(top, "server_tls_protocols"), ciphers(top, "server_tls_ciphers"), Map.copyOf(perDb),
+                clientBinding, serverBinding);
+    }
+
+    private static TlsSettings.ChannelBinding binding(YamlSection s, String key) throws ConfigException {
+        String raw = s.string(key, "prefer");
+        TlsSettings.ChannelBinding b = TlsSettings.ChannelBinding.of(raw);
+        if (b == null) {
+            throw s.error(key, "expected one of disable, prefer, require, got '" + raw + "'");
+        }
+        return b;
     }
 
     private static SslMode mode(YamlSection s, String key, SslMode fallback) throws ConfigException {

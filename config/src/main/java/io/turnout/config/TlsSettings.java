@@ -19,14 +19,34 @@ public record TlsSettings(
         List<String> clientProtocols, List<String> clientCiphers, String clientEcdhCurve,
         SslMode serverMode, Path serverCaFile, Path serverKeyFile, Path serverCertFile,
         List<String> serverProtocols, List<String> serverCiphers,
-        Map<String, SslMode> serverModeByDatabase) {
+        Map<String, SslMode> serverModeByDatabase,
+        ChannelBinding clientChannelBinding, ChannelBinding serverChannelBinding) {
+
+    /** libpq's channel_binding values: SCRAM-SHA-256-PLUS never, when both sides can, or always. */
+    public enum ChannelBinding {
+        DISABLE, PREFER, REQUIRE;
+
+        static ChannelBinding of(String v) {
+            for (ChannelBinding c : values()) {
+                if (c.name().equalsIgnoreCase(v.trim())) {
+                    return c;
+                }
+            }
+            return null;
+        }
+
+        public String key() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
 
     public static final List<String> SECURE_PROTOCOLS = List.of("TLSv1.3", "TLSv1.2");
 
     /** No TLS to clients, plaintext-or-TLS (prefer) to servers: what an empty config means. */
     public static TlsSettings defaults() {
         return new TlsSettings(SslMode.DISABLE, null, null, null, SECURE_PROTOCOLS, List.of(), null,
-                SslMode.PREFER, null, null, null, SECURE_PROTOCOLS, List.of(), Map.of());
+                SslMode.PREFER, null, null, null, SECURE_PROTOCOLS, List.of(), Map.of(), ChannelBinding.PREFER,
+                ChannelBinding.PREFER);
     }
 
     /** Whether an SSLRequest from a client is answered 'S'. */

@@ -69,6 +69,14 @@ class TlsSectionTest {
                 .hasMessageContaining("duplicate key");
         assertThatThrownBy(() -> parse("server_tls_sslmode: verify-full\n"))
                 .hasMessageContaining("server_tls_ca_file: server_tls_sslmode verify-ca/verify-full needs server_tls_ca_file");
+        assertThatThrownBy(() -> parse("client_channel_binding: require\n"))
+                .hasMessageContaining("turnout.yaml:2: client_channel_binding: client_channel_binding require needs"
+                        + " client_tls_sslmode require or stricter");
+        assertThatThrownBy(() -> parse("server_tls_sslmode: prefer\nserver_channel_binding: require\n"))
+                .hasMessageContaining("server_channel_binding require needs server_tls_sslmode require or stricter,"
+                        + " for every database");
+        assertThatThrownBy(() -> parse("server_channel_binding: always\n"))
+                .hasMessageContaining("expected one of disable, prefer, require, got 'always'");
         assertThatThrownBy(() -> parse("client_tls_protocols: sslv3\n"))
                 .hasMessageContaining("turnout.yaml:2: client_tls_protocols: unknown TLS protocol 'sslv3'");
     }

@@ -415,6 +415,8 @@ class TlsIT {
                 .set("client_tls_cert_file", cert)
                 .set("client_tls_key_file", key)
                 .set("server_tls_sslmode", "require")
+                .set("client_channel_binding", "require")
+                .set("server_channel_binding", "require")
                 .start()) {
             assertThat(servedSerial(t.port())).isEqualTo(TestCerts.serial(certs.serverCert()));
             Path script = dir.resolve("rotation.sql");
@@ -451,6 +453,10 @@ class TlsIT {
             String out = Files.readString(rot.resolve("pgbench.out"));
             assertThat(bench.exitValue()).as(out).isZero();
             assertThat(out).contains("number of failed transactions: 0");
+            // client_channel_binding require: SCRAM-SHA-256-PLUS is the only mechanism on offer
+            Processes.Result r = psql(libpq(t, "sslmode=require channel_binding=disable"), "select 1");
+            assertThat(r.ok()).isFalse();
+            assertThat(r.stderr()).contains("none of the server's SASL authentication mechanisms are supported");
         }
     }
 

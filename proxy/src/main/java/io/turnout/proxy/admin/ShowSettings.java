@@ -77,6 +77,8 @@ final class ShowSettings {
         k.put("server_tls_cert_file", c -> c.tls().serverCertFile());
         k.put("server_tls_protocols", c -> String.join(",", c.tls().serverProtocols()));
         k.put("server_tls_ciphers", c -> String.join(":", c.tls().serverCiphers()));
+        k.put("client_channel_binding", c -> c.tls().clientChannelBinding().key());
+        k.put("server_channel_binding", c -> c.tls().serverChannelBinding().key());
         k.put("tls_engine", c -> io.turnout.proxy.tls.TlsContexts.engine()); // not a key: which TLS library runs
         return k;
     }

@@ -5,6 +5,7 @@ import io.netty.channel.Channel;
 import io.turnout.config.AuthType;
 import io.turnout.config.ConfigLoader;
 import io.turnout.config.DatabaseConfig;
+import io.turnout.config.TlsSettings;
 import io.turnout.config.TurnoutConfig;
 import io.turnout.protocol.FrontendType;
 import io.turnout.protocol.PgProtocolException;
@@ -205,8 +206,15 @@ final class ClientLogin {
             }
             case SCRAM_SHA_256 -> {
                 // over TLS, SCRAM-SHA-256-PLUS first, as PostgreSQL lists them
-                PgWrite.authenticationSasl(out, ChannelBinding.ofLocalCertificate(ch) != null
-                        ? List.of(ChannelBinding.SCRAM_PLUS, SCRAM) : List.of(SCRAM));
+                byte[] binding = binding();
+                if (binding == null && config.tls().clientChannelBinding() == TlsSettings.ChannelBinding.REQUIRE) {
+                    out.release();
+                    fail("client_channel_binding is require, but this connection has no TLS channel to bind to");
+                    return;
+                }
+                PgWrite.authenticationSasl(out, binding == null ? List.of(SCRAM)
+                        : config.tls().clientChannelBinding() == TlsSettings.ChannelBinding.REQUIRE
+                        ? List.of(ChannelBinding.SCRAM_PLUS) : List.of(ChannelBinding.SCRAM_PLUS, SCRAM));
                 step = Step.SASL_INITIAL;
             }
             case CERT -> {
@@ -253,9 +261,11 @@ final class ClientLogin {
                 int end = frame.readerIndex() + 1 + frame.getInt(frame.readerIndex() + 1);
                 String mechanism = PgRead.cstring(frame, start, end);
                 int at = PgRead.skipCstring(frame, start, end);
-                byte[] binding = ChannelBinding.ofLocalCertificate(client.channel());
+                byte[] binding = binding();
                 boolean plus = binding != null && ChannelBinding.SCRAM_PLUS.equals(mechanism);
-                if (!SCRAM.equals(mechanism) && !plus) {
+                boolean plain = SCRAM.equals(mechanism)
+                        && config.tls().clientChannelBinding() != TlsSettings.ChannelBinding.REQUIRE;
+                if (!plain && !plus) {
                     throw new PgProtocolException(SqlState.PROTOCOL_VIOLATION,
                             "client selected an invalid SASL authentication mechanism");
                 }
@@ -301,6 +311,12 @@ final class ClientLogin {
             }
             default -> throw new PgProtocolException("unexpected password message");
         }
+    }
+
+    /** Our certificate's tls-server-end-point hash, or null without TLS or with client_channel_binding disable. */
+    private byte[] binding() {
+        return config.tls().clientChannelBinding() == TlsSettings.ChannelBinding.DISABLE ? null
+                : ChannelBinding.ofLocalCertificate(client.channel());
     }
 
     private ScramServer serverFor(String secret) {

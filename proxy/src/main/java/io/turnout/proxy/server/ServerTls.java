@@ -20,6 +20,7 @@ public record ServerTls(TlsContexts contexts, SslMode mode) {
         return new ChannelInitializer<Channel>() {
             @Override
             protected void initChannel(Channel ch) {
+                ch.attr(io.turnout.proxy.tls.ChannelBinding.SERVER_POLICY).set(contexts.settings().serverChannelBinding());
                 ch.pipeline().addLast("server-tls", new ServerTlsNegotiation(server, contexts, mode, address, timeout));
                 ch.pipeline().addLast(server);
             }

@@ -2,6 +2,7 @@ package io.turnout.proxy.tls;
 
 import io.netty.channel.Channel;
 import io.netty.handler.ssl.SslHandler;
+import io.turnout.config.TlsSettings;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.cert.Certificate;
@@ -16,6 +17,9 @@ import javax.net.ssl.SSLSession;
  */
 public final class ChannelBinding {
     public static final String SCRAM_PLUS = "SCRAM-SHA-256-PLUS";
+    /** server_channel_binding for the server connection on this channel (set where its TLS is set up). */
+    public static final io.netty.util.AttributeKey<TlsSettings.ChannelBinding> SERVER_POLICY =
+            io.netty.util.AttributeKey.valueOf("turnout.server_channel_binding");
 
     private ChannelBinding() {
     }
