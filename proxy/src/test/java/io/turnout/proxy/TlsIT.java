@@ -200,6 +200,11 @@ class TlsIT {
             r = psql("host=127.0.0.1 port=" + certAuth.port() + " dbname=app user=turnout sslmode=verify-full"
                     + " sslrootcert=" + certs.caCert(), "select 1");
             assertThat(r.stderr()).contains("server certificate for \"elsewhere.test\" (and 1 other name) does not match host name \"127.0.0.1\"");
+            Path expired = certs.issue(dir.resolve("pki"), "expired-client", "/CN=turnout",
+                    "extendedKeyUsage=clientAuth\n", -1);
+            r = psql("host=127.0.0.1 port=" + certAuth.port() + " dbname=app user=turnout sslmode=verify-ca sslrootcert="
+                    + certs.caCert() + " sslcert=" + expired + " sslkey=" + TestCerts.keyOf(expired), "select 1");
+            assertThat(r.stderr()).contains("certificate expired");
             TestCerts strangers = TestCerts.generate(dir.resolve("other-pki"));
             r = psql(libpq(tls, "sslmode=verify-ca sslrootcert=" + strangers.caCert()), "select 1");
             assertThat(r.stderr()).contains("certificate verify failed");
