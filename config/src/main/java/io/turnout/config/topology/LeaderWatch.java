@@ -25,7 +25,13 @@ final class LeaderWatch extends ConsulWatch {
         super(http, loop, PatroniKeys.leaderKey(namespace, scope), "", wait, minInterval);
         this.namespace = namespace;
         this.scope = scope;
-        this.tracker = new ClusterTracker("consul", scope, PatroniKeys.scopePrefix(namespace, scope), initial, publish);
+        this.tracker = new ClusterTracker("consul", scope, PatroniKeys.scopePrefix(namespace, scope), initial, publish,
+                loop);
+    }
+
+    /** The cluster's tracker, which the failover and config key watches feed too. */
+    ClusterTracker tracker() {
+        return tracker;
     }
 
     @Override
