@@ -6,8 +6,9 @@ import java.util.Objects;
 /**
  * What is known about one Patroni cluster (scope): its leader, and how fresh that knowledge is.
  *
- * <p>{@link #leader()} is non-null exactly when {@link #status()} is {@link Status#LEADER}; every other
- * status means "no primary to send new transactions to", and the proxy holds them. {@link #stale()}
+ * <p>{@link #leader()} is non-null exactly when {@link #status()} is {@link Status#LEADER} or
+ * {@link Status#DRAINING}; every status but LEADER means "no primary to send new transactions to", and the
+ * proxy holds them. {@link #stale()}
  * says the DCS could not be read lately, so the state is the last one seen; the proxy keeps using it.
  *
  * @param leaderName Patroni member name in the leader key (null when none)
@@ -58,8 +59,10 @@ public record ClusterState(
         Objects.requireNonNull(scope, "scope");
         Objects.requireNonNull(status, "status");
         Objects.requireNonNull(since, "since");
-        if ((status == Status.LEADER) != (leader != null)) {
-            throw new IllegalArgumentException("a leader endpoint goes with status LEADER only: " + status + " " + leader);
+        // DRAINING keeps the old leader's endpoint: a refused or timed-out switchover goes back to it
+        if ((status == Status.LEADER || status == Status.DRAINING) != (leader != null)) {
+            throw new IllegalArgumentException("a leader endpoint goes with status LEADER or DRAINING only: " + status
+                    + " " + leader);
         }
     }
 
@@ -88,8 +91,14 @@ public record ClusterState(
 
     /** This leader state drained for a switchover to {@code candidate} (null: Patroni picks one) since {@code at}. */
     public ClusterState draining(String candidate, Instant at) {
-        return new ClusterState(scope, Status.DRAINING, leaderName, null, role, timeline, stale, lastError, since,
+        return new ClusterState(scope, Status.DRAINING, leaderName, leader, role, timeline, stale, lastError, since,
                 index, candidate, at, paused);
+    }
+
+    /** This draining state given up (switchover_hold_timeout): the old leader serves again. */
+    public ClusterState undrained() {
+        return status != Status.DRAINING ? this : new ClusterState(scope, Status.LEADER, leaderName, leader, role,
+                timeline, stale, lastError, since, index, candidate, null, paused);
     }
 
     /** The same state with Patroni's maintenance mode and a pending switchover's candidate noted. */
@@ -103,9 +112,9 @@ public record ClusterState(
         return status == Status.DRAINING;
     }
 
-    /** True when a leader endpoint is known, stale or not. */
+    /** True when new transactions may go to the leader endpoint (known, stale or not; not draining). */
     public boolean hasLeader() {
-        return leader != null;
+        return status == Status.LEADER;
     }
 
     /** The same cluster, marked as read from an unreachable or failing DCS; the last leader is kept. */

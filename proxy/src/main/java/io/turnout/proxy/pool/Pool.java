@@ -218,6 +218,20 @@ public final class Pool {
         }
     }
 
+    /** Held clients fail now (switchover_hold_timeout), on their loops. */
+    void refuseHeld(String sqlState, String message) {
+        for (PoolShard s : shards) {
+            s.loop().execute(() -> s.refuseWaiters(sqlState, message));
+        }
+    }
+
+    /** Servers of older generations still in use get {@code reason} as their client's error if they die. */
+    void onOldServersLost(String reason) {
+        for (PoolShard s : shards) {
+            s.loop().execute(() -> s.explainOldServersLost(reason));
+        }
+    }
+
     /**
      * The leader cannot be used yet: hold waiters, retry after a backoff (50 ms doubling up to 1 s). The
      * servers opened for one round of waiters fail together (a promoting leader refuses them all): only the

@@ -284,15 +284,28 @@ public final class PoolShard implements ServerOwner {
     }
 
     void failWaitersWhileLoginFails() {
-        if (!pool.refusingClients()) {
-            return;
+        if (pool.refusingClients()) {
+            refuseWaiters(pool.loginErrorState(), loginFailingMessage());
         }
+    }
+
+    /** Every queued client is refused with this error. */
+    void refuseWaiters(String sqlState, String message) {
         List<Client> failed = new ArrayList<>(waiters);
         waiters.clear();
         waiterCount.addAndGet(-failed.size());
         pool.waitingCounter().addAndGet(-failed.size());
         for (Client c : failed) {
-            c.refuse(pool.loginErrorState(), loginFailingMessage());
+            c.refuse(sqlState, message);
+        }
+    }
+
+    /** A drained leader's servers, still running transactions, tell their client why if PostgreSQL stops. */
+    void explainOldServersLost(String reason) {
+        for (ServerConnection s : servers) {
+            if (s.generation() != pool.generation()) {
+                s.explainLoss(reason);
+            }
         }
     }
 
@@ -368,11 +381,16 @@ public final class PoolShard implements ServerOwner {
     /** Periodic upkeep on this loop: wait timeouts, the reserve pool, idle timeouts, min_pool_size. */
     void janitor(long now) {
         boolean holding = pool.holding();
-        long waitTimeout = pool.paused() ? 0 : holding ? pool.settings().failoverHoldTimeout().toNanos()
-                : pool.settings().queryWaitTimeout().toNanos();
+        boolean draining = holding && pool.db().cluster() != null && pool.db().cluster().draining();
+        long waitTimeout = pool.paused() ? 0 : draining ? pool.settings().switchoverHoldTimeout().toNanos()
+                : holding ? pool.settings().failoverHoldTimeout().toNanos() : pool.settings().queryWaitTimeout().toNanos();
         while (waitTimeout > 0 && !waiters.isEmpty() && now - waiters.peekFirst().waitStartNanos() > waitTimeout) {
             Client c = pollWaiter();
-            if (holding) {
+            if (draining) {
+                c.refuse(SqlState.CONNECTION_FAILURE, "switchover_hold_timeout: database " + pool.database()
+                        + " (Patroni scope " + pool.databaseConfig().patroniScope() + ") was being switched over for "
+                        + pool.settings().switchoverHoldTimeout().toSeconds() + " s without a new leader");
+            } else if (holding) {
                 c.refuse(SqlState.CONNECTION_FAILURE, "failover_hold_timeout: database " + pool.database()
                         + " had no usable primary for " + pool.settings().failoverHoldTimeout().toSeconds() + " s: "
                         + pool.holdReason());

@@ -433,6 +433,13 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         channel.close();
     }
 
+    /** What the linked client is told if this connection dies (a drained leader stopping), unless fenced. */
+    public void explainLoss(String reason) {
+        if (closeReason == null) {
+            closeReason = reason;
+        }
+    }
+
     /** Why Turnout closed this connection under its client, or null. */
     public String closeReason() {
         return closeReason;
