@@ -37,7 +37,7 @@ final class ClusterTracker {
     private ScheduledFuture<?> dueTimer;
 
     ClusterTracker(String dcs, String scope, String keyPrefix, ClusterState initial, Consumer<ClusterState> publish,
-            ScheduledExecutorService timers) {
+            ScheduledExecutorService timers, boolean confirmClears) {
         this.dcs = dcs;
         this.scope = scope;
         this.keyPrefix = keyPrefix;
@@ -45,7 +45,7 @@ final class ClusterTracker {
         this.published = initial;
         this.publish = publish;
         this.timers = timers;
-        this.view = new SwitchoverView(dcs, scope);
+        this.view = new SwitchoverView(dcs, scope, confirmClears);
     }
 
     ClusterState state() {
@@ -60,6 +60,11 @@ final class ClusterTracker {
     /** The config key's value (null: absent); applied with the next {@link #republish} or key read. */
     void configValue(String value) {
         view.config(value);
+    }
+
+    /** True while a cleared switchover request waits for the leader key to be read again (Consul). */
+    boolean awaitingLeaderRead() {
+        return view.awaitingLeaderRead();
     }
 
     /** Publishes the state again with the failover and config keys as last set (Consul: they changed). */
@@ -81,6 +86,15 @@ final class ClusterTracker {
         }
     }
 
+    private void dueNow() {
+        try {
+            republish();
+        } catch (RuntimeException e) {
+            // a scheduled task's exception would vanish silently
+            LOG.error("{}_internal_error scope={}", dcs, scope, e);
+        }
+    }
+
     /** A switchover scheduled for later: look again when it is due, so draining starts on time. */
     private void scheduleDue() {
         if (dueTimer != null) {
@@ -90,7 +104,7 @@ final class ClusterTracker {
         Duration wait = view.untilDue(Instant.now());
         if (wait != null && timers != null && !timers.isShutdown()) {
             try {
-                dueTimer = timers.schedule(this::republish, Math.max(1, wait.toMillis()), TimeUnit.MILLISECONDS);
+                dueTimer = timers.schedule(this::dueNow, Math.max(1, wait.toMillis()), TimeUnit.MILLISECONDS);
             } catch (RejectedExecutionException e) {
                 // the source is closing
             }
@@ -99,6 +113,7 @@ final class ClusterTracker {
 
     /** The leader key is absent or empty: published at once, the proxy must stop using the old leader. */
     void noLeader(long index) {
+        view.leaderRead();
         set(ClusterState.noLeader(scope, Instant.now(), index));
     }
 
@@ -107,6 +122,7 @@ final class ClusterTracker {
      * missing). Returns false when that value cannot be used; the watcher reads it again later.
      */
     boolean leader(String name, String memberValue, long index) {
+        view.leaderRead();
         if (memberValue == null) {
             unusable(name, "member key " + keyPrefix + PatroniKeys.MEMBERS + name + " is missing", index);
             return false;

@@ -72,8 +72,12 @@ public final class ConsulSource implements TopologySource {
                     MIN_INTERVAL, initial, publisher::publish);
             watches.put(scope, w);
             List<ScopeKeyWatch> keys = List.of(
-                    keyWatch(scope, PatroniKeys.FAILOVER, w.tracker(), ClusterTracker::failoverValue),
-                    keyWatch(scope, PatroniKeys.CONFIG, w.tracker(), ClusterTracker::configValue));
+                    keyWatch(scope, PatroniKeys.FAILOVER, w.tracker(), ClusterTracker::failoverValue, () -> {
+                        if (w.tracker().awaitingLeaderRead()) {
+                            w.readNow();
+                        }
+                    }),
+                    keyWatch(scope, PatroniKeys.CONFIG, w.tracker(), ClusterTracker::configValue, () -> { }));
             keyWatches.addAll(keys);
             publisher.publish(initial);
             if (publisher.started()) {
@@ -83,9 +87,10 @@ public final class ConsulSource implements TopologySource {
         });
     }
 
-    private ScopeKeyWatch keyWatch(String scope, String name, ClusterTracker tracker, ScopeKeyWatch.Sink sink) {
+    private ScopeKeyWatch keyWatch(String scope, String name, ClusterTracker tracker, ScopeKeyWatch.Sink sink,
+            Runnable afterChange) {
         return new ScopeKeyWatch(http, loop.executor(), PatroniKeys.scopeKey(config.namespace(), scope, name),
-                config.waitTime(), MIN_INTERVAL, tracker, sink);
+                config.waitTime(), MIN_INTERVAL, tracker, sink, afterChange);
     }
 
     @Override

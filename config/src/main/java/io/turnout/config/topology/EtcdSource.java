@@ -83,7 +83,7 @@ public final class EtcdSource implements TopologySource {
             }
             ClusterState initial = ClusterState.unknown(scope, Instant.now());
             ClusterTracker t = new ClusterTracker("etcd", scope, prefix + scope + "/", initial, publisher::publish,
-                    loop.executor());
+                    loop.executor(), false);
             trackers.put(scope, t);
             publisher.publish(initial);
             if (loaded) {

@@ -26,7 +26,12 @@ final class LeaderWatch extends ConsulWatch {
         this.namespace = namespace;
         this.scope = scope;
         this.tracker = new ClusterTracker("consul", scope, PatroniKeys.scopePrefix(namespace, scope), initial, publish,
-                loop);
+                loop, true);
+    }
+
+    /** Reads the leader key now instead of waiting on the blocking query (a switchover request was cleared). */
+    void readNow() {
+        indexReset();
     }
 
     /** The cluster's tracker, which the failover and config key watches feed too. */

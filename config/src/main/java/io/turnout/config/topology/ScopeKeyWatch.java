@@ -19,14 +19,16 @@ final class ScopeKeyWatch extends ConsulWatch {
 
     private final ClusterTracker tracker;
     private final Sink sink;
+    private final Runnable afterChange;
     private boolean known;
     private String last;
 
     ScopeKeyWatch(ConsulHttp http, ScheduledExecutorService loop, String key, Duration wait, Duration minInterval,
-            ClusterTracker tracker, Sink sink) {
+            ClusterTracker tracker, Sink sink, Runnable afterChange) {
         super(http, loop, key, "", wait, minInterval);
         this.tracker = tracker;
         this.sink = sink;
+        this.afterChange = afterChange;
     }
 
     @Override
@@ -43,6 +45,7 @@ final class ScopeKeyWatch extends ConsulWatch {
             last = value;
             sink.value(tracker, value);
             tracker.republish();
+            afterChange.run();
         }
         next();
     }

@@ -25,10 +25,30 @@ final class SwitchoverView {
     private boolean paused;
     /** The last LEADER state the leader keys gave, kept for maintenance mode. */
     private ClusterState lastLeader;
+    /**
+     * Consul: the failover and leader keys are separate watches, so a request cleaned up by the new leader
+     * (after it took the leader key) may be seen before the leader change. A cleared request keeps draining
+     * until the leader key has been read again; only then does "same leader" mean refused.
+     */
+    private final boolean confirmClears;
+    /** The drain a cleared request left, kept until the next leader read; null otherwise. */
+    private ClusterState clearedDrain;
+    private ClusterState lastApplied;
 
-    SwitchoverView(String dcs, String scope) {
+    SwitchoverView(String dcs, String scope, boolean confirmClears) {
         this.dcs = dcs;
         this.scope = scope;
+        this.confirmClears = confirmClears;
+    }
+
+    /** True while a cleared request waits for the leader key to be read again (Consul). */
+    boolean awaitingLeaderRead() {
+        return clearedDrain != null;
+    }
+
+    /** The leader key was read (whatever it said): a cleared request can be judged now. */
+    void leaderRead() {
+        clearedDrain = null;
     }
 
     void failover(String value, Instant now) {
@@ -42,6 +62,9 @@ final class SwitchoverView {
         }
         if (Objects.equals(next, failover)) {
             return;
+        }
+        if (next == null && confirmClears && lastApplied != null && lastApplied.draining()) {
+            clearedDrain = lastApplied;
         }
         failover = next;
         failoverSeen = next == null ? null : now;
@@ -69,6 +92,16 @@ final class SwitchoverView {
 
     /** What the proxy acts on: {@code base} with the switchover request and maintenance mode applied. */
     ClusterState apply(ClusterState base, Instant now) {
+        lastApplied = view(base, now);
+        return lastApplied;
+    }
+
+    private ClusterState view(ClusterState base, Instant now) {
+        if (clearedDrain != null && base.status() == ClusterState.Status.LEADER
+                && base.leaderName().equals(clearedDrain.leaderName())) {
+            return base.withSwitchoverInfo(null, paused, base.lastError()).draining(clearedDrain.candidate(),
+                    clearedDrain.drainingSince());
+        }
         ClusterState s = base;
         String error = base.lastError();
         if (paused && base.status() == ClusterState.Status.NO_LEADER && lastLeader != null) {
