@@ -241,7 +241,9 @@ public final class PoolShard implements ServerOwner {
         }
         boolean reserve = waitedLongerThan(pool.settings().reservePoolTimeout().toNanos(), true);
         // a new leader not yet proven: one login first (it is the primary check), the rest once it passes
-        int probing = pool.databaseConfig().isPatroni() && !pool.targetConfirmed() ? 1 : Integer.MAX_VALUE;
+        // a server refusing logins (57P03) likewise gets one probe per retry, not a login per waiter
+        int probing = (pool.databaseConfig().isPatroni() && !pool.targetConfirmed()) || pool.backingOff() ? 1
+                : Integer.MAX_VALUE;
         while (waiters.size() > connecting + checking && connecting < probing && !holdsShareWhileOthersWait()
                 && pool.tryReserveSlot(reserve)) {
             open();
@@ -316,35 +318,27 @@ public final class PoolShard implements ServerOwner {
 
     @Override
     public void loginSucceeded(ServerConnection server) {
-        connecting--;
         pool.liveCounter().incrementAndGet();
         if (!pool.databaseConfig().isPatroni() || server.generation() != pool.generation()) {
+            connecting--;
             loggedIn(server);
             return;
         }
-        // a new leader is used only once it proves to be a primary: PostgreSQL 14+ says so at login,
-        // older servers are asked
-        String standby = server.loginParams().get("in_hot_standby");
-        if (standby != null) {
-            primaryChecked(server, standby.equals("off"), "in_hot_standby=" + standby);
-            return;
-        }
-        boolean[] recovering = new boolean[1];
-        server.runInternal("select pg_is_in_recovery()", java.util.List.of(), row -> recovering[0] = "t".equals(row.get(0)),
-                (srv, error) -> primaryChecked(srv, error == null && !recovering[0],
-                        error != null ? error.message() : "pg_is_in_recovery() = true"));
+        // a new leader is used only once it proves to be a primary; until then its probe still counts as
+        // connecting, so no other login is opened beside it
+        PromotionProbe.start(server, pool, loop, this::probed);
     }
 
-    private void primaryChecked(ServerConnection server, boolean primary, String evidence) {
+    private void probed(ServerConnection server, boolean primary) {
+        connecting--;
         if (primary) {
             pool.targetUsable();
             pool.confirmTarget(); // now every loop may open the rest of its servers
             loggedIn(server);
-            return;
+        } else {
+            server.close(); // closed() opens another probe once the retry time has come
+            fill();
         }
-        log.info("leader_not_primary_yet pool={} server={} evidence=\"{}\"", pool, server.address(), evidence);
-        pool.targetUnusable("the leader " + server.address() + " is not a primary yet (" + evidence + ")", true);
-        server.close();
     }
 
     private void loggedIn(ServerConnection server) {
