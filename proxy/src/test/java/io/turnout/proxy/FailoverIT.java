@@ -154,6 +154,10 @@ class FailoverIT {
                 AdminClient admin = new AdminClient(turnout, "admin", "admin_pw")) {
             a.awaitCommits(200);
             b.awaitCommits(100);
+            // a transaction still open on the old leader when it stops is told why
+            Connection open = turnout.connect(TurnoutFixture.USER, TurnoutFixture.PASSWORD, "shard_a", new Properties());
+            open.setAutoCommit(false);
+            open.createStatement().execute("insert into fo_log (worker, port, ts) values (-1, inet_server_port(), now())");
             consul.put("service/shard-a/failover", "{\"leader\":\"" + shardA.primary().name() + "\",\"member\":\""
                     + shardA.replica().name() + "\"}");
             long announced = System.nanoTime();
@@ -166,6 +170,10 @@ class FailoverIT {
             Thread.sleep(700); // Patroni's candidate check and CHECKPOINT: nothing starts on the old leader
             assertThat(a.commits.get()).as("no commit while draining").isEqualTo(held);
             shardA.switchover();
+            assertThatThrownBy(() -> open.createStatement().execute("select 1")).isInstanceOf(SQLException.class)
+                    .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("08006"))
+                    .hasMessageContaining("was switched over to " + shardA.primary().name());
+            open.close();
             consul.deleteLeader("shard-a");
             long keyWritten = System.nanoTime();
             publish("shard-a", shardA);
