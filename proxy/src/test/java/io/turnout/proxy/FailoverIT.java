@@ -51,6 +51,8 @@ class FailoverIT {
                 .user("admin", "admin_pw")
                 .rawDatabase("shard_a", "patroni_scope: shard-a, dbname: app, user: postgres, password: postgres")
                 .rawDatabase("shard_b", "patroni_scope: shard-b, dbname: app, user: postgres, password: postgres")
+                .rawDatabase("session_a", "patroni_scope: shard-a, dbname: app, user: postgres, password: postgres,"
+                        + " pool_mode: session")
                 .rawDatabase("shard_*", "patroni_scope: \"{db}\", dbname: app, user: postgres, password: postgres")
                 .withoutDefaultDatabase()
                 .start();
@@ -158,6 +160,8 @@ class FailoverIT {
             Connection open = turnout.connect(TurnoutFixture.USER, TurnoutFixture.PASSWORD, "shard_a", new Properties());
             open.setAutoCommit(false);
             open.createStatement().execute("insert into fo_log (worker, port, ts) values (-1, inet_server_port(), now())");
+            Connection session = turnout.connect(TurnoutFixture.USER, TurnoutFixture.PASSWORD, "session_a", new Properties());
+            int sessionPid = pid(session);
             consul.put("service/shard-a/failover", "{\"leader\":\"" + shardA.primary().name() + "\",\"member\":\""
                     + shardA.replica().name() + "\"}");
             long announced = System.nanoTime();
@@ -169,11 +173,16 @@ class FailoverIT {
             long held = a.commits.get();
             Thread.sleep(700); // Patroni's candidate check and CHECKPOINT: nothing starts on the old leader
             assertThat(a.commits.get()).as("no commit while draining").isEqualTo(held);
+            assertThat(pid(session)).as("a session-mode client keeps its server while the leader drains")
+                    .isEqualTo(sessionPid);
             shardA.switchover();
             assertThatThrownBy(() -> open.createStatement().execute("select 1")).isInstanceOf(SQLException.class)
                     .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("08006"))
                     .hasMessageContaining("was switched over to " + shardA.primary().name());
             open.close();
+            assertThatThrownBy(() -> pid(session)).isInstanceOf(SQLException.class)
+                    .hasMessageContaining("was switched over");
+            session.close();
             consul.deleteLeader("shard-a");
             long keyWritten = System.nanoTime();
             publish("shard-a", shardA);
@@ -337,6 +346,13 @@ class FailoverIT {
             Thread.sleep(20);
         }
         return false;
+    }
+
+    static int pid(Connection c) throws SQLException {
+        try (ResultSet rs = c.createStatement().executeQuery("select pg_backend_pid()")) {
+            rs.next();
+            return rs.getInt(1);
+        }
     }
 
     static int port(Connection c) throws SQLException {
