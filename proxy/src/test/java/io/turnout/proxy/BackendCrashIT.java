@@ -163,10 +163,10 @@ class BackendCrashIT {
                 System.out.printf("backend_crash: direct_outage_ms=%d turnout_outage_ms=%d turnout_errors=%d"
                         + " direct_errors=%d%n", directMs, turnoutMs, viaTurnout.errors.size(), direct.errors.size());
                 assertThat(directMs).as("the direct client saw the crash").isPositive();
-                assertThat(turnoutMs).as("Turnout's outage against the direct one (" + directMs + " ms); errors "
-                        + viaTurnout.errors).isPositive().isLessThanOrEqualTo(directMs + 1000);
-                assertThat(viaTurnout.errors).as("no client refused for server_login_retry")
-                        .noneMatch(e -> e.contains("server_login_retry"));
+                assertThat(turnoutMs).as("Turnout's outage against the direct one (" + directMs + " ms); first errors "
+                        + viaTurnout.errors.stream().limit(5).toList()).isPositive().isLessThanOrEqualTo(directMs + 1000);
+                assertThat(viaTurnout.errors.stream().filter(e -> e.contains("server_login_retry")).limit(3).toList())
+                        .as("clients refused for server_login_retry").isEmpty();
             }
         }
     }
