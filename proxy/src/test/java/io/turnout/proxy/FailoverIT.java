@@ -168,9 +168,9 @@ class FailoverIT {
             Map<String, String> row = awaitTopology(admin, "shard_a", "draining");
             assertThat(row.get("candidate")).isEqualTo(shardA.replica().name());
             long drainSeenMs = (System.nanoTime() - announced) / 1_000_000;
-            Thread.sleep(300); // transactions that began before the drain finish
+            assertThat(turnout.server().readiness()).as("/ready stays 200 while a shard drains").isEmpty();
+            long held = awaitQuiet(a); // transactions that began before the drain finish
             java.time.Instant drained = java.time.Instant.now();
-            long held = a.commits.get();
             Thread.sleep(700); // Patroni's candidate check and CHECKPOINT: nothing starts on the old leader
             assertThat(a.commits.get()).as("no commit while draining").isEqualTo(held);
             assertThat(pid(session)).as("a session-mode client keeps its server while the leader drains")
@@ -335,6 +335,24 @@ class FailoverIT {
             Thread.sleep(0, 200_000);
         }
         return false;
+    }
+
+    /** Waits until {@code load} has committed nothing for 300 ms (at most 20 s); returns its commit count. */
+    static long awaitQuiet(ShardLoad load) throws InterruptedException {
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        long seen = load.commits.get();
+        long quietSince = System.nanoTime();
+        while (System.nanoTime() < deadline) {
+            Thread.sleep(20);
+            long now = load.commits.get();
+            if (now != seen) {
+                seen = now;
+                quietSince = System.nanoTime();
+            } else if (System.nanoTime() - quietSince >= 300_000_000L) {
+                return now;
+            }
+        }
+        throw new AssertionError("commits did not stop within 20 s of the drain: " + seen);
     }
 
     boolean awaitReady(boolean ready) throws InterruptedException {

@@ -158,13 +158,18 @@ public final class TopologyApplier implements Consumer<Topology> {
         return t.discoveredScopes().contains(scope) || (c != null && c.status() != ClusterState.Status.UNKNOWN);
     }
 
-    /** Configured Patroni databases without a known leader (for /ready). */
+    /**
+     * Configured Patroni databases without a known leader (for /ready). A shard draining for a planned
+     * switchover is not one: both paired instances see the same drain, and failing /ready on both for the
+     * few seconds Patroni takes would only make the load balancer fail open.
+     */
     public List<String> leaderless() {
         List<String> out = new ArrayList<>();
         for (DatabaseConfig c : config.get().databases().values()) {
             if (c.isPatroni()) {
                 Database d = pools.database(c.name());
-                if (d == null || d.address() == null) {
+                boolean draining = d != null && d.cluster() != null && d.cluster().draining();
+                if (d == null || (d.address() == null && !draining)) {
                     out.add(c.name());
                 }
             }
