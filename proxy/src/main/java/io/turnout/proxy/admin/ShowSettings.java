@@ -18,7 +18,7 @@ import java.util.function.Function;
 final class ShowSettings {
     /** Keys a RELOAD or SET cannot change: they shape the listener and the event loops. */
     static final Set<String> RESTART_ONLY = Set.of("listen_addr", "listen_port", "workers", "metrics_addr",
-            "metrics_port", "consul", "etcd");
+            "metrics_port", "consul", "etcd", "transport");
 
     private static final Map<String, Function<TurnoutConfig, Object>> KEYS = keys();
     private static final TurnoutConfig DEFAULTS = defaults();
