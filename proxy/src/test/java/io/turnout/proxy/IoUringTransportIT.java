@@ -16,6 +16,8 @@ import io.turnout.proxy.testing.TurnoutFixture;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,6 +28,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** {@code transport: io_uring}: real drivers through io_uring loops on both sides, with every TCP option set. */
 class IoUringTransportIT {
@@ -55,6 +58,36 @@ class IoUringTransportIT {
                 held.commit();
             }
             pgbench(t);
+        }
+    }
+
+    @Test
+    void aTransportThatDoesNotLoadFallsBackAndSaysSo(@TempDir Path dir) throws Exception {
+        int port = NetworkFeaturesIT.freePorts(1)[0];
+        Files.writeString(dir.resolve("users.txt"), "\"" + TurnoutFixture.USER + "\" \"" + TurnoutFixture.PASSWORD + "\"\n");
+        Files.writeString(dir.resolve("turnout.yaml"), TurnoutFixture.builder(pg).set("transport", "io_uring")
+                .set("listen_port", port).yaml());
+        Path log = dir.resolve("turnout.log");
+        // Netty's switch that keeps every native transport from loading: io_uring, then epoll, are "unavailable"
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx128m",
+                "-Dio.netty.transport.noNative=true", "-jar", Path.of("target", "turnout.jar").toAbsolutePath().toString(),
+                "--config", dir.resolve("turnout.yaml").toString())
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        try {
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (!Files.readString(log).contains("turnout_listening") && p.isAlive() && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+            assertThat(Files.readString(log)).contains("transport_fallback wanted=io_uring using=nio cause=")
+                    .contains("explicit disabled").containsPattern("turnout_listening .*transport=nio");
+            try (Connection c = java.sql.DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port + "/app",
+                    TurnoutFixture.USER, TurnoutFixture.PASSWORD);
+                 ResultSet rs = c.createStatement().executeQuery("select 41 + 1")) {
+                assertThat(rs.next()).isTrue();
+                assertThat(rs.getInt(1)).isEqualTo(42);
+            }
+        } finally {
+            Processes.destroyTree(p);
         }
     }
 

@@ -16,9 +16,9 @@ import io.netty.channel.uring.IoUring;
 import io.netty.channel.uring.IoUringIoHandler;
 import io.netty.channel.uring.IoUringServerSocketChannel;
 import io.netty.channel.uring.IoUringSocketChannel;
-import io.turnout.config.Transport;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.EventExecutor;
+import io.turnout.config.Transport;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -39,10 +39,6 @@ public final class Transports implements AutoCloseable {
     private final MultiThreadIoEventLoopGroup group;
     private final List<EventLoop> loops;
     private final Map<EventExecutor, Integer> indexes = new IdentityHashMap<>();
-
-    public Transports(int threads) {
-        this(threads, Transport.AUTO);
-    }
 
     public Transports(int threads, Transport wanted) {
         this.kind = resolve(wanted);
