@@ -17,12 +17,10 @@ final class TurnoutJar implements AutoCloseable {
     }
 
     private final Process process;
-    private final Path log;
     private final int port;
 
-    private TurnoutJar(Process process, Path log, int port) {
+    private TurnoutJar(Process process, int port) {
         this.process = process;
-        this.log = log;
         this.port = port;
     }
 
@@ -62,7 +60,7 @@ final class TurnoutJar implements AutoCloseable {
             Matcher m = listening.matcher(Files.readString(log));
             if (m.find()) {
                 IdleBench.log("Turnout pid " + p.pid() + " on port " + m.group(1) + ", transport=" + m.group(2));
-                return new TurnoutJar(p, log, Integer.parseInt(m.group(1)));
+                return new TurnoutJar(p, Integer.parseInt(m.group(1)));
             }
             if (!p.isAlive()) {
                 break;
@@ -109,6 +107,6 @@ final class TurnoutJar implements AutoCloseable {
     @Override
     public void close() {
         Processes.destroyTree(process);
-        IdleBench.log("Turnout stopped; its log: " + log);
+        IdleBench.log("Turnout stopped");
     }
 }
