@@ -18,7 +18,7 @@ import java.util.function.Function;
 final class ShowSettings {
     /** Keys a RELOAD or SET cannot change: they shape the listener and the event loops. */
     static final Set<String> RESTART_ONLY = Set.of("listen_addr", "listen_port", "workers", "metrics_addr",
-            "metrics_port", "consul", "etcd", "transport");
+            "metrics_port", "consul", "etcd");
 
     private static final Map<String, Function<TurnoutConfig, Object>> KEYS = keys();
     private static final TurnoutConfig DEFAULTS = defaults();
@@ -55,6 +55,7 @@ final class ShowSettings {
         pool(k, "server_check_delay", PoolSettings::serverCheckDelay);
         pool(k, "max_prepared_statements", PoolSettings::maxPreparedStatements);
         pool(k, "failover_hold_timeout", PoolSettings::failoverHoldTimeout);
+        pool(k, "switchover_hold_timeout", PoolSettings::switchoverHoldTimeout);
         k.put("max_packet_size", TurnoutConfig::maxPacketSize);
         k.put("workers", TurnoutConfig::workers);
         k.put("admin_users", c -> String.join(",", c.adminUsers()));
