@@ -176,6 +176,11 @@ public final class Pools {
         }
     }
 
+    /** A loop for the few timers that belong to no pool (a switchover's hold timeout). */
+    public java.util.concurrent.ScheduledExecutorService timerLoop() {
+        return transports.loops().get(0);
+    }
+
     /** Runs each loop's shard upkeep ten times a second (timeouts are in seconds; slot moves want less). */
     public void startJanitors() {
         for (EventLoop loop : transports.loops()) {
