@@ -40,7 +40,7 @@ public final class Pools {
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS,
                         (int) Math.min(Integer.MAX_VALUE, Math.max(1, config.pool().serverConnectTimeout().toMillis())));
-        io.turnout.proxy.net.TcpOptions.apply(bootstrap, config.network(), transports.isEpoll());
+        io.turnout.proxy.net.TcpOptions.apply(bootstrap, config.network(), transports.kind());
     }
 
     /** The pool a client of {@code db} logged in as {@code clientUser} uses. */
