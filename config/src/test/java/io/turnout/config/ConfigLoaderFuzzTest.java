@@ -8,7 +8,7 @@ import java.nio.file.Path;
 class ConfigLoaderFuzzTest {
     private static final Path BASE = Path.of("target", "fuzz-config").toAbsolutePath();
 
-    @FuzzTest(maxDuration = "4s")
+    @FuzzTest(maxDuration = "3s")
     void parse(byte[] yaml) {
         try {
             ConfigLoader.parse(new String(yaml, StandardCharsets.UTF_8), "fuzz.yaml", null, BASE);

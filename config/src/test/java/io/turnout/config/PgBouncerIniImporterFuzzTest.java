@@ -23,7 +23,7 @@ class PgBouncerIniImporterFuzzTest {
         }
     }
 
-    @FuzzTest(maxDuration = "4s")
+    @FuzzTest(maxDuration = "3s")
     void importIni(byte[] ini) throws IOException {
         Path file = DIR.resolve("pgbouncer.ini");
         Files.write(file, ini);

@@ -9,7 +9,7 @@ import io.netty.buffer.Unpooled;
  * through (a length word of 8..10000 that matches the bytes): PgProtocolException or a packet, nothing else.
  */
 class StartupPacketFuzzTest {
-    @FuzzTest(maxDuration = "4s")
+    @FuzzTest(maxDuration = "3s")
     void parse(byte[] body) {
         int length = Math.min(body.length, PgFrameScanner.MAX_STARTUP_LENGTH - 4) + 4;
         if (length < 8) {

@@ -6,7 +6,7 @@ import java.io.IOException;
 
 /** Consul KV reply bodies: entries (?recurse), a single value, and ?keys listings. IOException only. */
 class ConsulReplyFuzzTest {
-    @FuzzTest(maxDuration = "4s")
+    @FuzzTest(maxDuration = "3s")
     void reply(FuzzedDataProvider data) {
         int which = data.consumeInt(0, 2);
         String body = data.consumeRemainingAsString();

@@ -13,7 +13,7 @@ import java.util.List;
  * a watch message and an error. IOException only (a broken stream is reconnected).
  */
 class EtcdReplyFuzzTest {
-    @FuzzTest(maxDuration = "4s")
+    @FuzzTest(maxDuration = "3s")
     void stream(FuzzedDataProvider data) {
         int cut = data.consumeInt(0, 64);
         byte[] bytes = data.consumeRemainingAsBytes();

@@ -5,7 +5,7 @@ import java.nio.charset.StandardCharsets;
 
 /** Patroni's member JSON (conn_url, role, state, timeline, api_url), as any writer of the DCS could leave it. */
 class PatroniMemberFuzzTest {
-    @FuzzTest(maxDuration = "4s")
+    @FuzzTest(maxDuration = "3s")
     void member(byte[] json) {
         try {
             PatroniMember m = PatroniKeys.member("m0", new String(json, StandardCharsets.UTF_8));

@@ -14,7 +14,7 @@ class ScramClientFuzzTest {
     private static final byte[] KEY = new byte[32];
     private static final String NONCE = "fyko+d2lbbFgONRv9qkxdawL";
 
-    @FuzzTest(maxDuration = "4s")
+    @FuzzTest(maxDuration = "3s")
     void exchange(FuzzedDataProvider data) {
         ScramClient client = new ScramClient(KEY, KEY, "", NONCE);
         client.clientFirstMessage();

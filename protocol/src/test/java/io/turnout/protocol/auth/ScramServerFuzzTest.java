@@ -14,7 +14,7 @@ class ScramServerFuzzTest {
             "fixed-salt-16byt".getBytes(StandardCharsets.US_ASCII), 4096);
     private static final String SERVER_NONCE = "3rfcNHYJY1ZVvWVs7j";
 
-    @FuzzTest(maxDuration = "4s")
+    @FuzzTest(maxDuration = "3s")
     void exchange(FuzzedDataProvider data) {
         ScramServer server = new ScramServer(SECRET, SERVER_NONCE);
         byte[] first = data.consumeBoolean()
