@@ -6,7 +6,8 @@ import java.time.Duration;
  * Pool-wide limits and timeouts, named as in PgBouncer. A zero duration disables that timeout.
  * {@code maxPreparedStatements} bounds the named statements kept per server connection in transaction
  * and statement modes (0 turns that translation off). {@code failoverHoldTimeout} is how long a new
- * transaction waits for a Patroni cluster without a known leader before failing with 08006.
+ * transaction waits for a Patroni cluster without a known leader before failing with 08006;
+ * {@code switchoverHoldTimeout} (default: the same) how long a planned switchover may drain the leader.
  */
 public record PoolSettings(
         PoolMode poolMode,
@@ -29,5 +30,6 @@ public record PoolSettings(
         String serverCheckQuery,
         Duration serverCheckDelay,
         int maxPreparedStatements,
-        Duration failoverHoldTimeout) {
+        Duration failoverHoldTimeout,
+        Duration switchoverHoldTimeout) {
 }
