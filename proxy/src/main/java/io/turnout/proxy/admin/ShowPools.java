@@ -54,7 +54,7 @@ final class ShowPools {
             java.net.InetSocketAddress at = d != null ? d.address() : null; // a Patroni database: its leader
             r.row(db.name(), at != null ? at.getHostString() : db.host(), at != null ? at.getPort() : db.port(), db.dbname(), db.user(), db.poolSize(), db.minPoolSize(),
                     db.reservePoolSize(), config.pool().serverLifetime().toSeconds(), db.poolMode().key(), null,
-                    db.maxDbConnections(), servers, 0, clients, d != null && d.paused(), d != null && d.disabled());
+                    db.maxDbConnections(), servers, config.pool().clientLimits().maxDbClientConnections(), clients, d != null && d.paused(), d != null && d.disabled());
         }
         return r;
     }
@@ -68,7 +68,8 @@ final class ShowPools {
         for (String u : users) {
             long servers = snap.servers().stream().filter(s -> s.user().equals(u)).count();
             long clients = snap.clients().stream().filter(c -> c.user().equals(u) && !c.admin()).count();
-            r.row(u, "", "", null, config.pool().maxUserConnections(), servers, 0, clients);
+            r.row(u, "", "", null, config.pool().maxUserConnections(), servers,
+                    config.pool().clientLimits().maxUserClientConnections(), clients);
         }
         return r;
     }
