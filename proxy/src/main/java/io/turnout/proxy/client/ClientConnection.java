@@ -503,7 +503,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         state = State.IDLE;
         readPause.resume(ReadPause.SERVER_BACKPRESSURE);
         shard.release(s);
-        deadlines.changed();
+        deadlines.becameIdle();
     }
 
     // ---- login results (from ClientLogin) ----
@@ -536,7 +536,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
             state = State.IDLE;
             sendWelcome();
             channel.flush();
-            deadlines.changed();
+            deadlines.becameIdle();
         } else {
             // No server of this pool has logged in yet: the welcome needs its parameters (and proves the
             // backend is reachable before the client believes it is connected).

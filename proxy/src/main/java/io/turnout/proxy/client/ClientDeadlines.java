@@ -12,7 +12,8 @@ import java.util.function.Supplier;
  * PgBouncer's query_timeout, transaction_timeout and client_idle_timeout for one client. query_timeout
  * counts from a request's first message to its ReadyForQuery, waiting for a server included; transaction_timeout
  * from the first request after idle to ReadyForQuery 'I' (a lone statement is a transaction too);
- * client_idle_timeout from the last request while the client holds no server. Expiry hands PgBouncer's
+ * client_idle_timeout from the moment the client last held or waited for no server (a long query that just
+ * ended does not count as idleness). Expiry hands PgBouncer's
  * reason text to {@code expired}.
  *
  * <p>Cheap on the hot path: at most one task per client, never re-armed per query. An event (a request
@@ -30,6 +31,7 @@ final class ClientDeadlines {
     private final Consumer<String> expired;
     private ScheduledFuture<?> task;
     private boolean closed;
+    private long idleSinceNanos;
 
     ClientDeadlines(EventLoop loop, RequestClock clock, Supplier<ClientLimits> limits, BooleanSupplier idleWithoutServer,
                     BooleanSupplier waitingForServer, Consumer<String> expired) {
@@ -41,7 +43,13 @@ final class ClientDeadlines {
         this.expired = expired;
     }
 
-    /** Something a deadline depends on changed (a request began, the client went idle): watch it. */
+    /** The client logged in or gave its server back: client_idle_timeout counts from now. */
+    void becameIdle() {
+        idleSinceNanos = System.nanoTime();
+        changed();
+    }
+
+    /** Something a deadline depends on changed (a request began): watch it. */
     void changed() {
         if (closed) {
             return;
@@ -99,7 +107,7 @@ final class ClientDeadlines {
         }
         long idle = l.clientIdleTimeout().toNanos();
         if (idle > 0 && idleWithoutServer.getAsBoolean()) {
-            left = Math.min(left, clock.lastRequestNanos() + idle - now);
+            left = Math.min(left, idleSinceNanos + idle - now);
         }
         return left;
     }
