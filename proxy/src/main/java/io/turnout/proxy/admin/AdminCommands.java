@@ -1,5 +1,6 @@
 package io.turnout.proxy.admin;
 
+import io.turnout.proxy.LogText;
 import io.netty.channel.EventLoop;
 import io.turnout.protocol.SqlState;
 import io.turnout.proxy.TurnoutServer;
@@ -57,7 +58,7 @@ final class AdminCommands {
         String cmd = unquote(m.group(1), '"').toLowerCase(Locale.ROOT);
         String arg = m.group(2) == null ? "" : unquote(m.group(2), '"');
         if (cmd.equals("show")) {
-            log.debug("admin_command user={} command=\"{}\"", user, sql.trim());
+            log.debug("admin_command user=\"{}\" command=\"{}\"", LogText.of(user), LogText.of(sql.trim()));
             return show(arg.toLowerCase(Locale.ROOT), sql);
         }
         if (!isControl(cmd)) {
@@ -66,7 +67,7 @@ final class AdminCommands {
         if (!fullAccess) {
             return done(Response.error(SqlState.INSUFFICIENT_PRIVILEGE, "admin access needed"));
         }
-        log.info("admin_command user={} command=\"{}\"", user, sql.trim());
+        log.info("admin_command user=\"{}\" command=\"{}\"", LogText.of(user), LogText.of(sql.trim()));
         return control.run(cmd, arg, sql);
     }
 
@@ -125,7 +126,7 @@ final class AdminCommands {
             return done(Response.error(SqlState.OBJECT_NOT_IN_PREREQUISITE_STATE,
                     "parameter " + key + " cannot be changed while running (restart needed)"));
         }
-        log.info("admin_command user={} command=\"SET {} = {}\"", user, key, value);
+        log.info("admin_command user=\"{}\" command=\"SET {} = {}\"", LogText.of(user), LogText.of(key), LogText.of(value));
         return done(control.set(key, value));
     }
 

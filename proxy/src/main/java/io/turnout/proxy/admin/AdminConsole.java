@@ -1,5 +1,6 @@
 package io.turnout.proxy.admin;
 
+import io.turnout.proxy.LogText;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.turnout.protocol.FrontendType;
@@ -126,13 +127,13 @@ public final class AdminConsole {
         try {
             reply = commands.execute(sql);
         } catch (RuntimeException e) {
-            log.warn("admin_command_failed command=\"{}\" error=\"{}\"", sql, e.toString());
+            log.warn("admin_command_failed command=\"{}\" error=\"{}\"", LogText.of(sql), LogText.of(e));
             reply = CompletableFuture.completedFuture(Response.error(SqlState.INTERNAL_ERROR, e.toString()));
         }
         reply.whenCompleteAsync((r, error) -> {
             busy = false;
             if (error != null) {
-                log.warn("admin_command_failed command=\"{}\" error=\"{}\"", sql, error.toString());
+                log.warn("admin_command_failed command=\"{}\" error=\"{}\"", LogText.of(sql), LogText.of(error));
                 r = Response.error(SqlState.INTERNAL_ERROR, String.valueOf(error.getMessage()));
             }
             ready(r);

@@ -11,6 +11,7 @@ import io.turnout.protocol.PgFrameScanner;
 import io.turnout.protocol.PgProtocolException;
 import io.turnout.protocol.PgWrite;
 import io.turnout.protocol.SqlState;
+import io.turnout.proxy.LogText;
 import io.turnout.proxy.TurnoutServer;
 import io.turnout.proxy.admin.AdminConsole;
 import io.turnout.proxy.net.ProxyProtocol;
@@ -150,7 +151,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        log.info("client_error client={} error=\"{}\"", this, cause.toString());
+        log.info("client_error client={} error=\"{}\"", this, LogText.of(cause));
         ctx.close();
     }
 
@@ -240,8 +241,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
             case FrontendType.TERMINATE -> {
                 return PgFrameScanner.WHOLE;
             }
-            default -> throw new PgProtocolException("invalid frontend message type " + (type & 0xff)
-                    + " ('" + (char) type + "')");
+            default -> throw new PgProtocolException(invalidType(type));
         }
     }
 
@@ -286,8 +286,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
             terminated = true;
             channel.close();
         } else {
-            fatal(SqlState.PROTOCOL_VIOLATION, "invalid frontend message type " + (int) (type & 0xff)
-                    + " ('" + (char) type + "')");
+            fatal(SqlState.PROTOCOL_VIOLATION, invalidType(type));
         }
     }
 
@@ -350,7 +349,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
             if (srv.state() == ServerConnection.State.CLOSED) {
                 shard.acquire(this); // the server died under us: wait for another
             } else {
-                log.info("client_params_rejected client={} error=\"{}\"", this, error);
+                log.info("client_params_rejected client={} error=\"{}\"", this, LogText.of(error));
                 fatal(error.sqlState() != null ? error.sqlState() : SqlState.PROTOCOL_VIOLATION,
                         "startup parameter rejected by the server: " + error.message());
             }
@@ -389,7 +388,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         if (state == State.CLOSED) {
             return;
         }
-        log.info("client_refused client={} sqlstate={} error=\"{}\"", this, sqlState, message);
+        log.info("client_refused client={} sqlstate={} error=\"{}\"", this, sqlState, LogText.of(message));
         fatal(sqlState, message);
     }
 
@@ -582,12 +581,17 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
 
     // ---- helpers ----
 
+    /** PostgreSQL's wording: the type as an unsigned number, never the raw byte (a NUL would cut the field). */
+    static String invalidType(byte type) {
+        return "invalid frontend message type " + (type & 0xff);
+    }
+
     /** Sends a FATAL ErrorResponse and closes. */
     void fatal(String sqlState, String message) {
         if (!channel.isActive()) {
             return;
         }
-        log.info("client_fatal client={} sqlstate={} error=\"{}\"", this, sqlState, message);
+        log.info("client_fatal client={} sqlstate={} error=\"{}\"", this, sqlState, LogText.of(message));
         ByteBuf out = channel.alloc().buffer(64 + message.length());
         PgWrite.errorResponse(out, "FATAL", sqlState, message);
         channel.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
@@ -666,7 +670,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     @Override
     public String toString() {
         InetSocketAddress remote = channel != null ? (InetSocketAddress) ProxyProtocol.clientAddress(channel) : null;
-        return (user != null ? user : "?") + "@" + (database != null ? database : "?") + "/"
+        return (user != null ? LogText.of(user) : "?") + "@" + (database != null ? LogText.of(database) : "?") + "/"
                 + (remote != null ? remote.getHostString() + ":" + remote.getPort() : "-");
     }
 }
