@@ -27,7 +27,7 @@ public final class ConfigLoader {
             "stats_users", "ignore_startup_parameters", "stats_period", "metrics_addr", "metrics_port", "databases",
             "consul", "etcd", "failover_hold_timeout", "proxy_protocol", "proxy_protocol_trusted", "tcp_keepalive",
             "tcp_keepidle", "tcp_keepintvl", "tcp_keepcnt", "tcp_user_timeout", "so_reuseport", "peer_id", "peers",
-            "drain_accept_delay", "drain_timeout");
+            "drain_accept_delay", "drain_timeout", "listen_mode");
     /** Names of the admin console's virtual databases; no configured database may take them. */
     public static final List<String> ADMIN_DATABASES = List.of("pgbouncer", "turnout");
     static final List<String> DATABASE_KEYS = List.of(
@@ -114,7 +114,8 @@ public final class ConfigLoader {
                 emptyToNull(top.string("server_check_query", "select 1")),
                 top.duration("server_check_delay", Duration.ofSeconds(30)),
                 top.integer("max_prepared_statements", 1000, 0, 1_000_000),
-                top.duration("failover_hold_timeout", Duration.ofSeconds(30)));
+                top.duration("failover_hold_timeout", Duration.ofSeconds(30)),
+                enumValue(top, "listen_mode", "error", ListenMode::of, "error, pin"));
         if (top.section("consul") != null && top.section("etcd") != null) {
             throw top.error("etcd", "consul: and etcd: are alternatives; Patroni's keys are read from one of them");
         }

@@ -7,6 +7,7 @@ import java.time.Duration;
  * {@code maxPreparedStatements} bounds the named statements kept per server connection in transaction
  * and statement modes (0 turns that translation off). {@code failoverHoldTimeout} is how long a new
  * transaction waits for a Patroni cluster without a known leader before failing with 08006.
+ * {@code listenMode}: what LISTEN does outside session mode.
  */
 public record PoolSettings(
         PoolMode poolMode,
@@ -29,5 +30,6 @@ public record PoolSettings(
         String serverCheckQuery,
         Duration serverCheckDelay,
         int maxPreparedStatements,
-        Duration failoverHoldTimeout) {
+        Duration failoverHoldTimeout,
+        ListenMode listenMode) {
 }

@@ -74,6 +74,8 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     /** Named prepared statements under transaction pooling; null in session mode or when turned off. */
     private NamedStatements statements;
     private ServerHandback handback;
+    /** LISTEN outside session mode: refused or pinning; null in session mode. */
+    private ListenGuard listen;
     private final OutstandingRequests outstanding = new OutstandingRequests();
     private byte txStatus = 'I';
     private long waitStartNanos;
@@ -200,6 +202,12 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
 
     @Override
     public int frameStart(byte type, int length, ByteBuf buf, int bodyIndex, int readable) {
+        if (listen != null && (type == FrontendType.QUERY || type == FrontendType.PARSE)
+                && ListenGuard.mayMatter(type, buf, bodyIndex, readable)) {
+            clock.messageReceived(txStatus);
+            outstanding.sent(type);
+            return PgFrameScanner.WHOLE; // perhaps (UN)LISTEN: frame() reads it
+        }
         if (statements != null && state != State.LOGIN) {
             switch (type) {
                 case FrontendType.PARSE, FrontendType.BIND, FrontendType.DESCRIBE, FrontendType.CLOSE -> {
@@ -274,6 +282,15 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         }
         if (admin != null) {
             admin.onFrame(type, frame);
+            return;
+        }
+        if (listen != null && (type == FrontendType.QUERY || type == FrontendType.PARSE)) {
+            ByteBuf f = listen.onStatement(type, frame, channel.alloc());
+            if (type == FrontendType.PARSE && statements != null) {
+                statementFrame(type, f);
+            } else {
+                passThrough(f);
+            }
             return;
         }
         if (statements != null && (type == FrontendType.PARSE || type == FrontendType.BIND
@@ -482,6 +499,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     /** Transaction and statement modes return the server as soon as the client holds nothing on it. */
     private void maybeRelease() {
         if (mode == PoolMode.SESSION || server == null || outstanding.expectedReady() > 0 || outstanding.unsynced()
+                || (listen != null && listen.pinned() && server.listened())
                 || txStatus != 'I'
                 || scanner.midFrame() || !pending.isEmpty()) {
             return;
@@ -492,7 +510,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         s.unlink();
         state = State.IDLE;
         readPause.resume(ReadPause.SERVER_BACKPRESSURE);
-        shard.release(s);
+        handback.release(s); // (an UNLISTEN * first when LISTEN ran there)
     }
 
     // ---- login results (from ClientLogin) ----
@@ -509,6 +527,9 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         pool.db().clientCounter().incrementAndGet();
         this.params = pool.intern(ParamSet.fromStartup(startup));
         int maxPrepared = pool.settings().maxPreparedStatements();
+        if (mode != PoolMode.SESSION) {
+            listen = new ListenGuard(pool.settings().listenMode());
+        }
         if (mode != PoolMode.SESSION && maxPrepared > 0) {
             statements = new NamedStatements(turnout.pools().prepared(), maxPrepared, shard.stats());
         }
