@@ -101,7 +101,7 @@ final class AdminCommands {
             case "pools" -> ShowPools.pools(snap, turnout.pools());
             case "clients" -> ShowSockets.clients(snap);
             case "servers" -> ShowSockets.servers(snap);
-            case "databases" -> ShowPools.databases(snap, turnout.pools(), turnout.config());
+            case "databases" -> ShowPools.databases(snap, turnout.pools(), turnout.config(), turnout.port());
             case "users" -> ShowPools.users(snap, turnout.pools(), turnout.config());
             case "lists" -> ShowPools.lists(snap, turnout.pools(), turnout.config());
             case "stats" -> ShowStats.stats(snap, turnout.statsHistory(), turnout.config().databases().keySet());

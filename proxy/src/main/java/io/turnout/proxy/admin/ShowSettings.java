@@ -106,7 +106,7 @@ final class ShowSettings {
     }
 
     static AdminResult version(String version) {
-        return new AdminResult("SHOW").columns("version", TEXT).row("Turnout " + version + " (PgBouncer 1.24 compatible)");
+        return new AdminResult("SHOW").columns("version", TEXT).row("Turnout " + version + " (PgBouncer 1.18 compatible)");
     }
 
     static AdminResult state(boolean paused, boolean suspended) {
