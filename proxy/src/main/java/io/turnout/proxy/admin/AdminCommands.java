@@ -1,8 +1,8 @@
 package io.turnout.proxy.admin;
 
-import io.turnout.proxy.LogText;
 import io.netty.channel.EventLoop;
 import io.turnout.protocol.SqlState;
+import io.turnout.proxy.LogText;
 import io.turnout.proxy.TurnoutServer;
 import java.util.Locale;
 import java.util.Map;

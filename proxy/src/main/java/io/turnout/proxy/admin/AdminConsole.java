@@ -1,6 +1,5 @@
 package io.turnout.proxy.admin;
 
-import io.turnout.proxy.LogText;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.turnout.protocol.FrontendType;
@@ -9,6 +8,7 @@ import io.turnout.protocol.PgProtocolException;
 import io.turnout.protocol.PgRead;
 import io.turnout.protocol.PgWrite;
 import io.turnout.protocol.SqlState;
+import io.turnout.proxy.LogText;
 import io.turnout.proxy.TurnoutServer;
 import java.util.ArrayDeque;
 import java.util.Map;

@@ -1,8 +1,8 @@
 package io.turnout.proxy.client;
 
-import io.turnout.proxy.LogText;
 import io.netty.channel.EventLoop;
 import io.turnout.config.DatabaseConfig;
+import io.turnout.proxy.LogText;
 import io.turnout.proxy.pool.PoolShard;
 import io.turnout.proxy.pool.Pools;
 import io.turnout.proxy.server.ServerConnection;

@@ -13,6 +13,7 @@ import io.turnout.protocol.PgProtocolException;
 import io.turnout.protocol.PgRead;
 import io.turnout.protocol.PgWrite;
 import io.turnout.protocol.ServerError;
+import io.turnout.proxy.LogText;
 import io.turnout.proxy.pool.ConnectionInfo;
 import io.turnout.proxy.pool.ParamSet;
 import io.turnout.proxy.pool.Pool;
@@ -158,8 +159,8 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         if (loginTimeout != null) {
             loginTimeout.cancel(false);
         }
-        log.warn("server_login_failed db={} user={} addr={} sqlstate={} error=\"{}\"", database, credentials.user(),
-                address, sqlState, message);
+        log.warn("server_login_failed db={} user={} addr={} sqlstate={} error=\"{}\"", LogText.of(database),
+                LogText.of(credentials.user()), address, sqlState, LogText.of(message)); // the client's user, db
         channel.close();
         owner.loginFailed(this, sqlState, message);
     }
