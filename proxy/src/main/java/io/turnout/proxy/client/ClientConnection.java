@@ -203,7 +203,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     @Override
     public int frameStart(byte type, int length, ByteBuf buf, int bodyIndex, int readable) {
         if (listen != null && (type == FrontendType.QUERY || type == FrontendType.PARSE)
-                && ListenGuard.mayMatter(type, buf, bodyIndex, readable)) {
+                && ListenGuard.mayMatter(type, length, buf, bodyIndex, readable)) {
             clock.messageReceived(txStatus);
             outstanding.sent(type);
             return PgFrameScanner.WHOLE; // perhaps (UN)LISTEN: frame() reads it

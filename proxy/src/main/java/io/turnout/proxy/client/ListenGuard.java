@@ -23,6 +23,8 @@ final class ListenGuard {
     private static final int UNLISTEN_ALL = 3;
     /** Not decidable from the bytes at hand. */
     private static final int UNKNOWN = 4;
+    /** The largest frame held whole only because its first bytes had not arrived. */
+    static final int MAX_UNDECIDED_WHOLE = 8192;
 
     /**
      * Run by the server in place of a refused LISTEN, so the error comes in order with the replies to
@@ -46,19 +48,23 @@ final class ListenGuard {
     }
 
     /**
-     * From the first {@code readable} body bytes at {@code at}: true when a Query or Parse frame may be
-     * (UN)LISTEN and must be delivered whole to {@link #onStatement}.
+     * From the first {@code readable} body bytes at {@code at}: true when a Query or Parse frame of
+     * {@code length} may be (UN)LISTEN and must be delivered whole to {@link #onStatement}.
      */
-    static boolean mayMatter(byte type, ByteBuf buf, int at, int readable) {
+    static boolean mayMatter(byte type, int length, ByteBuf buf, int at, int readable) {
         int end = at + readable;
+        int kind = UNKNOWN;
         if (type == FrontendType.PARSE) {
             int nul = readable > 0 ? buf.indexOf(at, end, (byte) 0) : -1; // end of the statement name
-            if (nul < 0) {
-                return true;
+            if (nul >= 0) {
+                kind = classify(buf, nul + 1, end);
             }
-            at = nul + 1;
+        } else {
+            kind = classify(buf, at, end);
         }
-        return classify(buf, at, end) != OTHER;
+        // A big frame streams on undecided: a real LISTEN is short (a channel name is at most 63 bytes),
+        // and one hidden behind kilobytes of comments is still undone by the server's LISTEN tag.
+        return kind == UNKNOWN ? length <= MAX_UNDECIDED_WHOLE : kind != OTHER;
     }
 
     /**

@@ -29,7 +29,8 @@ class ListenGuardTest {
 
     private static boolean mayMatter(ByteBuf frame, int readable) {
         try {
-            return ListenGuard.mayMatter(frame.getByte(0), frame, 5, Math.min(readable, frame.writerIndex() - 5));
+            return ListenGuard.mayMatter(frame.getByte(0), frame.getInt(1), frame, 5,
+                    Math.min(readable, frame.writerIndex() - 5));
         } finally {
             frame.release();
         }
@@ -50,6 +51,10 @@ class ListenGuardTest {
         assertThat(mayMatter(parse("s1", "LISTEN a"), 1000)).isTrue();
         assertThat(mayMatter(parse("s1", "select 1"), 1000)).isFalse();
         assertThat(mayMatter(parse("s1", "select 1"), 1)).isTrue();
+        assertThat(mayMatter(query(" ".repeat(ListenGuard.MAX_UNDECIDED_WHOLE) + "select 1"), 0))
+                .as("a big frame streams when undecided").isFalse();
+        assertThat(mayMatter(query(" ".repeat(ListenGuard.MAX_UNDECIDED_WHOLE) + "listen x"), 100_000))
+                .as("decided: held whole").isTrue();
     }
 
     @Test
