@@ -25,9 +25,9 @@ public final class ConfigLoader {
             "server_connect_timeout", "server_login_retry", "server_reset_query", "server_reset_query_always",
             "server_check_query", "server_check_delay", "max_prepared_statements", "max_packet_size", "workers", "admin_users",
             "stats_users", "ignore_startup_parameters", "stats_period", "metrics_addr", "metrics_port", "databases",
-            "consul", "etcd", "failover_hold_timeout", "proxy_protocol", "proxy_protocol_trusted", "tcp_keepalive",
+            "consul", "etcd", "failover_hold_timeout", "switchover_hold_timeout", "proxy_protocol", "proxy_protocol_trusted", "tcp_keepalive",
             "tcp_keepidle", "tcp_keepintvl", "tcp_keepcnt", "tcp_user_timeout", "so_reuseport", "peer_id", "peers",
-            "drain_accept_delay", "drain_timeout", "listen_mode");
+            "drain_accept_delay", "drain_timeout", "transport", "listen_mode");
     /** Names of the admin console's virtual databases; no configured database may take them. */
     public static final List<String> ADMIN_DATABASES = List.of("pgbouncer", "turnout");
     static final List<String> DATABASE_KEYS = List.of(
@@ -93,6 +93,7 @@ public final class ConfigLoader {
             throw top.error("auth_type", "auth_type " + authType.key() + " needs auth_file or auth_user to find secrets");
         }
 
+        Duration failoverHold = top.duration("failover_hold_timeout", Duration.ofSeconds(30));
         PoolSettings pool = new PoolSettings(
                 enumValue(top, "pool_mode", "session", PoolMode::of, "session, transaction, statement"),
                 top.integer("default_pool_size", 20, 1, 100_000),
@@ -114,7 +115,8 @@ public final class ConfigLoader {
                 emptyToNull(top.string("server_check_query", "select 1")),
                 top.duration("server_check_delay", Duration.ofSeconds(30)),
                 top.integer("max_prepared_statements", 1000, 0, 1_000_000),
-                top.duration("failover_hold_timeout", Duration.ofSeconds(30)),
+                failoverHold,
+                top.duration("switchover_hold_timeout", failoverHold),
                 enumValue(top, "listen_mode", "error", ListenMode::of, "error, pin"));
         if (top.section("consul") != null && top.section("etcd") != null) {
             throw top.error("etcd", "consul: and etcd: are alternatives; Patroni's keys are read from one of them");

@@ -6,7 +6,8 @@ import java.time.Duration;
  * Pool-wide limits and timeouts, named as in PgBouncer. A zero duration disables that timeout.
  * {@code maxPreparedStatements} bounds the named statements kept per server connection in transaction
  * and statement modes (0 turns that translation off). {@code failoverHoldTimeout} is how long a new
- * transaction waits for a Patroni cluster without a known leader before failing with 08006.
+ * transaction waits for a Patroni cluster without a known leader before failing with 08006;
+ * {@code switchoverHoldTimeout} (default: the same) how long a planned switchover may drain the leader.
  * {@code listenMode}: what LISTEN does outside session mode.
  */
 public record PoolSettings(
@@ -31,5 +32,6 @@ public record PoolSettings(
         Duration serverCheckDelay,
         int maxPreparedStatements,
         Duration failoverHoldTimeout,
+        Duration switchoverHoldTimeout,
         ListenMode listenMode) {
 }

@@ -60,7 +60,7 @@ public final class TurnoutServer implements AutoCloseable {
 
     private TurnoutServer(TurnoutConfig config) {
         this.config = config;
-        this.transports = new Transports(config.workers());
+        this.transports = new Transports(config.workers(), config.network().transport());
         this.pools = new Pools(config, transports, channels);
         this.cancels = new CancelRegistry(transports, config.network());
         this.snapshots = new SnapshotCollector(transports, channels, pools);
@@ -101,9 +101,9 @@ public final class TurnoutServer implements AutoCloseable {
                         ch.pipeline().addLast(new ClientConnection(TurnoutServer.this));
                     }
                 });
-        TcpOptions.applyToChildren(b, config.network(), transports.isEpoll());
+        TcpOptions.applyToChildren(b, config.network(), transports.kind());
         if (config.network().soReuseport()) {
-            TcpOptions.reusePort(b, transports.isEpoll());
+            TcpOptions.reusePort(b, transports.kind());
         }
         listener = b.bind(config.listenAddr(), config.listenPort()).sync().channel();
         pools.startJanitors();
@@ -119,7 +119,17 @@ public final class TurnoutServer implements AutoCloseable {
             }
         }
         log.info("turnout_listening addr={} port={} transport={} loops={} databases={}", config.listenAddr(), port(),
-                transports.isEpoll() ? "epoll" : "nio", transports.size(), config.databases().keySet());
+                transports.kind().key(), transports.size(), config.databases().keySet());
+    }
+
+    /** The transport running (io_uring, epoll or nio), after any fallback. */
+    public io.turnout.config.Transport transport() {
+        return transports.kind();
+    }
+
+    /** The open client and server sockets, a copy: where tests and diagnostics read their socket options. */
+    public java.util.List<Channel> openChannels() {
+        return java.util.List.copyOf(channels);
     }
 
     public int port() {
@@ -240,6 +250,9 @@ public final class TurnoutServer implements AutoCloseable {
         if (!java.util.Objects.equals(next.consul(), current.consul())
                 || !java.util.Objects.equals(next.etcd(), current.etcd())) {
             log.warn("config_needs_restart keys=consul,etcd note=\"kept the running DCS settings\"");
+        }
+        if (next.network().transport() != current.network().transport()) {
+            log.warn("config_needs_restart keys=transport note=\"kept the running transport\"");
         }
         config = next;
         pools.reconfigure(next);

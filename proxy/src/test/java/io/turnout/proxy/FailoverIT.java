@@ -44,12 +44,15 @@ class FailoverIT {
         turnout = TurnoutFixture.builder(any)
                 .set("consul", "{ url: \"" + consul.url() + "\", wait: 30s }")
                 .set("failover_hold_timeout", 30)
+                .set("switchover_hold_timeout", 30)
                 .set("default_pool_size", 8)
                 .set("admin_users", "admin")
                 .set("metrics_port", 0)
                 .user("admin", "admin_pw")
                 .rawDatabase("shard_a", "patroni_scope: shard-a, dbname: app, user: postgres, password: postgres")
                 .rawDatabase("shard_b", "patroni_scope: shard-b, dbname: app, user: postgres, password: postgres")
+                .rawDatabase("session_a", "patroni_scope: shard-a, dbname: app, user: postgres, password: postgres,"
+                        + " pool_mode: session")
                 .rawDatabase("shard_*", "patroni_scope: \"{db}\", dbname: app, user: postgres, password: postgres")
                 .withoutDefaultDatabase()
                 .start();
@@ -141,6 +144,124 @@ class FailoverIT {
         }
     }
 
+    /**
+     * Patroni's planned switchover as it happens: the failover key first, then (after the candidate check
+     * and a CHECKPOINT) the old primary stops, the leader key goes, the candidate promotes and takes it, and
+     * cleans the failover key up. Turnout drains at the failover key: nothing fails.
+     */
+    @Test
+    void switchoverAnnouncedInTheFailoverKeyFailsNoTransaction() throws Exception {
+        int oldPort = shardA.primary().port();
+        try (ShardLoad a = new ShardLoad(turnout, "shard_a", 8); ShardLoad b = new ShardLoad(turnout, "shard_b", 4);
+                AdminClient admin = new AdminClient(turnout, "admin", "admin_pw")) {
+            a.awaitCommits(200);
+            b.awaitCommits(100);
+            // a transaction still open on the old leader when it stops is told why
+            Connection open = turnout.connect(TurnoutFixture.USER, TurnoutFixture.PASSWORD, "shard_a", new Properties());
+            open.setAutoCommit(false);
+            open.createStatement().execute("insert into fo_log (worker, port, ts) values (-1, inet_server_port(), now())");
+            Connection session = turnout.connect(TurnoutFixture.USER, TurnoutFixture.PASSWORD, "session_a", new Properties());
+            int sessionPid = pid(session);
+            consul.put("service/shard-a/failover", "{\"leader\":\"" + shardA.primary().name() + "\",\"member\":\""
+                    + shardA.replica().name() + "\"}");
+            long announced = System.nanoTime();
+            Map<String, String> row = awaitTopology(admin, "shard_a", "draining");
+            assertThat(row.get("candidate")).isEqualTo(shardA.replica().name());
+            long drainSeenMs = (System.nanoTime() - announced) / 1_000_000;
+            assertThat(turnout.server().readiness()).as("/ready stays 200 while a shard drains").isEmpty();
+            long held = awaitQuiet(a); // transactions that began before the drain finish
+            java.time.Instant drained = java.time.Instant.now();
+            Thread.sleep(700); // Patroni's candidate check and CHECKPOINT: nothing starts on the old leader
+            assertThat(a.commits.get()).as("no commit while draining").isEqualTo(held);
+            assertThat(pid(session)).as("a session-mode client keeps its server while the leader drains")
+                    .isEqualTo(sessionPid);
+            shardA.switchover();
+            assertThatThrownBy(() -> open.createStatement().execute("select 1")).isInstanceOf(SQLException.class)
+                    .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("08006"))
+                    .hasMessageContaining("was switched over to " + shardA.primary().name());
+            open.close();
+            assertThatThrownBy(() -> pid(session)).isInstanceOf(SQLException.class)
+                    .hasMessageContaining("was switched over");
+            session.close();
+            consul.deleteLeader("shard-a");
+            long keyWritten = System.nanoTime();
+            publish("shard-a", shardA);
+            consul.put("service/shard-a/failover", "{}");
+            long first = a.firstCommitOn(shardA.primary().port(), keyWritten);
+            assertThat(first).isPositive();
+            a.awaitCommits(200);
+            b.awaitCommits(100);
+            System.out.printf("switchover_consul: drain_seen_ms=%d held_ms=%d turnout_ms=%d failures=%d%n", drainSeenMs,
+                    (first - announced) / 1_000_000, (first - keyWritten) / 1_000_000, a.failures.size());
+            assertThat(a.failures).as("shard A").isEmpty();
+            assertThat(b.failures).as("shard B").isEmpty();
+            String late = shardA.primary().psql("app", "select count(*) from fo_log where port = " + oldPort
+                    + " and ts > '" + drained + "'").trim();
+            assertThat(late).as("transactions on the old leader after it drained").isEqualTo("0");
+            assertThat(metric("turnout_switchovers_total{database=\"shard_a\",result=\"completed\"}")).isEqualTo(1.0);
+        }
+    }
+
+    /**
+     * A switchover Patroni refuses (candidate unhealthy: it deletes the key) gives the old leader back with
+     * no error; one that never completes ends at switchover_hold_timeout with 08006 naming the shard, and the
+     * old leader, which still holds the leader key, serves again.
+     */
+    @Test
+    void refusedOrTimedOutSwitchoverGivesTheOldLeaderBack() throws Exception {
+        String request = "{\"leader\":\"" + shardA.primary().name() + "\",\"member\":\"" + shardA.replica().name() + "\"}";
+        try (ShardLoad a = new ShardLoad(turnout, "shard_a", 4); AdminClient admin = new AdminClient(turnout, "admin",
+                "admin_pw")) {
+            a.awaitCommits(100);
+            consul.put("service/shard-a/failover", request);
+            awaitTopology(admin, "shard_a", "draining");
+            Thread.sleep(500);
+            consul.delete("service/shard-a/failover");
+            awaitTopology(admin, "shard_a", "leader");
+            a.awaitCommits(100);
+            assertThat(a.failures).as("refused switchover").isEmpty();
+            assertThat(a.firstCommitOn(shardA.primary().port(), System.nanoTime())).isPositive();
+
+            java.nio.file.Path file = turnout.dir().resolve("turnout.yaml");
+            java.nio.file.Files.writeString(file, java.nio.file.Files.readString(file)
+                    .replace("switchover_hold_timeout: 30", "switchover_hold_timeout: 3"));
+            admin.execute("RELOAD");
+            consul.put("service/shard-a/failover", request.replace("}", ",\"scheduled_at\":\"2000-01-01T00:00:00+00:00\"}"));
+            awaitTopology(admin, "shard_a", "draining");
+            long drained = System.nanoTime();
+            awaitTopology(admin, "shard_a", "leader"); // switchover_hold_timeout: 3 s
+            a.awaitCommits(100);
+            assertThat(a.failures).as("held transactions fail at the timeout").isNotEmpty()
+                    .allSatisfy(f -> assertThat(f.error()).startsWith("08006").contains("switchover_hold_timeout")
+                            .contains("shard_a"));
+            assertThat(a.failuresBeganAfter(drained)).isPositive();
+            assertThat(metric("turnout_switchovers_total{database=\"shard_a\",result=\"cancelled\"}")).isEqualTo(1.0);
+            assertThat(metric("turnout_switchovers_total{database=\"shard_a\",result=\"timed_out\"}")).isEqualTo(1.0);
+        }
+    }
+
+    Map<String, String> awaitTopology(AdminClient admin, String db, String state) throws Exception {
+        long deadline = System.nanoTime() + 15_000_000_000L;
+        Map<String, String> row;
+        do {
+            row = admin.query("SHOW TOPOLOGY").only("database", db);
+            if (row.get("state").equals(state)) {
+                return row;
+            }
+            Thread.sleep(5);
+        } while (System.nanoTime() < deadline);
+        throw new AssertionError(db + " never reached state " + state + ": " + row);
+    }
+
+    double metric(String series) throws Exception {
+        String body = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create("http://127.0.0.1:" + turnout.server().httpPort() + "/metrics")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+        return body.lines().filter(l -> l.startsWith(series + " ")).mapToDouble(l -> Double.parseDouble(
+                l.substring(series.length() + 1).trim())).findFirst().orElseThrow(() -> new AssertionError(
+                series + " not in /metrics"));
+    }
+
     @Test
     void consulDownKeepsTheLastTopologyAndMarksItStale() throws Exception {
         try (ShardLoad a = new ShardLoad(turnout, "shard_a", 4); AdminClient admin = new AdminClient(turnout, "admin",
@@ -216,6 +337,24 @@ class FailoverIT {
         return false;
     }
 
+    /** Waits until {@code load} has committed nothing for 300 ms (at most 20 s); returns its commit count. */
+    static long awaitQuiet(ShardLoad load) throws InterruptedException {
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        long seen = load.commits.get();
+        long quietSince = System.nanoTime();
+        while (System.nanoTime() < deadline) {
+            Thread.sleep(20);
+            long now = load.commits.get();
+            if (now != seen) {
+                seen = now;
+                quietSince = System.nanoTime();
+            } else if (System.nanoTime() - quietSince >= 300_000_000L) {
+                return now;
+            }
+        }
+        throw new AssertionError("commits did not stop within 20 s of the drain: " + seen);
+    }
+
     boolean awaitReady(boolean ready) throws InterruptedException {
         long deadline = System.nanoTime() + 10_000_000_000L;
         while (System.nanoTime() < deadline) {
@@ -225,6 +364,13 @@ class FailoverIT {
             Thread.sleep(20);
         }
         return false;
+    }
+
+    static int pid(Connection c) throws SQLException {
+        try (ResultSet rs = c.createStatement().executeQuery("select pg_backend_pid()")) {
+            rs.next();
+            return rs.getInt(1);
+        }
     }
 
     static int port(Connection c) throws SQLException {

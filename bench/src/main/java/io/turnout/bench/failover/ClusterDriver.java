@@ -59,6 +59,14 @@ interface ClusterDriver extends AutoCloseable {
      */
     Failover failover(int i) throws Exception;
 
+    /**
+     * A planned switchover of shard {@code i} to its replica, as the operator would run it; returns when the
+     * old leader streams from the new one. {@code killStarted} is when the command started.
+     */
+    default Failover switchover(int i) throws Exception {
+        throw new UnsupportedOperationException(name() + " cannot run a planned switchover");
+    }
+
     /** Makes shard {@code i} ready for another failover (the crashed node rejoins as a replica). */
     void heal(int i) throws Exception;
 

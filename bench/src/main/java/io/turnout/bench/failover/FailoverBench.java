@@ -104,6 +104,19 @@ public final class FailoverBench {
             try (BenchTurnout turnout = new BenchTurnout(cluster, scratch, opt.poolSize(), opt.workers())) {
                 turnout.awaitReady(30_000);
                 progress("turnout ready: " + cluster.shards() + " shards via " + cluster.name());
+                if (opt.switchover()) {
+                    List<SwitchoverRound> planned = new ArrayList<>();
+                    for (int r = 1; r <= opt.rounds(); r++) {
+                        List<TxLoad> loads = new ArrayList<>();
+                        for (int i = 0; i < cluster.shards(); i++) {
+                            String db = BenchTurnout.database(i);
+                            loads.add(new TxLoad(db, () -> turnout.connect(db), opt.clients(), opt.rate()));
+                        }
+                        planned.add(SwitchoverRound.run(r, cluster, loads, opt.beforeSeconds(), opt.afterSeconds(),
+                                FailoverBench::progress));
+                    }
+                    return SwitchoverRound.report(planned, System.out);
+                }
                 for (int r = 1; r <= opt.rounds(); r++) {
                     if (r > 1) {
                         progress(opt.patroni() ? "restarting the killed node's Patroni (it pg_rewinds it into "

@@ -5,9 +5,10 @@ package io.turnout.bench.failover;
  *
  * @param beforeSeconds load before the kill; {@code afterSeconds} load after the new leader key is written
  * @param patroni real Patroni 3.0.2 clusters on a real etcd instead of the Consul test server
+ * @param switchover a planned switchover (patronictl switchover) instead of a kill; needs {@code patroni}
  */
 record Options(int beforeSeconds, int afterSeconds, int clients, int rounds, int poolSize, int rate, int workers,
-               boolean keep, boolean patroni) {
+               boolean keep, boolean patroni, boolean switchover) {
 
     static final String USAGE = """
             usage: bench/failover [options]
@@ -40,6 +41,10 @@ record Options(int beforeSeconds, int afterSeconds, int clients, int rounds, int
                                  round); the last line has the median swap_ms (and patroni_detect_ms), the
                                  errors summed and the largest held_max_ms; the report lists every round
                                  (default 1)
+              --switchover       with --patroni: a planned switchover (patronictl switchover, back and forth
+                                 over the rounds) instead of a kill; the last line is
+                                 switchover: errors=N held_max_ms=N patroni_ms=N turnout_ms=N (medians;
+                                 errors summed) and the run exits 3 unless errors=0 and turnout_ms <= 50
               --patroni          real Patroni + etcd (see above); needs /usr/bin/patroni and /usr/bin/etcd
                                  (Debian's patroni and etcd-server); about 40 s for one round
               --keep             keep the scratch directory: turnout.yaml, turnout.log, PostgreSQL logs,
@@ -63,11 +68,13 @@ record Options(int beforeSeconds, int afterSeconds, int clients, int rounds, int
         int workers = 0;
         boolean keep = false;
         boolean patroni = false;
+        boolean switchover = false;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             switch (a) {
                 case "--keep" -> keep = true;
                 case "--patroni" -> patroni = true;
+                case "--switchover" -> switchover = true;
                 case "--duration" -> {
                     String v = value(args, i++);
                     int plus = v.indexOf('+');
@@ -82,7 +89,10 @@ record Options(int beforeSeconds, int afterSeconds, int clients, int rounds, int
                 default -> throw new IllegalArgumentException("unknown argument '" + a + "' (see --help)");
             }
         }
-        return new Options(before, after, clients, rounds, pool, rate, workers, keep, patroni);
+        if (switchover && !patroni) {
+            throw new IllegalArgumentException("--switchover needs --patroni (Patroni writes the failover key)");
+        }
+        return new Options(before, after, clients, rounds, pool, rate, workers, keep, patroni, switchover);
     }
 
     private static String value(String[] args, int i) {

@@ -233,6 +233,32 @@ final class PatroniEtcdDriver implements ClusterDriver {
         }
     }
 
+    @Override
+    public Failover switchover(int i) throws Exception {
+        PatroniCluster cluster = clusters.get(i);
+        PatroniNode old = leaders.get(i);
+        PatroniNode next = cluster.nodes().stream().filter(n -> n != old && n.isPatroniRunning()).findFirst()
+                .orElseThrow(() -> new IllegalStateException("no running replica in " + cluster));
+        try (EtcdKeyWatch key = EtcdKeyWatch.start(etcd, cluster.leaderKey())) {
+            CompletableFuture<Long> promoted = promotedAt(next, key);
+            long started = System.nanoTime();
+            cluster.switchover(); // patronictl switchover --leader old --candidate next; waits for streaming
+            long done = System.nanoTime();
+            EtcdKeyWatch.Change put = key.awaitPut(next.name()::equals, started, PATRONI);
+            long keyWritten = put.nanos();
+            Instant wall = Instant.now().minusNanos(System.nanoTime() - keyWritten);
+            long leaderGone = key.changes().stream().filter(c -> c.value() == null && c.nanos() >= started)
+                    .mapToLong(EtcdKeyWatch.Change::nanos).findFirst().orElse(keyWritten);
+            long promotedAt = promoted.get(PATRONI.toSeconds(), TimeUnit.SECONDS);
+            leaders.set(i, next);
+            Map<String, Long> extra = new LinkedHashMap<>();
+            extra.put("patroni_ms", Math.round(Round.ms(keyWritten - started)));
+            return new Failover(old.pgPort(), next.pgPort(), started, done, leaderGone, promotedAt, keyWritten, wall,
+                    extra, String.format("patronictl started at 0; leader key gone +%.1f ms, new key +%.1f ms",
+                            Round.ms(leaderGone - started), Round.ms(keyWritten - started)));
+        }
+    }
+
     /**
      * When {@code node} left recovery, by its own pg_is_in_recovery() on one connection: every 50 ms while the
      * old leader key is there (no promotion can start), every {@value #PROMOTION_POLL_MS} ms once it is gone.

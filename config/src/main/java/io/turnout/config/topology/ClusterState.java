@@ -6,8 +6,9 @@ import java.util.Objects;
 /**
  * What is known about one Patroni cluster (scope): its leader, and how fresh that knowledge is.
  *
- * <p>{@link #leader()} is non-null exactly when {@link #status()} is {@link Status#LEADER}; every other
- * status means "no primary to send new transactions to", and the proxy holds them. {@link #stale()}
+ * <p>{@link #leader()} is non-null exactly when {@link #status()} is {@link Status#LEADER} or
+ * {@link Status#DRAINING}; every status but LEADER means "no primary to send new transactions to", and the
+ * proxy holds them. {@link #stale()}
  * says the DCS could not be read lately, so the state is the last one seen; the proxy keeps using it.
  *
  * @param leaderName Patroni member name in the leader key (null when none)
@@ -17,6 +18,10 @@ import java.util.Objects;
  * @param lastError why the latest read failed or could not be used (null when it succeeded)
  * @param since when this state last changed in value (not merely re-read)
  * @param index the DCS index (Consul X-Consul-Index, etcd revision) of the read that produced it
+ * @param candidate the member a pending Patroni switchover promotes (failover key), or null
+ * @param drainingSince when the switchover began to drain the leader ({@link Status#DRAINING}), else null
+ * @param paused Patroni's maintenance mode ({@code pause: true} in the config key): a missing leader key
+ *        then keeps the last leader, since Patroni does not fail over while paused
  */
 public record ClusterState(
         String scope,
@@ -28,7 +33,10 @@ public record ClusterState(
         boolean stale,
         String lastError,
         Instant since,
-        long index) {
+        long index,
+        String candidate,
+        Instant drainingSince,
+        boolean paused) {
 
     /** Where a cluster stands; {@link #UNKNOWN} and {@link #NO_LEADER} are deliberately distinct. */
     public enum Status {
@@ -39,16 +47,29 @@ public record ClusterState(
         /** The leader key names a member whose data is missing or unreadable; {@code lastError} says which. */
         UNRESOLVED,
         /** Leader and its endpoint are known. */
-        LEADER
+        LEADER,
+        /**
+         * A switchover demotes the leader ({@code leaderName}) soon: no new transaction starts on it (held as
+         * with {@link #NO_LEADER}), running ones finish, and it is not fenced.
+         */
+        DRAINING
     }
 
     public ClusterState {
         Objects.requireNonNull(scope, "scope");
         Objects.requireNonNull(status, "status");
         Objects.requireNonNull(since, "since");
-        if ((status == Status.LEADER) != (leader != null)) {
-            throw new IllegalArgumentException("a leader endpoint goes with status LEADER only: " + status + " " + leader);
+        // DRAINING keeps the old leader's endpoint: a refused or timed-out switchover goes back to it
+        if ((status == Status.LEADER || status == Status.DRAINING) != (leader != null)) {
+            throw new IllegalArgumentException("a leader endpoint goes with status LEADER or DRAINING only: " + status
+                    + " " + leader);
         }
+    }
+
+    /** The state without switchover or maintenance-mode details (what the leader and member keys say). */
+    ClusterState(String scope, Status status, String leaderName, Endpoint leader, String role, long timeline,
+            boolean stale, String lastError, Instant since, long index) {
+        this(scope, status, leaderName, leader, role, timeline, stale, lastError, since, index, null, null, false);
     }
 
     public static ClusterState unknown(String scope, Instant now) {
@@ -68,14 +89,38 @@ public record ClusterState(
         return new ClusterState(scope, Status.UNRESOLVED, name, null, null, 0, false, error, now, index);
     }
 
-    /** True when a leader endpoint is known, stale or not. */
+    /** This leader state drained for a switchover to {@code candidate} (null: Patroni picks one) since {@code at}. */
+    public ClusterState draining(String candidate, Instant at) {
+        return new ClusterState(scope, Status.DRAINING, leaderName, leader, role, timeline, stale, lastError, since,
+                index, candidate, at, paused);
+    }
+
+    /** This draining state given up (switchover_hold_timeout): the old leader serves again. */
+    public ClusterState undrained() {
+        return status != Status.DRAINING ? this : new ClusterState(scope, Status.LEADER, leaderName, leader, role,
+                timeline, stale, lastError, since, index, candidate, null, paused);
+    }
+
+    /** The same state with Patroni's maintenance mode and a pending switchover's candidate noted. */
+    public ClusterState withSwitchoverInfo(String candidate, boolean paused, String error) {
+        return new ClusterState(scope, status, leaderName, leader, role, timeline, stale, error, since, index,
+                candidate, drainingSince, paused);
+    }
+
+    /** True while a switchover drains the leader: hold new transactions, but do not fence running ones. */
+    public boolean draining() {
+        return status == Status.DRAINING;
+    }
+
+    /** True when new transactions may go to the leader endpoint (known, stale or not; not draining). */
     public boolean hasLeader() {
-        return leader != null;
+        return status == Status.LEADER;
     }
 
     /** The same cluster, marked as read from an unreachable or failing DCS; the last leader is kept. */
     public ClusterState asStale(String error, Instant now) {
-        ClusterState s = new ClusterState(scope, status, leaderName, leader, role, timeline, true, error, since, index);
+        ClusterState s = new ClusterState(scope, status, leaderName, leader, role, timeline, true, error, since, index,
+                candidate, drainingSince, paused);
         return sameAs(s) ? this : s.changedAt(now);
     }
 
@@ -86,7 +131,9 @@ public record ClusterState(
     public boolean sameAs(ClusterState o) {
         return o != null && scope.equals(o.scope) && status == o.status && Objects.equals(leaderName, o.leaderName)
                 && Objects.equals(leader, o.leader) && Objects.equals(role, o.role) && timeline == o.timeline
-                && stale == o.stale && Objects.equals(lastError, o.lastError);
+                && stale == o.stale && Objects.equals(lastError, o.lastError)
+                && Objects.equals(candidate, o.candidate) && Objects.equals(drainingSince, o.drainingSince)
+                && paused == o.paused;
     }
 
     /** True when the leader differs in a way that needs a retarget (not merely stale or error text). */
@@ -96,13 +143,15 @@ public record ClusterState(
     }
 
     ClusterState changedAt(Instant now) {
-        return new ClusterState(scope, status, leaderName, leader, role, timeline, stale, lastError, now, index);
+        return new ClusterState(scope, status, leaderName, leader, role, timeline, stale, lastError, now, index,
+                candidate, drainingSince, paused);
     }
 
     @Override
     public String toString() {
         return scope + "[" + status + (leaderName != null ? " " + leaderName : "") + (leader != null ? " " + leader : "")
                 + (role != null ? " role=" + role : "") + (timeline != 0 ? " tl=" + timeline : "")
+                + (candidate != null ? " candidate=" + candidate : "") + (paused ? " PAUSED" : "")
                 + (stale ? " STALE" : "") + (lastError != null ? " error=" + lastError : "") + " index=" + index + "]";
     }
 }

@@ -1,6 +1,11 @@
 package io.turnout.config.topology;
 
+import java.time.Duration;
 import java.time.Instant;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -10,6 +15,10 @@ import org.slf4j.LoggerFactory;
  * X's member value is V" (or "there is no leader key", or "the DCS cannot be read") into the next
  * {@link ClusterState}, logs each real change as {@code <dcs>_leader_changed ...} and publishes it. Consul
  * and etcd differ only in how they read the keys. Not thread-safe: the source's loop thread owns it.
+ *
+ * <p>Patroni's failover and config keys are laid over what the leader key says (see {@link SwitchoverView}):
+ * a due switchover request that demotes the leader publishes {@link ClusterState.Status#DRAINING}, and in
+ * maintenance mode a vanished leader key keeps the last leader.
  */
 final class ClusterTracker {
     private static final Logger LOG = LoggerFactory.getLogger(ClusterTracker.class);
@@ -19,22 +28,92 @@ final class ClusterTracker {
     /** {@code <ns>/<scope>/} as the DCS spells it (etcd's with a leading slash): for error texts. */
     private final String keyPrefix;
     private final Consumer<ClusterState> publish;
+    private final ScheduledExecutorService timers;
+    /** What the leader and member keys say. */
     private ClusterState state;
+    /** What was published: {@link #state} with the switchover view laid over it. */
+    private ClusterState published;
+    private final SwitchoverView view;
+    private ScheduledFuture<?> dueTimer;
 
-    ClusterTracker(String dcs, String scope, String keyPrefix, ClusterState initial, Consumer<ClusterState> publish) {
+    ClusterTracker(String dcs, String scope, String keyPrefix, ClusterState initial, Consumer<ClusterState> publish,
+            ScheduledExecutorService timers, boolean confirmClears) {
         this.dcs = dcs;
         this.scope = scope;
         this.keyPrefix = keyPrefix;
         this.state = initial;
+        this.published = initial;
         this.publish = publish;
+        this.timers = timers;
+        this.view = new SwitchoverView(dcs, scope, confirmClears);
     }
 
     ClusterState state() {
         return state;
     }
 
+    /** The failover key's value (null: absent); applied with the next {@link #republish} or key read. */
+    void failoverValue(String value) {
+        view.failover(value, Instant.now());
+    }
+
+    /** The config key's value (null: absent); applied with the next {@link #republish} or key read. */
+    void configValue(String value) {
+        view.config(value);
+    }
+
+    /** True while a cleared switchover request waits for the leader key to be read again (Consul). */
+    boolean awaitingLeaderRead() {
+        return view.awaitingLeaderRead();
+    }
+
+    /** Publishes the state again with the failover and config keys as last set (Consul: they changed). */
+    void republish() {
+        ClusterState next = view.apply(state, Instant.now());
+        scheduleDue();
+        if (!next.sameAs(published)) {
+            ClusterState prev = published;
+            published = next;
+            if (next.draining() != prev.draining()) {
+                if (next.draining()) {
+                    LOG.info("{}_switchover_draining scope={} leader={} candidate={}", dcs, scope, next.leaderName(),
+                            next.candidate());
+                } else {
+                    LOG.info("{}_switchover_draining_ended scope={} state={}", dcs, scope, next);
+                }
+            }
+            publish.accept(next);
+        }
+    }
+
+    private void dueNow() {
+        try {
+            republish();
+        } catch (RuntimeException e) {
+            // a scheduled task's exception would vanish silently
+            LOG.error("{}_internal_error scope={}", dcs, scope, e);
+        }
+    }
+
+    /** A switchover scheduled for later: look again when it is due, so draining starts on time. */
+    private void scheduleDue() {
+        if (dueTimer != null) {
+            dueTimer.cancel(false);
+            dueTimer = null;
+        }
+        Duration wait = view.untilDue(Instant.now());
+        if (wait != null && timers != null && !timers.isShutdown()) {
+            try {
+                dueTimer = timers.schedule(this::dueNow, Math.max(1, wait.toMillis()), TimeUnit.MILLISECONDS);
+            } catch (RejectedExecutionException e) {
+                // the source is closing
+            }
+        }
+    }
+
     /** The leader key is absent or empty: published at once, the proxy must stop using the old leader. */
     void noLeader(long index) {
+        view.leaderRead();
         set(ClusterState.noLeader(scope, Instant.now(), index));
     }
 
@@ -43,6 +122,7 @@ final class ClusterTracker {
      * missing). Returns false when that value cannot be used; the watcher reads it again later.
      */
     boolean leader(String name, String memberValue, long index) {
+        view.leaderRead();
         if (memberValue == null) {
             unusable(name, "member key " + keyPrefix + PatroniKeys.MEMBERS + name + " is missing", index);
             return false;
@@ -86,7 +166,9 @@ final class ClusterTracker {
     }
 
     private void set(ClusterState next) {
+        view.leaderSeen(next);
         if (next.sameAs(state)) {
+            republish(); // the leader keys say nothing new, but the failover view may
             return;
         }
         ClusterState prev = state;
@@ -106,6 +188,6 @@ final class ClusterTracker {
         } else if (!next.stale() && next.lastError() != null) {
             LOG.warn("patroni_member_unusable scope={} leader={} error={}", scope, next.leaderName(), next.lastError());
         }
-        publish.accept(next);
+        republish();
     }
 }

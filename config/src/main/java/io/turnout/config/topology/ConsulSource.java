@@ -5,7 +5,9 @@ import java.io.IOException;
 import java.security.GeneralSecurityException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -27,6 +29,8 @@ public final class ConsulSource implements TopologySource {
     private final TopologyPublisher publisher = new TopologyPublisher("consul");
     // loop thread only
     private final Map<String, LeaderWatch> watches = new LinkedHashMap<>();
+    /** Each watched scope's failover and config keys (switchover requests, maintenance mode). */
+    private final List<ScopeKeyWatch> keyWatches = new ArrayList<>();
     private ScopeDiscovery discovery;
 
     /** Builds the HTTP client (TLS material is read here) without contacting Consul yet. */
@@ -49,6 +53,7 @@ public final class ConsulSource implements TopologySource {
             LOG.info("consul_start urls={} namespace={} scopes={} discover={}", config.urls(), config.namespace(),
                     watches.keySet(), discovery != null);
             watches.values().forEach(ConsulWatch::start);
+            keyWatches.forEach(ConsulWatch::start);
             if (discovery != null) {
                 discovery.start();
             }
@@ -66,11 +71,26 @@ public final class ConsulSource implements TopologySource {
             LeaderWatch w = new LeaderWatch(http, loop.executor(), config.namespace(), scope, config.waitTime(),
                     MIN_INTERVAL, initial, publisher::publish);
             watches.put(scope, w);
+            List<ScopeKeyWatch> keys = List.of(
+                    keyWatch(scope, PatroniKeys.FAILOVER, w.tracker(), ClusterTracker::failoverValue, () -> {
+                        if (w.tracker().awaitingLeaderRead()) {
+                            w.readNow();
+                        }
+                    }),
+                    keyWatch(scope, PatroniKeys.CONFIG, w.tracker(), ClusterTracker::configValue, () -> { }));
+            keyWatches.addAll(keys);
             publisher.publish(initial);
             if (publisher.started()) {
                 w.start();
+                keys.forEach(ConsulWatch::start);
             }
         });
+    }
+
+    private ScopeKeyWatch keyWatch(String scope, String name, ClusterTracker tracker, ScopeKeyWatch.Sink sink,
+            Runnable afterChange) {
+        return new ScopeKeyWatch(http, loop.executor(), PatroniKeys.scopeKey(config.namespace(), scope, name),
+                config.waitTime(), MIN_INTERVAL, tracker, sink, afterChange);
     }
 
     @Override
@@ -99,6 +119,7 @@ public final class ConsulSource implements TopologySource {
         }
         loop.shutdown(() -> {
             watches.values().forEach(ConsulWatch::stop);
+            keyWatches.forEach(ConsulWatch::stop);
             if (discovery != null) {
                 discovery.stop();
             }

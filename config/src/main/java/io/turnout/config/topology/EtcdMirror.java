@@ -12,7 +12,8 @@ import java.util.TreeSet;
 /**
  * Patroni's keys under one etcd namespace as last read: per scope the leader's name, each member's value
  * (still base64: only the leader's is ever decoded, and only for a watched scope) and the names of the
- * other keys (config, status, history, failsafe...), so that a scope exists while any of its keys does.
+ * other keys (config, status, history, failsafe...), so that a scope exists while any of its keys does; the
+ * failover and config keys' values are kept too (switchover requests, maintenance mode).
  *
  * <p>Patroni rewrites every member key each loop_wait (xlog_location), so most events are members that do
  * not lead: {@link #apply} files them away with one map put and reports only what a watcher must re-check.
@@ -23,6 +24,8 @@ final class EtcdMirror {
         String leader;
         final Map<String, String> members = new HashMap<>();
         final Set<String> others = new HashSet<>();
+        /** Values (base64) of the keys a watcher reads besides the leader's: failover and config. */
+        final Map<String, String> values = new HashMap<>();
 
         boolean empty() {
             return leader == null && members.isEmpty() && others.isEmpty();
@@ -76,10 +79,16 @@ final class EtcdMirror {
             String before = e.delete() ? s.members.remove(member) : s.members.put(member, e.kv().value());
             boolean same = e.delete() ? before == null : e.kv().value().equals(before);
             changed = !same && member.equals(s.leader) ? path.scope() : null;
-        } else if (e.delete()) {
-            s.others.remove(path.rest());
         } else {
-            s.others.add(path.rest());
+            if (e.delete()) {
+                s.others.remove(path.rest());
+            } else {
+                s.others.add(path.rest());
+            }
+            if (path.rest().equals(PatroniKeys.FAILOVER) || path.rest().equals(PatroniKeys.CONFIG)) {
+                String before = e.delete() ? s.values.remove(path.rest()) : s.values.put(path.rest(), e.kv().value());
+                changed = java.util.Objects.equals(before, e.delete() ? null : e.kv().value()) ? null : path.scope();
+            }
         }
         if (s.empty()) {
             scopes.remove(path.scope());
@@ -98,6 +107,13 @@ final class EtcdMirror {
     String member(String scope, String name) {
         Scope s = scopes.get(scope);
         String b64 = s == null ? null : s.members.get(name);
+        return b64 == null ? null : EtcdKv.decode(b64);
+    }
+
+    /** The value of a scope's {@code failover} or {@code config} key as text, or null when it is missing. */
+    String text(String scope, String key) {
+        Scope s = scopes.get(scope);
+        String b64 = s == null ? null : s.values.get(key);
         return b64 == null ? null : EtcdKv.decode(b64);
     }
 

@@ -82,7 +82,8 @@ public final class EtcdSource implements TopologySource {
                 return;
             }
             ClusterState initial = ClusterState.unknown(scope, Instant.now());
-            ClusterTracker t = new ClusterTracker("etcd", scope, prefix + scope + "/", initial, publisher::publish);
+            ClusterTracker t = new ClusterTracker("etcd", scope, prefix + scope + "/", initial, publisher::publish,
+                    loop.executor(), false);
             trackers.put(scope, t);
             publisher.publish(initial);
             if (loaded) {
@@ -153,6 +154,8 @@ public final class EtcdSource implements TopologySource {
     /** The scope's state from the mirror: no leader key, or the leader and its member value. */
     private void resolve(ClusterTracker t) {
         String scope = t.state().scope();
+        t.failoverValue(mirror.text(scope, PatroniKeys.FAILOVER));
+        t.configValue(mirror.text(scope, PatroniKeys.CONFIG));
         String name = mirror.leader(scope);
         if (name == null) {
             t.noLeader(revision);

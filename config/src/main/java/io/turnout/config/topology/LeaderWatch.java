@@ -25,7 +25,18 @@ final class LeaderWatch extends ConsulWatch {
         super(http, loop, PatroniKeys.leaderKey(namespace, scope), "", wait, minInterval);
         this.namespace = namespace;
         this.scope = scope;
-        this.tracker = new ClusterTracker("consul", scope, PatroniKeys.scopePrefix(namespace, scope), initial, publish);
+        this.tracker = new ClusterTracker("consul", scope, PatroniKeys.scopePrefix(namespace, scope), initial, publish,
+                loop, true);
+    }
+
+    /** Reads the leader key now instead of waiting on the blocking query (a switchover request was cleared). */
+    void readNow() {
+        indexReset();
+    }
+
+    /** The cluster's tracker, which the failover and config key watches feed too. */
+    ClusterTracker tracker() {
+        return tracker;
     }
 
     @Override

@@ -15,6 +15,10 @@ import java.util.Locale;
 public final class PatroniKeys {
     public static final String LEADER = "leader";
     public static final String MEMBERS = "members/";
+    /** A switchover or failover request (see {@link PatroniFailover}). */
+    public static final String FAILOVER = "failover";
+    /** The cluster's dynamic configuration; {@code pause: true} is maintenance mode. */
+    public static final String CONFIG = "config";
     static final int DEFAULT_PORT = 5432;
 
     // ObjectMapper is thread-safe once configured; readTree touches no shared mutable state
@@ -26,6 +30,11 @@ public final class PatroniKeys {
     /** {@code service/shard-a/leader} for namespace "service" (slashes around the namespace are ignored). */
     public static String leaderKey(String namespace, String scope) {
         return scopePrefix(namespace, scope) + LEADER;
+    }
+
+    /** {@code <ns>/<scope>/failover} or {@code <ns>/<scope>/config}. */
+    public static String scopeKey(String namespace, String scope, String name) {
+        return scopePrefix(namespace, scope) + name;
     }
 
     public static String memberKey(String namespace, String scope, String member) {

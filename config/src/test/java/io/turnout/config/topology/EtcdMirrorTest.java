@@ -43,13 +43,16 @@ class EtcdMirrorTest {
     void scopesComeAndGoWithTheirKeysAndStrayKeysAreIgnored() {
         m.reset(List.of());
         m.takeScopesChanged();
-        assertThat(m.apply(put("/service/b/config", "{}"))).isNull();
+        assertThat(m.apply(put("/service/b/config", "{}"))).as("config changes maintenance mode").isEqualTo("b");
+        assertThat(m.apply(put("/service/b/config", "{}"))).as("same config").isNull();
+        assertThat(m.apply(put("/service/b/history", "[]"))).isNull();
         assertThat(m.apply(put("/service/stray", "x"))).isNull();
         assertThat(m.apply(put("/other/c/leader", "c-1"))).isNull();
         assertThat(m.apply(put("/service/b/members/", "x"))).isNull();
         assertThat(m.takeScopesChanged()).isTrue();
         assertThat(m.scopes()).containsExactly("b");
         m.apply(delete("/service/b/config"));
+        m.apply(delete("/service/b/history"));
         m.apply(delete("/service/b/members/"));
         assertThat(m.takeScopesChanged()).isTrue();
         assertThat(m.scopes()).isEmpty();

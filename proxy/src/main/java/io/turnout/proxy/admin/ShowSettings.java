@@ -55,6 +55,7 @@ final class ShowSettings {
         pool(k, "server_check_delay", PoolSettings::serverCheckDelay);
         pool(k, "max_prepared_statements", PoolSettings::maxPreparedStatements);
         pool(k, "failover_hold_timeout", PoolSettings::failoverHoldTimeout);
+        pool(k, "switchover_hold_timeout", PoolSettings::switchoverHoldTimeout);
         pool(k, "listen_mode", p -> p.listenMode().key());
         k.put("max_packet_size", TurnoutConfig::maxPacketSize);
         k.put("workers", TurnoutConfig::workers);

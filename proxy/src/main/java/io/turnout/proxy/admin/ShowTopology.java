@@ -20,7 +20,7 @@ final class ShowTopology {
     static AdminResult topology(TurnoutServer turnout) {
         AdminResult r = new AdminResult("SHOW").columns("database", TEXT, "scope", TEXT, "source", TEXT,
                 "leader", TEXT, "leader_member", TEXT, "generation", INT4, "since", TEXT, "stale", INT4,
-                "last_error", TEXT);
+                "last_error", TEXT, "state", TEXT, "candidate", TEXT, "switchover_age_ms", INT8, "paused", INT4);
         java.util.Map<String, Database> shown = new java.util.TreeMap<>();
         turnout.config().databases().values().forEach(c -> shown.put(c.name(), turnout.pools().database(c)));
         turnout.pools().databases().forEach(d -> shown.putIfAbsent(d.name(), d));
@@ -31,13 +31,18 @@ final class ShowTopology {
             ClusterState c = d.cluster();
             if (!db.isPatroni()) {
                 r.row(db.name(), "", "static", db.host() + ":" + db.port(), "", generation,
-                        ShowSockets.time(turnout.startedEpochMillis()), 0, "");
+                        ShowSockets.time(turnout.startedEpochMillis()), 0, "", "leader", "", null, 0);
             } else {
-                r.row(db.name(), db.patroniScope(), turnout.topology().sourceKind(), c != null && c.hasLeader() ? c.leader().toString() : "",
+                String state = c == null ? "unknown" : c.status().name().toLowerCase(java.util.Locale.ROOT);
+                r.row(db.name(), db.patroniScope(), turnout.topology().sourceKind(), c != null && c.leader() != null ? c.leader().toString() : "",
                         c != null && c.leaderName() != null ? c.leaderName() : "", generation,
                         c != null ? ShowSockets.time(c.since().toEpochMilli()) : "", c != null && c.stale(),
                         c == null ? "not read yet" : c.lastError() != null ? c.lastError()
-                                : c.hasLeader() ? "" : c.status().name().toLowerCase(java.util.Locale.ROOT));
+                                : c.hasLeader() ? "" : state,
+                        state, c != null && c.candidate() != null ? c.candidate() : "",
+                        c != null && c.drainingSince() != null
+                                ? java.time.Duration.between(c.drainingSince(), java.time.Instant.now()).toMillis() : null,
+                        c != null && c.paused() ? 1 : 0);
             }
         });
         return r;

@@ -17,6 +17,7 @@ import io.turnout.config.DatabaseConfig;
 import io.turnout.proxy.TurnoutServer;
 import io.turnout.proxy.admin.Snapshot;
 import io.turnout.proxy.pool.Database;
+import io.turnout.proxy.pool.SwitchoverDrain;
 import io.turnout.proxy.pool.Pool;
 import io.turnout.proxy.pool.ShardStats;
 import io.turnout.proxy.pool.StatsTotals;
@@ -72,7 +73,12 @@ public final class Metrics {
             Map.entry("turnout.topology.changes", "cluster states applied (leader, no leader, stale, errors)"),
             Map.entry("turnout.topology.watch.errors", "cluster states that carried a DCS read error"),
             Map.entry("turnout.topology.stale", "1 while the DCS cannot be read and the last leader is kept"),
-            Map.entry("turnout.topology.leader.known", "1 while new transactions have a leader to go to"));
+            Map.entry("turnout.topology.leader.known", "1 while new transactions have a leader to go to"),
+            Map.entry("turnout.switchovers", "planned Patroni switchovers by how they ended (completed, cancelled, "
+                    + "timed_out)"),
+            Map.entry("turnout.switchover.hold.seconds", "time new transactions were held by ended switchovers"),
+            Map.entry("turnout.switchover.last.hold.seconds", "how long the last switchover held new transactions"),
+            Map.entry("turnout.topology.draining", "1 while a switchover drains the leader (new transactions held)"));
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final TurnoutServer turnout;
@@ -217,6 +223,21 @@ public final class Metrics {
             Database d = turnout.pools().database(name);
             return d != null && d.address() != null ? 1 : 0;
         }).tags(db).description(HELP.get("turnout.topology.leader.known")).register(registry);
+        for (SwitchoverDrain.Result r : SwitchoverDrain.Result.values()) {
+            counterOf("turnout.switchovers", db.and("result", r.label()), name, d -> d.switchover().count(r));
+        }
+        FunctionCounter.builder("turnout.switchover.hold.seconds", this, m -> {
+            Database d = turnout.pools().database(name);
+            return d == null ? 0 : d.switchover().holdNanosTotal() / 1e9;
+        }).tags(db).description(HELP.get("turnout.switchover.hold.seconds")).register(registry);
+        Gauge.builder("turnout.switchover.last.hold.seconds", () -> {
+            Database d = turnout.pools().database(name);
+            return d == null ? 0 : d.switchover().lastHoldNanos() / 1e9;
+        }).tags(db).description(HELP.get("turnout.switchover.last.hold.seconds")).register(registry);
+        Gauge.builder("turnout.topology.draining", () -> {
+            Database d = turnout.pools().database(name);
+            return d != null && d.cluster() != null && d.cluster().draining() ? 1 : 0;
+        }).tags(db).description(HELP.get("turnout.topology.draining")).register(registry);
         Tags labels = Tags.of("name", name, "database", c.dbname(),
                 "host", c.host() != null ? c.host() : "patroni:" + c.patroniScope(), "port", String.valueOf(c.port()),
                 "pool_mode", c.poolMode().key(), "force_user", c.user() != null ? c.user() : "");

@@ -32,12 +32,19 @@ public final class Database {
     private final AtomicLong leaderChanges = new AtomicLong();
     private final AtomicLong topologyChanges = new AtomicLong();
     private final AtomicLong watchErrors = new AtomicLong();
+    private final SwitchoverDrain switchover;
 
     Database(DatabaseConfig config, PoolSettings settings) {
         this.name = config.name();
         this.config = config;
         this.settings = settings;
         this.address = staticAddress(config);
+        this.switchover = new SwitchoverDrain(name);
+    }
+
+    /** This database's planned switchovers (Patroni failover key). */
+    public SwitchoverDrain switchover() {
+        return switchover;
     }
 
     private static InetSocketAddress staticAddress(DatabaseConfig c) {

@@ -39,7 +39,8 @@ public final class Pool {
     private volatile long retryAtNanos;
     private volatile long backoffNanos;
     private volatile String holdReason;
-    private static final long PROMOTING_RETRY_NANOS = 20_000_000L;
+    /** PostgreSQL's cannot_connect_now: starting up, in recovery, shutting down. */
+    private static final String CANNOT_CONNECT_NOW = "57P03";
     /** A server of the current generation proved the target is a primary (Patroni databases). */
     private volatile boolean targetConfirmed;
     private volatile Map<String, String> welcome;
@@ -139,13 +140,28 @@ public final class Pool {
             welcome = Map.copyOf(params);
         }
         loginFailedUntilNanos = 0;
+        if (backoffNanos != 0 && !database.config().isPatroni()) {
+            // a static server back from recovery (Patroni leaders wait for the primary check): every loop
+            // holding clients may open its servers now
+            targetUsable();
+            for (PoolShard s : shards) {
+                if (s.hasWaiters()) {
+                    s.loop().execute(s::fill);
+                }
+            }
+        }
     }
 
     void loginFailed(String sqlState, String message) {
-        if (database.config().isPatroni() && (sqlState == null || sqlState.startsWith("08")
-                || sqlState.equals("57P03"))) {
+        if (CANNOT_CONNECT_NOW.equals(sqlState)) {
+            // starting up, in recovery (every backend restarts after one crashed) or shutting down: seconds at
+            // most, so hold clients and ask again soon rather than refuse them for server_login_retry
+            targetUnusable("the server " + address() + " is not accepting logins yet: " + message, Retry.STARTING);
+            return;
+        }
+        if (database.config().isPatroni() && (sqlState == null || sqlState.startsWith("08"))) {
             // a leader that is down or restarting mid-failover: hold clients and retry, never refuse them
-            targetUnusable("cannot connect to the leader " + address() + ": " + message, false);
+            targetUnusable("cannot connect to the leader " + address() + ": " + message, Retry.UNREACHABLE);
             return;
         }
         loginErrorState = sqlState;
@@ -218,21 +234,50 @@ public final class Pool {
         }
     }
 
+    /** Held clients fail now (switchover_hold_timeout), on their loops. */
+    void refuseHeld(String sqlState, String message) {
+        for (PoolShard s : shards) {
+            s.loop().execute(() -> s.refuseWaiters(sqlState, message));
+        }
+    }
+
+    /** Servers of older generations still in use get {@code reason} as their client's error if they die. */
+    void onOldServersLost(String reason) {
+        for (PoolShard s : shards) {
+            s.loop().execute(() -> s.explainOldServersLost(reason));
+        }
+    }
+
+    /** How soon a target that cannot be used is tried again. */
+    enum Retry {
+        /** Answers, but is still in recovery: Patroni names a leader before pg_ctl promote returns. */
+        PROMOTING(20_000_000L, 20_000_000L),
+        /** Refuses logins with 57P03 (starting up, crash recovery, shutting down): soon, capped low. */
+        STARTING(10_000_000L, 100_000_000L),
+        /** Refuses connections: may be down for long. */
+        UNREACHABLE(50_000_000L, 1_000_000_000L);
+
+        final long firstNanos;
+        final long capNanos;
+
+        Retry(long firstNanos, long capNanos) {
+            this.firstNanos = firstNanos;
+            this.capNanos = capNanos;
+        }
+    }
+
     /**
-     * The leader cannot be used yet: hold waiters, retry after a backoff (50 ms doubling up to 1 s). The
-     * servers opened for one round of waiters fail together (a promoting leader refuses them all): only the
-     * first failure of a round doubles the backoff, the others keep its retry time.
+     * The target cannot be used yet: hold waiters and retry after a backoff that doubles from {@code retry}'s
+     * first delay up to its cap. The servers opened for one round of waiters fail together (a promoting
+     * leader refuses them all): only the first failure of a round doubles the backoff, the others keep its
+     * retry time.
      */
-    synchronized void targetUnusable(String reason, boolean promoting) {
+    synchronized void targetUnusable(String reason, Retry retry) {
         holdReason = reason;
         long now = System.nanoTime();
         long delay = retryAtNanos - now;
         if (retryAtNanos == 0 || delay <= 0) {
-            // a leader that answers but is still in recovery is seconds at most from promotion (Patroni names
-            // it before pg_ctl promote returns): ask again soon, at the price of a cheap login; one that
-            // refuses connections may be down for long: back off
-            delay = promoting ? PROMOTING_RETRY_NANOS
-                    : Math.min(1_000_000_000L, Math.max(50_000_000L, backoffNanos * 2));
+            delay = Math.min(retry.capNanos, Math.max(retry.firstNanos, backoffNanos * 2));
             backoffNanos = delay;
             retryAtNanos = now + delay;
         }
@@ -268,6 +313,11 @@ public final class Pool {
         }
     }
 
+    /** True after a refused login until one succeeds: one login probes the target at a time. */
+    boolean backingOff() {
+        return backoffNanos != 0;
+    }
+
     /** True while new servers must not be opened: no leader known, or backing off from an unusable one. */
     boolean waitingForTarget() {
         if (address() == null) {
@@ -277,9 +327,9 @@ public final class Pool {
         return at != 0 && System.nanoTime() - at < 0;
     }
 
-    /** True while clients are being held for a Patroni leader (no leader, or it is not usable yet). */
+    /** True while clients are being held: no Patroni leader, or the target is not usable yet (57P03, promoting). */
     boolean holding() {
-        return database.config().isPatroni() && (address() == null || backoffNanos != 0);
+        return (database.config().isPatroni() && address() == null) || backoffNanos != 0;
     }
 
     String holdReason() {

@@ -241,7 +241,9 @@ public final class PoolShard implements ServerOwner {
         }
         boolean reserve = waitedLongerThan(pool.settings().reservePoolTimeout().toNanos(), true);
         // a new leader not yet proven: one login first (it is the primary check), the rest once it passes
-        int probing = pool.databaseConfig().isPatroni() && !pool.targetConfirmed() ? 1 : Integer.MAX_VALUE;
+        // a server refusing logins (57P03) likewise gets one probe per retry, not a login per waiter
+        int probing = (pool.databaseConfig().isPatroni() && !pool.targetConfirmed()) || pool.backingOff() ? 1
+                : Integer.MAX_VALUE;
         while (waiters.size() > connecting + checking && connecting < probing && !holdsShareWhileOthersWait()
                 && pool.tryReserveSlot(reserve)) {
             open();
@@ -284,15 +286,28 @@ public final class PoolShard implements ServerOwner {
     }
 
     void failWaitersWhileLoginFails() {
-        if (!pool.refusingClients()) {
-            return;
+        if (pool.refusingClients()) {
+            refuseWaiters(pool.loginErrorState(), loginFailingMessage());
         }
+    }
+
+    /** Every queued client is refused with this error. */
+    void refuseWaiters(String sqlState, String message) {
         List<Client> failed = new ArrayList<>(waiters);
         waiters.clear();
         waiterCount.addAndGet(-failed.size());
         pool.waitingCounter().addAndGet(-failed.size());
         for (Client c : failed) {
-            c.refuse(pool.loginErrorState(), loginFailingMessage());
+            c.refuse(sqlState, message);
+        }
+    }
+
+    /** A drained leader's servers, still running transactions, tell their client why if PostgreSQL stops. */
+    void explainOldServersLost(String reason) {
+        for (ServerConnection s : servers) {
+            if (s.generation() != pool.generation()) {
+                s.explainLoss(reason);
+            }
         }
     }
 
@@ -303,35 +318,27 @@ public final class PoolShard implements ServerOwner {
 
     @Override
     public void loginSucceeded(ServerConnection server) {
-        connecting--;
         pool.liveCounter().incrementAndGet();
         if (!pool.databaseConfig().isPatroni() || server.generation() != pool.generation()) {
+            connecting--;
             loggedIn(server);
             return;
         }
-        // a new leader is used only once it proves to be a primary: PostgreSQL 14+ says so at login,
-        // older servers are asked
-        String standby = server.loginParams().get("in_hot_standby");
-        if (standby != null) {
-            primaryChecked(server, standby.equals("off"), "in_hot_standby=" + standby);
-            return;
-        }
-        boolean[] recovering = new boolean[1];
-        server.runInternal("select pg_is_in_recovery()", java.util.List.of(), row -> recovering[0] = "t".equals(row.get(0)),
-                (srv, error) -> primaryChecked(srv, error == null && !recovering[0],
-                        error != null ? error.message() : "pg_is_in_recovery() = true"));
+        // a new leader is used only once it proves to be a primary; until then its probe still counts as
+        // connecting, so no other login is opened beside it
+        PromotionProbe.start(server, pool, loop, this::probed);
     }
 
-    private void primaryChecked(ServerConnection server, boolean primary, String evidence) {
+    private void probed(ServerConnection server, boolean primary) {
+        connecting--;
         if (primary) {
             pool.targetUsable();
             pool.confirmTarget(); // now every loop may open the rest of its servers
             loggedIn(server);
-            return;
+        } else {
+            server.close(); // closed() opens another probe once the retry time has come
+            fill();
         }
-        log.info("leader_not_primary_yet pool={} server={} evidence=\"{}\"", pool, server.address(), evidence);
-        pool.targetUnusable("the leader " + server.address() + " is not a primary yet (" + evidence + ")", true);
-        server.close();
     }
 
     private void loggedIn(ServerConnection server) {
@@ -368,11 +375,16 @@ public final class PoolShard implements ServerOwner {
     /** Periodic upkeep on this loop: wait timeouts, the reserve pool, idle timeouts, min_pool_size. */
     void janitor(long now) {
         boolean holding = pool.holding();
-        long waitTimeout = pool.paused() ? 0 : holding ? pool.settings().failoverHoldTimeout().toNanos()
-                : pool.settings().queryWaitTimeout().toNanos();
+        boolean draining = holding && pool.db().cluster() != null && pool.db().cluster().draining();
+        long waitTimeout = pool.paused() ? 0 : draining ? pool.settings().switchoverHoldTimeout().toNanos()
+                : holding ? pool.settings().failoverHoldTimeout().toNanos() : pool.settings().queryWaitTimeout().toNanos();
         while (waitTimeout > 0 && !waiters.isEmpty() && now - waiters.peekFirst().waitStartNanos() > waitTimeout) {
             Client c = pollWaiter();
-            if (holding) {
+            if (draining) {
+                c.refuse(SqlState.CONNECTION_FAILURE, "switchover_hold_timeout: database " + pool.database()
+                        + " (Patroni scope " + pool.databaseConfig().patroniScope() + ") was being switched over for "
+                        + pool.settings().switchoverHoldTimeout().toSeconds() + " s without a new leader");
+            } else if (holding) {
                 c.refuse(SqlState.CONNECTION_FAILURE, "failover_hold_timeout: database " + pool.database()
                         + " had no usable primary for " + pool.settings().failoverHoldTimeout().toSeconds() + " s: "
                         + pool.holdReason());

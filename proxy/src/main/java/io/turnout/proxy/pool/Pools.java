@@ -40,7 +40,7 @@ public final class Pools {
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS,
                         (int) Math.min(Integer.MAX_VALUE, Math.max(1, config.pool().serverConnectTimeout().toMillis())));
-        io.turnout.proxy.net.TcpOptions.apply(bootstrap, config.network(), transports.isEpoll());
+        io.turnout.proxy.net.TcpOptions.apply(bootstrap, config.network(), transports.kind());
     }
 
     /** The pool a client of {@code db} logged in as {@code clientUser} uses. */
@@ -174,6 +174,11 @@ public final class Pools {
                 }
             }
         }
+    }
+
+    /** A loop for the few timers that belong to no pool (a switchover's hold timeout). */
+    public java.util.concurrent.ScheduledExecutorService timerLoop() {
+        return transports.loops().get(0);
     }
 
     /** Runs each loop's shard upkeep ten times a second (timeouts are in seconds; slot moves want less). */

@@ -76,26 +76,79 @@ public final class TopologyApplier implements Consumer<Topology> {
             return;
         }
         ClusterState next = t.cluster(c.patroniScope());
+        if (next == null) {
+            return;
+        }
+        SwitchoverDrain switchover = d.switchover();
+        if (switchover.expired(next)) {
+            next = next.undrained(); // switchover_hold_timeout gave this request up: the old leader serves
+        }
         ClusterState before = d.cluster();
-        if (next == null || (before != null && before.sameAs(next))) {
+        if (before != null && before.sameAs(next)) {
             return;
         }
         boolean moved = d.applyCluster(next);
+        if (next.draining() && !switchover.active()) {
+            switchover.begin(next, expiry(d, next));
+        } else if (next.hasLeader()) {
+            switchover.leaderServes(next);
+        }
         if (!moved && before != null && !before.leaderDiffers(next)) {
             return; // staleness or error text only: keep serving as before
         }
         // no leader (the key vanished, or names a member we cannot resolve): fence the old one now;
-        // a leader that moved directly (switchover): its transactions finish, then its servers close
-        boolean fence = !next.hasLeader();
+        // a leader that moved directly, or one drained for a switchover: its transactions finish, then its
+        // servers close
+        boolean fence = !next.hasLeader() && !next.draining();
         log.info("topology_applied database={} scope={} from=\"{}\" to=\"{}\" fence={}", d.name(), c.patroniScope(),
                 before, next, fence);
         if (moved || fence) {
+            String lost = next.draining() ? switchedOverReason(d, next) : null;
             for (Pool p : pools.all()) {
                 if (p.db() == d) {
                     p.bumpGeneration(fence);
+                    if (lost != null) {
+                        p.onOldServersLost(lost);
+                    }
                 }
             }
         }
+    }
+
+    private static String switchedOverReason(Database d, ClusterState s) {
+        return "database " + d.name() + ": its Patroni leader " + s.leaderName() + " was switched over"
+                + (s.candidate() != null ? " to " + s.candidate() : "") + " while this transaction ran on it, and "
+                + "PostgreSQL closed the connection as it stopped";
+    }
+
+    /** Ends a drain that outlasts switchover_hold_timeout (0: never), on one of the pools' loops. */
+    private java.util.concurrent.ScheduledFuture<?> expiry(Database d, ClusterState draining) {
+        long ms = d.settings().switchoverHoldTimeout().toMillis();
+        return ms <= 0 ? null : pools.timerLoop().schedule(() -> expire(d, draining), ms,
+                java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * switchover_hold_timeout: the transactions held since the drain began fail with 08006 naming the shard,
+     * and the old leader, which still holds the leader key, serves the next ones.
+     */
+    private synchronized void expire(Database d, ClusterState draining) {
+        if (d.cluster() != draining) {
+            return; // the drain ended (or changed) meanwhile
+        }
+        d.switchover().timedOut(draining);
+        String message = "switchover_hold_timeout: database " + d.name() + " (Patroni scope "
+                + d.config().patroniScope() + "): the switchover of its leader " + draining.leaderName()
+                + (draining.candidate() != null ? " to " + draining.candidate() : "") + " did not complete within "
+                + d.settings().switchoverHoldTimeout().toSeconds() + " s";
+        log.warn("switchover_hold_timeout database={} scope={} leader={} candidate={}", d.name(),
+                d.config().patroniScope(), draining.leaderName(), draining.candidate());
+        for (Pool p : pools.all()) {
+            if (p.db() == d) {
+                p.refuseHeld(io.turnout.protocol.SqlState.CONNECTION_FAILURE, message);
+            }
+        }
+        apply(d, current);
     }
 
     /** True when a Patroni cluster with this scope exists in the DCS (a wildcard database may use it). */
@@ -105,13 +158,18 @@ public final class TopologyApplier implements Consumer<Topology> {
         return t.discoveredScopes().contains(scope) || (c != null && c.status() != ClusterState.Status.UNKNOWN);
     }
 
-    /** Configured Patroni databases without a known leader (for /ready). */
+    /**
+     * Configured Patroni databases without a known leader (for /ready). A shard draining for a planned
+     * switchover is not one: both paired instances see the same drain, and failing /ready on both for the
+     * few seconds Patroni takes would only make the load balancer fail open.
+     */
     public List<String> leaderless() {
         List<String> out = new ArrayList<>();
         for (DatabaseConfig c : config.get().databases().values()) {
             if (c.isPatroni()) {
                 Database d = pools.database(c.name());
-                if (d == null || d.address() == null) {
+                boolean draining = d != null && d.cluster() != null && d.cluster().draining();
+                if (d == null || (d.address() == null && !draining)) {
                     out.add(c.name());
                 }
             }

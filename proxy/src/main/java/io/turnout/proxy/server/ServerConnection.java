@@ -188,7 +188,12 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         if (peer != null) {
             switch (type) { // bookkeeping as each reply starts; the frames pass in order
                 case BackendType.COPY_IN_RESPONSE -> peer.serverCopyIn();
-                case BackendType.ERROR_RESPONSE -> peer.serverError();
+                case BackendType.ERROR_RESPONSE -> {
+                    peer.serverError();
+                    if (closeReason != null) {
+                        return PgFrameScanner.WHOLE; // a drained leader: see replaceShutdownError
+                    }
+                }
                 case BackendType.PARSE_COMPLETE -> {
                     return peer.serverParseComplete() ? PgFrameScanner.WHOLE : PgFrameScanner.PASS;
                 }
@@ -258,6 +263,10 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
             txStatus = PgRead.readyStatus(frame);
         }
         InternalRequest r = internal;
+        if (r == null && type == BackendType.ERROR_RESPONSE && peer != null) {
+            replaceShutdownError(frame);
+            return;
+        }
         if (r == null) {
             frame.release(); // a ParseComplete or CloseComplete the client must not see
             return;
@@ -447,6 +456,28 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     public void fence(String reason) {
         closeReason = reason;
         channel.close();
+    }
+
+    /** What the linked client is told if this connection dies (a drained leader stopping), unless fenced. */
+    public void explainLoss(String reason) {
+        if (closeReason == null) {
+            closeReason = reason;
+        }
+    }
+
+    /**
+     * An error from a server whose loss is explained ({@link #explainLoss}): PostgreSQL's own FATAL as it
+     * stops (57P01 admin_shutdown and its kin) is dropped, so the client reads the 08006 that says why
+     * when the connection closes; any other error goes to the client as usual.
+     */
+    private void replaceShutdownError(ByteBuf frame) {
+        ServerError e = ServerError.parse(frame);
+        if ("FATAL".equals(e.severity()) && e.sqlState() != null && e.sqlState().startsWith("57P")) {
+            log.debug("server_shutdown_error_replaced id={} sqlstate={}", id, e.sqlState());
+            frame.release();
+            return;
+        }
+        peer.serverData(frame);
     }
 
     /** Why Turnout closed this connection under its client, or null. */

@@ -30,6 +30,8 @@ public final class ShardLoad implements AutoCloseable {
     private final ExecutorService workers;
     private final AtomicBoolean running = new AtomicBoolean(true);
     public final AtomicLong commits = new AtomicLong();
+    /** The longest transaction so far, begin to commit (a held one shows how long it was held). */
+    public final AtomicLong maxTxNanos = new AtomicLong();
     public final ConcurrentLinkedQueue<Failure> failures = new ConcurrentLinkedQueue<>();
     /** Commit time (nanoTime) and server port of the latest commit. */
     private volatile long lastCommitNanos;
@@ -69,6 +71,7 @@ public final class ShardLoad implements AutoCloseable {
                 c.commit();
                 long now = System.nanoTime();
                 commits.incrementAndGet();
+                maxTxNanos.accumulateAndGet(now - began, Math::max);
                 lastCommitNanos = now;
                 lastPort = port;
                 commitLog.add(new long[] {now, port});

@@ -1,0 +1,70 @@
+package io.turnout.bench.failover;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * One planned switchover under load (bench/failover --patroni --switchover): errors on every shard (a planned
+ * switchover should cost none), the longest transaction on shard A (held while Turnout drained the old
+ * leader), Patroni's time from the command to the new leader key, and Turnout's own part: from the later of
+ * the new key and the promotion to the first commit on the new leader.
+ */
+record SwitchoverRound(int number, long errors, long heldMaxMs, long patroniMs, long turnoutMs) {
+
+    static SwitchoverRound run(int number, ClusterDriver cluster, List<TxLoad> loads, int beforeSeconds,
+            int afterSeconds, Consumer<String> progress) throws Exception {
+        List<List<TxLoad.Tx>> txs = new ArrayList<>();
+        ClusterDriver.Failover f;
+        try {
+            Thread.sleep(beforeSeconds * 1000L);
+            progress.accept(String.format("round %d: patronictl switchover of shard_a (leader on port %d)", number,
+                    cluster.primaryPort(0)));
+            f = cluster.switchover(0);
+            long left = f.killDone() + afterSeconds * 1_000_000_000L - System.nanoTime();
+            if (left > 0) {
+                Thread.sleep(left / 1_000_000);
+            }
+        } finally {
+            for (TxLoad l : loads) {
+                txs.add(l.stop());
+            }
+        }
+        long errors = txs.stream().flatMap(List::stream).filter(t -> t.error() != null).count();
+        long heldMax = txs.get(0).stream().filter(t -> t.error() == null && t.began() >= f.killStarted())
+                .mapToLong(t -> t.ended() - t.began()).max().orElse(0);
+        long from = Math.max(f.keyWritten(), f.promoted());
+        long first = txs.get(0).stream().filter(t -> t.error() == null && t.port() == f.newPort() && t.ended() >= from)
+                .mapToLong(TxLoad.Tx::ended).min().orElse(-1);
+        SwitchoverRound r = new SwitchoverRound(number, errors, heldMax / 1_000_000,
+                Math.round(Round.ms(f.keyWritten() - f.killStarted())), first < 0 ? -1 : (first - from) / 1_000_000);
+        progress.accept(String.format("round %d: %s; %s", number, r.line(), f.note()));
+        txs.stream().flatMap(List::stream).filter(t -> t.error() != null).limit(5)
+                .forEach(t -> progress.accept("  error: " + t.error()));
+        return r;
+    }
+
+    String line() {
+        return "switchover: errors=" + errors + " held_max_ms=" + heldMaxMs + " patroni_ms=" + patroniMs
+                + " turnout_ms=" + turnoutMs;
+    }
+
+    /** The last line over every round (errors summed, the rest medians); the exit status for the bar. */
+    static int report(List<SwitchoverRound> rounds, java.io.PrintStream out) {
+        long errors = rounds.stream().mapToLong(SwitchoverRound::errors).sum();
+        SwitchoverRound m = new SwitchoverRound(0, errors, median(rounds, SwitchoverRound::heldMaxMs),
+                median(rounds, SwitchoverRound::patroniMs), median(rounds, SwitchoverRound::turnoutMs));
+        rounds.forEach(r -> out.println("round " + r.number() + ": " + r.line()));
+        out.println(m.line());
+        boolean ok = errors == 0 && m.turnoutMs() >= 0 && m.turnoutMs() <= 50
+                && rounds.stream().allMatch(r -> r.heldMaxMs() <= r.patroniMs() + 100);
+        return ok ? 0 : 3;
+    }
+
+    private static long median(List<SwitchoverRound> rounds, java.util.function.ToLongFunction<SwitchoverRound> f) {
+        long[] v = rounds.stream().mapToLong(f).toArray();
+        Arrays.sort(v);
+        return v.length == 0 ? -1 : v[v.length / 2];
+    }
+}

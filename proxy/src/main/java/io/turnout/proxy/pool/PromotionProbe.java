@@ -1,0 +1,91 @@
+package io.turnout.proxy.pool;
+
+import io.netty.channel.EventLoop;
+import io.turnout.proxy.server.ServerConnection;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A new Patroni leader's first server, used only once it proves to be a primary: PostgreSQL 14+ says so at
+ * login ({@code in_hot_standby}), older servers are asked. Patroni writes the leader key before
+ * {@code pg_ctl promote} returns, so the leader is often still in recovery: it is asked again every
+ * {@link #POLL_NANOS} on the same connection, which survives the promotion. The first transaction after the
+ * promotion then waits for one poll, not for a backoff and a new login (a fork and an authentication).
+ */
+final class PromotionProbe {
+    private static final Logger log = LoggerFactory.getLogger(PromotionProbe.class);
+    static final long POLL_NANOS = 10_000_000L;
+
+    /** How a probe ended: the server is a primary, or it is of no use (closed, or no longer the target). */
+    interface Done {
+        void done(ServerConnection server, boolean primary);
+    }
+
+    private final ServerConnection server;
+    private final Pool pool;
+    private final EventLoop loop;
+    private final Done done;
+    private final long startNanos = System.nanoTime();
+    private int polls;
+
+    private PromotionProbe(ServerConnection server, Pool pool, EventLoop loop, Done done) {
+        this.server = server;
+        this.pool = pool;
+        this.loop = loop;
+        this.done = done;
+    }
+
+    /** Starts checking {@code server}, just logged in; {@code done} is called once, on {@code loop}. */
+    static void start(ServerConnection server, Pool pool, EventLoop loop, Done done) {
+        PromotionProbe p = new PromotionProbe(server, pool, loop, done);
+        String standby = server.loginParams().get("in_hot_standby");
+        if (standby != null) {
+            p.answered(standby.equals("off"), "in_hot_standby=" + standby);
+        } else {
+            p.ask();
+        }
+    }
+
+    private void ask() {
+        boolean[] recovering = new boolean[1];
+        server.runInternal("select pg_is_in_recovery()", List.of(), row -> recovering[0] = "t".equals(row.get(0)),
+                (srv, error) -> {
+                    if (error != null) {
+                        log.info("leader_probe_failed pool={} server={} error=\"{}\"", pool, srv.address(),
+                                error.message());
+                        done.done(srv, false);
+                    } else {
+                        answered(!recovering[0], "pg_is_in_recovery() = true");
+                    }
+                });
+    }
+
+    private void answered(boolean primary, String evidence) {
+        if (primary) {
+            if (polls > 0) {
+                log.info("leader_promoted pool={} server={} polls={} waited_ms={}", pool, server.address(), polls,
+                        (System.nanoTime() - startNanos) / 1_000_000);
+            }
+            done.done(server, true);
+            return;
+        }
+        if (polls == 0) {
+            log.info("leader_not_primary_yet pool={} server={} evidence=\"{}\"", pool, server.address(), evidence);
+        }
+        // holds the waiters (hold timeout included) and keeps other loops from opening servers meanwhile
+        pool.targetUnusable("the leader " + server.address() + " is not a primary yet (" + evidence + ")",
+                Pool.Retry.PROMOTING);
+        loop.schedule(this::poll, POLL_NANOS, TimeUnit.NANOSECONDS);
+    }
+
+    private void poll() {
+        if (server.state() == ServerConnection.State.CLOSED || server.generation() != pool.generation()) {
+            done.done(server, false); // closed under us, or the leader changed again
+            return;
+        }
+        polls++;
+        ask();
+    }
+}
