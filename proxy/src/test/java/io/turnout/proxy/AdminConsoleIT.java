@@ -96,7 +96,8 @@ class AdminConsoleIT {
             assertThat(state.columns()).containsExactly("key", "value");
             assertThat(state.only("key", "active").get("value")).isEqualTo("yes");
             assertThat(admin.query("SHOW TOPOLOGY").columns()).containsExactly("database", "scope", "source",
-                    "leader", "leader_member", "generation", "since", "stale", "last_error");
+                    "leader", "leader_member", "generation", "since", "stale", "last_error", "state", "candidate",
+                    "switchover_age_ms", "paused");
             assertThat(admin.query("SHOW PREPARED").columns()).containsExactly("name", "query",
                     "client_parse_count", "server_parse_count", "bind_count");
             // PgBouncer's types: counts int4, statistics numeric, timestamps text
