@@ -661,7 +661,8 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
                 ConnectionInfo.epochMillis(connectNanos), ConnectionInfo.epochMillis(clock.lastRequestNanos()),
                 state == State.WAITING ? now - waitStartNanos : 0, false, server != null ? server.id() : 0, 0,
                 params.get("application_name") != null ? params.get("application_name") : "",
-                statements != null ? statements.size() : 0, 0, admin != null);
+                statements != null ? statements.size() : 0, 0, admin != null,
+                io.turnout.proxy.tls.TlsHandshakes.describe(channel));
     }
 
     /** KILL, KILL_CLIENT: tell the client why and close it (any thread). */

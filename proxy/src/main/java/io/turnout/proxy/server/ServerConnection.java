@@ -96,15 +96,16 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
 
     /**
      * Opens a connection on {@code bootstrap}'s event loop and logs in; the owner hears the outcome on
-     * that loop.
+     * that loop. {@code tls} null: plaintext (server_tls_sslmode disable or allow).
      */
     public static ServerConnection connect(Bootstrap bootstrap, ServerOwner owner, InetSocketAddress address,
                                            ServerCredentials credentials, String database, int generation,
-                                           int maxPacketSize, long loginTimeoutMillis) {
+                                           int maxPacketSize, long loginTimeoutMillis, ServerTls tls) {
         ServerConnection server = new ServerConnection(owner, credentials, database, generation, maxPacketSize,
                 io.netty.buffer.ByteBufAllocator.DEFAULT);
         server.address = address;
-        ChannelFuture f = bootstrap.clone().handler(server).connect(address);
+        ChannelFuture f = bootstrap.clone().handler(tls == null ? server
+                : tls.initializer(server, address, java.time.Duration.ofMillis(loginTimeoutMillis))).connect(address);
         server.channel = f.channel();
         server.writes = new GatheringWriter(server.channel);
         server.loginTimeout = f.channel().eventLoop().schedule(() -> server.failLogin("08006",
@@ -520,7 +521,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
                 ConnectionInfo.epochMillis(createdNanos),
                 ConnectionInfo.epochMillis(linkedNanos), 0, closeNeeded,
                 peer != null ? peer.clientId() : 0, backendPid, params.login().getOrDefault("application_name", ""),
-                prepared.size(), generation, false);
+                prepared.size(), generation, false, io.turnout.proxy.tls.TlsHandshakes.describe(channel));
     }
 
     public ServerOwner owner() {
