@@ -71,6 +71,14 @@ public final class ConfigLoader {
         } catch (MarkedYAMLException e) {
             int line = e.getProblemMark() != null ? e.getProblemMark().getLine() + 1 : 0;
             throw new ConfigException(name + ":" + line + ": invalid YAML: " + e.getProblem());
+        } catch (org.yaml.snakeyaml.reader.ReaderException e) {
+            // a character YAML does not allow (NUL, most control characters): found by fuzzing, it escaped
+            int line = 1 + (int) text.substring(0, Math.min(e.getPosition(), text.length())).chars()
+                    .filter(c -> c == '\n').count();
+            throw new ConfigException(name + ":" + line + ": invalid YAML: character U+"
+                    + String.format("%04X", e.getCodePoint()) + " is not allowed in a YAML file");
+        } catch (org.yaml.snakeyaml.error.YAMLException e) {
+            throw new ConfigException(name + ": invalid YAML: " + e.getMessage());
         }
         if (root == null) {
             throw new ConfigException(name + ":1: the file is empty; at least `databases:` is required");

@@ -117,10 +117,11 @@ public final class TurnoutServer implements AutoCloseable {
         if (config.network().soReuseport()) {
             TcpOptions.reusePort(b, transports.kind());
         }
+        // before the listener: the console's RELOAD/SET may come with the first client
+        updates = new ConfigUpdates(() -> this.config, this::apply);
         listener = b.bind(config.listenAddr(), config.listenPort()).sync().channel();
         pools.startJanitors();
         topology.start();
-        updates = new ConfigUpdates(() -> this.config, this::apply);
         tickStats();
         if (metrics != null) {
             try {
