@@ -56,6 +56,7 @@ final class ShowSettings {
         pool(k, "max_prepared_statements", PoolSettings::maxPreparedStatements);
         pool(k, "failover_hold_timeout", PoolSettings::failoverHoldTimeout);
         pool(k, "switchover_hold_timeout", PoolSettings::switchoverHoldTimeout);
+        pool(k, "listen_mode", p -> p.listenMode().key());
         k.put("max_packet_size", TurnoutConfig::maxPacketSize);
         k.put("workers", TurnoutConfig::workers);
         k.put("admin_users", c -> String.join(",", c.adminUsers()));
@@ -122,7 +123,7 @@ final class ShowSettings {
     }
 
     static AdminResult version(String version) {
-        return new AdminResult("SHOW").columns("version", TEXT).row("Turnout " + version + " (PgBouncer 1.24 compatible)");
+        return new AdminResult("SHOW").columns("version", TEXT).row("Turnout " + version + " (PgBouncer 1.18 compatible)");
     }
 
     static AdminResult state(boolean paused, boolean suspended) {
