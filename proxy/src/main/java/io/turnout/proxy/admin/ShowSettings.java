@@ -56,6 +56,7 @@ final class ShowSettings {
         pool(k, "max_prepared_statements", PoolSettings::maxPreparedStatements);
         pool(k, "failover_hold_timeout", PoolSettings::failoverHoldTimeout);
         pool(k, "switchover_hold_timeout", PoolSettings::switchoverHoldTimeout);
+        pool(k, "listen_mode", p -> p.listenMode().key());
         pool(k, "query_timeout", p -> p.clientLimits().queryTimeout());
         pool(k, "transaction_timeout", p -> p.clientLimits().transactionTimeout());
         pool(k, "client_idle_timeout", p -> p.clientLimits().clientIdleTimeout());
@@ -128,7 +129,7 @@ final class ShowSettings {
     }
 
     static AdminResult version(String version) {
-        return new AdminResult("SHOW").columns("version", TEXT).row("Turnout " + version + " (PgBouncer 1.24 compatible)");
+        return new AdminResult("SHOW").columns("version", TEXT).row("Turnout " + version + " (PgBouncer 1.18 compatible)");
     }
 
     static AdminResult state(boolean paused, boolean suspended) {

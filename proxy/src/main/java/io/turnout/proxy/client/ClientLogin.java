@@ -17,6 +17,7 @@ import io.turnout.protocol.auth.AuthException;
 import io.turnout.protocol.auth.Md5;
 import io.turnout.protocol.auth.ScramSecret;
 import io.turnout.protocol.auth.ScramServer;
+import io.turnout.proxy.LogText;
 import io.turnout.proxy.TurnoutServer;
 import io.turnout.proxy.net.ProxyProtocol;
 import io.turnout.proxy.pool.Database;
@@ -73,7 +74,7 @@ final class ClientLogin {
                     throw new PgProtocolException("unexpected message before the authentication request");
                 }
                 if (type != FrontendType.PASSWORD) {
-                    throw new PgProtocolException("expected a password response, got message type '" + (char) type + "'");
+                    throw new PgProtocolException("expected a password response, got message type " + (type & 0xff));
                 }
                 onPassword(frame);
             }
@@ -122,7 +123,7 @@ final class ClientLogin {
             adminFull = config.adminUsers().contains(user);
             if (!adminFull && !config.statsUsers().contains(user)) {
                 out.release();
-                log.info("client_admin_refused user={} addr={}", user, ProxyProtocol.clientAddress(client.channel()));
+                log.info("client_admin_refused user=\"{}\" addr={}", LogText.of(user), ProxyProtocol.clientAddress(client.channel()));
                 client.fatal(SqlState.INVALID_AUTHORIZATION, "user \"" + user
                         + "\" may not use the admin console (admin_users, stats_users)");
                 return;
@@ -137,18 +138,12 @@ final class ClientLogin {
                 && !turnout.topology().scopeExists(database.patroniScope())) {
             database = null; // a wildcard name with no such Patroni cluster behind it
         }
-        if (database == null) {
-            out.release();
-            client.fatal(SqlState.INVALID_CATALOG_NAME, "database \"" + dbName + "\" does not exist");
-            return;
-        }
-        Database state = turnout.pools().database(dbName);
-        if (state != null && state.disabled()) {
-            out.release();
-            client.fatal(SqlState.CANNOT_CONNECT_NOW, "database \"" + dbName + "\" does not allow connections (DISABLE)");
-            return;
-        }
         secret = config.users().get(user);
+        if (database == null) {
+            // as PostgreSQL: authenticate first, so a stranger cannot list the database names (3D000 or 28P01)
+            challenge(out);
+            return;
+        }
         String authUser = database.authUser() != null ? database.authUser() : config.authUser();
         if (secret == null && authUser != null && config.authType() != AuthType.TRUST
                 && config.authType() != AuthType.CERT) {
@@ -359,12 +354,21 @@ final class ClientLogin {
             client.authenticatedAdmin(user, adminDb, adminFull);
             return;
         }
+        if (database == null) {
+            client.fatal(SqlState.INVALID_CATALOG_NAME, "database \"" + dbName + "\" does not exist");
+            return;
+        }
+        Database state = turnout.pools().database(dbName);
+        if (state != null && state.disabled()) {
+            client.fatal(SqlState.CANNOT_CONNECT_NOW, "database \"" + dbName + "\" does not allow connections (DISABLE)");
+            return;
+        }
         client.authenticated(user, database.name(), turnout.pools().pool(database, user), startup);
     }
 
     private void fail(String reason) {
-        log.info("client_auth_failed user={} db={} addr={} reason=\"{}\"", user, dbName,
-                ProxyProtocol.clientAddress(client.channel()), reason);
+        log.info("client_auth_failed user=\"{}\" db=\"{}\" addr={} reason=\"{}\"", LogText.of(user), LogText.of(dbName),
+                ProxyProtocol.clientAddress(client.channel()), LogText.of(reason));
         client.fatal(SqlState.INVALID_PASSWORD, "password authentication failed for user \"" + user + "\"");
     }
 

@@ -393,6 +393,6 @@ public final class Pool {
 
     @Override
     public String toString() {
-        return database.name() + "/" + user;
+        return io.turnout.proxy.LogText.of(database.name() + "/" + user); // a wildcard database is named by the client
     }
 }

@@ -13,6 +13,7 @@ import io.turnout.protocol.PgProtocolException;
 import io.turnout.protocol.PgRead;
 import io.turnout.protocol.PgWrite;
 import io.turnout.protocol.ServerError;
+import io.turnout.proxy.LogText;
 import io.turnout.proxy.pool.ConnectionInfo;
 import io.turnout.proxy.pool.ParamSet;
 import io.turnout.proxy.pool.Pool;
@@ -32,6 +33,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     private static final Logger log = LoggerFactory.getLogger(ServerConnection.class);
     private static final String DISCARD_ALL = "DISCARD ALL";
     private static final String DEALLOCATE_ALL = "DEALLOCATE ALL";
+    private static final String LISTEN = "LISTEN";
 
     public enum State { LOGIN, IDLE, ACTIVE, INTERNAL, CLOSED }
 
@@ -58,6 +60,8 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     private State state = State.LOGIN;
     private int backendPid;
     private int backendSecret;
+    /** A client ran LISTEN here: the server must not serve another client before UNLISTEN *. */
+    private boolean listened;
     private InetSocketAddress address;
     private final ServerParameters params = new ServerParameters();
     private ServerPeer peer;
@@ -156,8 +160,8 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         if (loginTimeout != null) {
             loginTimeout.cancel(false);
         }
-        log.warn("server_login_failed db={} user={} addr={} sqlstate={} error=\"{}\"", database, credentials.user(),
-                address, sqlState, message);
+        log.warn("server_login_failed db={} user={} addr={} sqlstate={} error=\"{}\"", LogText.of(database),
+                LogText.of(credentials.user()), address, sqlState, LogText.of(message)); // the client's user, db
         channel.close();
         owner.loginFailed(this, sqlState, message);
     }
@@ -198,8 +202,9 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
                     return peer.serverCloseComplete() ? PgFrameScanner.WHOLE : PgFrameScanner.PASS;
                 }
                 case BackendType.COMMAND_COMPLETE -> {
-                    // only DISCARD ALL / DEALLOCATE ALL matter: a cheap length filter here, the tag is checked in inspect()
-                    if (length == 4 + DISCARD_ALL.length() + 1 || length == 4 + DEALLOCATE_ALL.length() + 1) {
+                    // only DISCARD ALL / DEALLOCATE ALL / LISTEN matter: a cheap length filter here, the tag is checked in inspect()
+                    if (length == 4 + DISCARD_ALL.length() + 1 || length == 4 + DEALLOCATE_ALL.length() + 1
+                            || length == 4 + LISTEN.length() + 1) {
                         return PgFrameScanner.INSPECT;
                     }
                 }
@@ -214,6 +219,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     public void inspect(byte type, ByteBuf buf, int index) {
         if (type == BackendType.COMMAND_COMPLETE) {
             String tag = PgRead.cstring(buf, index + PgRead.BODY, index + 1 + buf.getInt(index + 1));
+            listened = tag.equals(LISTEN) || (listened && !tag.equals(DISCARD_ALL));
             if (tag.equals(DISCARD_ALL) || tag.equals(DEALLOCATE_ALL)) {
                 prepared.clear();
                 if (tag.equals(DISCARD_ALL)) {
@@ -396,6 +402,16 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     public void forgetSetup() {
         params.forget();
         closeNeeded = true;
+    }
+
+    /** True when a client ran LISTEN here since the last UNLISTEN * or DISCARD ALL Turnout knows of. */
+    public boolean listened() {
+        return listened;
+    }
+
+    /** UNLISTEN * (or DISCARD ALL) ran: no channel is registered here any more. */
+    public void unlistened() {
+        listened = false;
     }
 
     /** After DISCARD ALL or RESET ALL every parameter is back at its login value. */
