@@ -5,11 +5,15 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.turnout.proxy.testing.AdminClient;
 import io.turnout.proxy.testing.PgServer;
+import io.turnout.proxy.testing.Processes;
 import io.turnout.proxy.testing.TurnoutFixture;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -75,6 +79,12 @@ class ClientLimitsIT {
             await(() -> backendGone(pid), "the server that ran the query is closed (cancelled, not pooled)");
             assertThat(intQuery(b, "select count(*) from pg_sleep(0.2)")).as("the client alongside runs on").isEqualTo(1);
             assertThat(intQuery(b, "select pg_backend_pid()")).isNotEqualTo(pid);
+
+            List<String> psql = new ArrayList<>(t.clientArgs("psql", "lim"));
+            psql.addAll(List.of("-X", "-v", "ON_ERROR_STOP=1", "-c", "select pg_sleep(30)"));
+            Processes.Result r = Processes.run(Duration.ofSeconds(25), psql, t.clientEnv(), null, null);
+            assertThat(r.exitCode()).as("psql sees the error too").isNotZero();
+            assertThat(r.stderr()).contains("query timeout");
         }
     }
 
@@ -101,6 +111,8 @@ class ClientLimitsIT {
              Connection idle = connect(t, "alice", "lim"); Connection busy = connect(t, "bob", "lim");
              AdminClient admin = new AdminClient(t, "admin", "admin_pw")) {
             assertThat(intQuery(idle, "select 1")).isEqualTo(1);
+            assertThat(intQuery(busy, "select count(*) from pg_sleep(1.3)") + intQuery(busy, "select 1"))
+                    .as("a long query is not idleness: the client just back from one is not closed").isEqualTo(2);
             await(() -> {
                 try {
                     assertThat(intQuery(busy, "select count(*) from pg_sleep(0.1)")).isEqualTo(1); // never idle 1 s
