@@ -214,6 +214,15 @@ public final class PatroniNode {
         return role.equals("master") || role.equals("primary");
     }
 
+    /** The running Patroni process (runuser's child when the tests run as root), or null. */
+    ProcessHandle patroniProcess() {
+        Process p = process;
+        if (p == null || !p.isAlive()) {
+            return null;
+        }
+        return OwnedDirs.runningAsRoot() ? p.toHandle().children().findFirst().orElse(null) : p.toHandle();
+    }
+
     /** Starts {@code patroni patroni.yml}; it bootstraps, clones, rewinds or just starts PostgreSQL as needed. */
     synchronized void launch() {
         if (isPatroniRunning()) {

@@ -1,0 +1,90 @@
+package io.turnout.proxy.testing;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+
+/**
+ * What an operator does to a {@link PatroniCluster} besides an immediate switchover: a scheduled switchover,
+ * maintenance mode ({@code patronictl pause/resume}), and a member's Patroni that hangs (SIGSTOP, as a stuck
+ * VM or a GC-paused host looks to the leader) or stops cleanly (SIGTERM: while paused it leaves PostgreSQL
+ * running and its leader key in etcd until the lease runs out).
+ */
+public final class PatroniControl {
+    private static final Duration CTL = Duration.ofSeconds(90);
+
+    private PatroniControl() {
+    }
+
+    /**
+     * {@code patronictl switchover --leader L --candidate C --scheduled <now + in> --force}: Patroni's REST API
+     * writes the failover key with {@code scheduled_at} (it checks the candidate only at that time, in the
+     * leader's HA loop). Returns scheduled_at, whole milliseconds.
+     */
+    public static Instant scheduleSwitchover(PatroniCluster c, PatroniNode leader, PatroniNode candidate, Duration in) {
+        Instant at = Instant.now().plus(in).truncatedTo(ChronoUnit.MILLIS);
+        Processes.Result r = c.patronictl(CTL, List.of("switchover", "--leader", leader.name(), "--candidate",
+                candidate.name(), "--scheduled", at.toString(), "--force", c.scope()));
+        if (!r.ok() || !r.stdout().contains("cheduled")) {
+            throw new AssertionError("patronictl switchover --scheduled failed (exit " + r.exitCode() + ")\n"
+                    + r.stdout() + "\n" + r.stderr() + "\n" + c.describe());
+        }
+        return at;
+    }
+
+    /** {@code patronictl pause --wait}: every member has applied maintenance mode when this returns. */
+    public static void pause(PatroniCluster c) {
+        toggle(c, "pause", "paused");
+    }
+
+    /** {@code patronictl resume --wait}. */
+    public static void resume(PatroniCluster c) {
+        toggle(c, "resume", "resumed");
+    }
+
+    private static void toggle(PatroniCluster c, String action, String done) {
+        Processes.Result r = c.patronictl(CTL, List.of(action, "--wait", c.scope()));
+        if (!r.ok() || !r.stdout().contains("Success: cluster management is " + done)) {
+            throw new AssertionError("patronictl " + action + " failed (exit " + r.exitCode() + ")\n" + r.stdout()
+                    + "\n" + r.stderr() + "\n" + c.describe());
+        }
+    }
+
+    /** SIGSTOP of the member's Patroni (its REST API stops answering; PostgreSQL runs on). */
+    public static void hang(PatroniNode n) {
+        signal(n, "STOP");
+    }
+
+    /** SIGCONT after {@link #hang}. */
+    public static void unhang(PatroniNode n) {
+        signal(n, "CONT");
+    }
+
+    /** SIGTERM of the member's Patroni; waits until it exited. */
+    public static void stopPatroni(PatroniNode n, Duration timeout) {
+        ProcessHandle p = signal(n, "TERM");
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (n.isPatroniRunning() || p.isAlive()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError(n + "'s Patroni did not stop within " + timeout.toSeconds() + " s\n"
+                        + n.logTail(25));
+            }
+            OwnedDirs.sleep(Duration.ofMillis(50));
+        }
+    }
+
+    /** Starts a member's Patroni again (after {@link #stopPatroni}). */
+    public static void startPatroni(PatroniNode n) {
+        n.launch();
+    }
+
+    private static ProcessHandle signal(PatroniNode n, String sig) {
+        ProcessHandle p = n.patroniProcess();
+        if (p == null) {
+            throw new IllegalStateException(n + "'s Patroni is not running");
+        }
+        Processes.run(Duration.ofSeconds(10), List.of("kill", "-" + sig, Long.toString(p.pid()))).orThrow();
+        return p;
+    }
+}
