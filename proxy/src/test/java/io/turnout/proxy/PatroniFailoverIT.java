@@ -308,8 +308,9 @@ class PatroniFailoverIT {
             lb.awaitCommits(50);
             PatroniControl.pause(a);
             awaitState(ClusterState::paused, "paused");
-            PatroniControl.stopPatroni(old, PATRONI);
             long stopped = System.nanoTime();
+            boolean exited = PatroniControl.stopPatroni(old, Duration.ofSeconds(10));
+            assertThat(old.logTail(400)).contains("Postgresql is not stopped due paused state");
             awaitState(c -> c.lastError() != null && c.lastError().contains("maintenance mode"), "lost its leader key");
             long gone = System.nanoTime();
             assertThat(etcd.get(a.leaderKey())).as("the leader key expired").isNull();
@@ -326,8 +327,8 @@ class PatroniFailoverIT {
             a.awaitStreaming(PATRONI);
             la.awaitCommits(100);
             lb.awaitCommits(50);
-            System.out.printf("patroni_maintenance: key_gone_after_stop_ms=%d key_back_after_start_ms=%d commits_a=%d"
-                    + " failed_a=%d failed_b=%d topology=%s%n", (gone - stopped) / 1_000_000,
+            System.out.printf("patroni_maintenance: patroni_exited_on_sigterm=%s key_gone_after_sigterm_ms=%d"
+                    + " key_back_after_start_ms=%d commits_a=%d failed_a=%d failed_b=%d topology=%s%n", exited, (gone - stopped) / 1_000_000,
                     (keyBack - restarted) / 1_000_000, la.commits.get(), la.failures.size(), lb.failures.size(), row);
             assertThat(la.failures).as("shard A in maintenance mode").isEmpty();
             assertThat(lb.failures).as("shard B untouched").isEmpty();
