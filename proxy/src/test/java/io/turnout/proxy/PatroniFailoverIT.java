@@ -186,6 +186,38 @@ class PatroniFailoverIT {
     }
 
     /**
+     * A scheduled switchover cancelled before its time ({@code patronictl flush <scope> switchover}): Turnout shows
+     * the pending request's candidate, holds nothing before, at or after the cancelled time, counts no drain.
+     */
+    @Test
+    @Order(3)
+    void aScheduledSwitchoverCancelledBeforeItsTimeHoldsNothing() throws Exception {
+        PatroniNode old = a.leader();
+        PatroniNode candidate = a.replicas().get(0);
+        long cancelledBefore = count(SwitchoverDrain.Result.CANCELLED);
+        try (ShardLoad la = new ShardLoad(turnout, "shard_a", 4)) {
+            la.awaitCommits(100);
+            Instant at = PatroniControl.scheduleSwitchover(a, old, candidate, Duration.ofSeconds(4));
+            awaitState(c -> candidate.name().equals(c.candidate()), "showed the pending candidate");
+            PatroniControl.flushSwitchover(a);
+            awaitState(c -> c.candidate() == null, "dropped the cancelled request");
+            long commitsBefore = la.commits.get();
+            while (Instant.now().isBefore(at.plusMillis(500))) {
+                assertThat(turnout.server().pools().database("shard_a").cluster().draining()).as("drained").isFalse();
+                Thread.sleep(20);
+            }
+            la.awaitCommits(100);
+            System.out.printf("patroni_flushed_switchover: commits_until_cancelled_time=%d failed_a=%d%n",
+                    la.commits.get() - commitsBefore, la.failures.size());
+            assertThat(la.failures).isEmpty();
+            assertThat(la.firstCommitOn(old.pgPort(), System.nanoTime() - 1)).isPositive();
+            assertThat(count(SwitchoverDrain.Result.CANCELLED)).as("nothing drained, nothing cancelled")
+                    .isEqualTo(cancelledBefore);
+            assertThat(a.leaderName()).isEqualTo(old.name());
+        }
+    }
+
+    /**
      * A switchover Patroni refuses when it is due: scheduled 5 s ahead (Patroni's API checks a scheduled
      * switchover's candidate only then, in the leader's HA loop), and just before that the candidate's Patroni
      * hangs (SIGSTOP), so at scheduled_at the leader finds no healthy candidate and writes the failover key back
@@ -193,7 +225,7 @@ class PatroniFailoverIT {
      * transactions it held go to the old leader, none fails.
      */
     @Test
-    @Order(3)
+    @Order(4)
     void aDueSwitchoverPatroniRefusesDrainsThenServesTheOldLeaderAgain() throws Exception {
         PatroniNode old = a.leader();
         PatroniNode candidate = a.replicas().get(0);
@@ -249,7 +281,7 @@ class PatroniFailoverIT {
      * no failed transaction.
      */
     @Test
-    @Order(4)
+    @Order(5)
     void aScheduledSwitchoverHoldsNothingBeforeItsTimeAndThenFailsNoTransaction() throws Exception {
         PatroniNode old = a.leader();
         PatroniNode candidate = a.replicas().get(0);
@@ -299,7 +331,7 @@ class PatroniFailoverIT {
      * and SHOW TOPOLOGY says paused; the Patroni comes back, takes its key again, and {@code patronictl resume}.
      */
     @Test
-    @Order(5)
+    @Order(6)
     void inMaintenanceModeAnExpiredLeaderKeyFencesNothing() throws Exception {
         PatroniNode old = a.leader();
         try (ShardLoad la = new ShardLoad(turnout, "shard_a", 4); ShardLoad lb = new ShardLoad(turnout, "shard_b", 2);
@@ -342,7 +374,7 @@ class PatroniFailoverIT {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void aKilledLeaderHoldsNewTransactionsUntilPatroniPromotesAndFailsOnlyThoseInFlight() throws Exception {
         PatroniNode survivor = a.replicas().get(0);
         try (ShardLoad la = new ShardLoad(turnout, "shard_a", 6); ShardLoad lb = new ShardLoad(turnout, "shard_b", 3);

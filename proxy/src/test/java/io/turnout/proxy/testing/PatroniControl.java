@@ -34,6 +34,15 @@ public final class PatroniControl {
         return at;
     }
 
+    /** {@code patronictl flush <scope> switchover}: Patroni's DELETE /switchover writes the failover key to {}. */
+    public static void flushSwitchover(PatroniCluster c) {
+        Processes.Result r = c.patronictl(CTL, List.of("flush", c.scope(), "switchover"));
+        if (!r.ok() || !r.stdout().contains("Success: scheduled switchover deleted")) {
+            throw new AssertionError("patronictl flush switchover failed (exit " + r.exitCode() + ")\n" + r.stdout()
+                    + "\n" + r.stderr() + "\n" + c.describe());
+        }
+    }
+
     /** {@code patronictl pause --wait}: every member has applied maintenance mode when this returns. */
     public static void pause(PatroniCluster c) {
         toggle(c, "pause", "paused");
