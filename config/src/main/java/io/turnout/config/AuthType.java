@@ -2,7 +2,9 @@ package io.turnout.config;
 
 /** How clients prove who they are to Turnout (PgBouncer's auth_type values). */
 public enum AuthType {
-    TRUST("trust"), PLAIN("plain"), MD5("md5"), SCRAM_SHA_256("scram-sha-256");
+    TRUST("trust"), PLAIN("plain"), MD5("md5"), SCRAM_SHA_256("scram-sha-256"),
+    /** The TLS client certificate's CommonName is the user name (needs client_tls_ca_file). */
+    CERT("cert");
 
     private final String key;
 

@@ -27,12 +27,17 @@ public final class ConfigLoader {
             "stats_users", "ignore_startup_parameters", "stats_period", "metrics_addr", "metrics_port", "databases",
             "consul", "etcd", "failover_hold_timeout", "switchover_hold_timeout", "proxy_protocol", "proxy_protocol_trusted", "tcp_keepalive",
             "tcp_keepidle", "tcp_keepintvl", "tcp_keepcnt", "tcp_user_timeout", "so_reuseport", "peer_id", "peers",
-            "drain_accept_delay", "drain_timeout");
+            "drain_accept_delay", "drain_timeout", "transport", "listen_mode",
+            "client_tls_sslmode", "client_tls_key_file", "client_tls_cert_file", "client_tls_ca_file",
+            "client_tls_protocols", "client_tls_ciphers", "client_tls_ecdhcurve", "server_tls_sslmode",
+            "server_tls_ca_file", "server_tls_key_file", "server_tls_cert_file", "server_tls_protocols",
+            "server_tls_ciphers", "client_channel_binding", "server_channel_binding");
     /** Names of the admin console's virtual databases; no configured database may take them. */
     public static final List<String> ADMIN_DATABASES = List.of("pgbouncer", "turnout");
     static final List<String> DATABASE_KEYS = List.of(
             "host", "port", "dbname", "user", "password", "pool_size", "min_pool_size", "reserve_pool_size",
-            "pool_mode", "max_db_connections", "auth_user", "patroni_scope");
+            "pool_mode", "max_db_connections", "auth_user", "patroni_scope",
+            "server_tls_sslmode");
 
     private ConfigLoader() {
     }
@@ -66,6 +71,14 @@ public final class ConfigLoader {
         } catch (MarkedYAMLException e) {
             int line = e.getProblemMark() != null ? e.getProblemMark().getLine() + 1 : 0;
             throw new ConfigException(name + ":" + line + ": invalid YAML: " + e.getProblem());
+        } catch (org.yaml.snakeyaml.reader.ReaderException e) {
+            // a character YAML does not allow (NUL, most control characters): found by fuzzing, it escaped
+            int line = 1 + (int) text.substring(0, Math.min(e.getPosition(), text.length())).chars()
+                    .filter(c -> c == '\n').count();
+            throw new ConfigException(name + ":" + line + ": invalid YAML: character U+"
+                    + String.format("%04X", e.getCodePoint()) + " is not allowed in a YAML file");
+        } catch (org.yaml.snakeyaml.error.YAMLException e) {
+            throw new ConfigException(name + ": invalid YAML: " + e.getMessage());
         }
         if (root == null) {
             throw new ConfigException(name + ":1: the file is empty; at least `databases:` is required");
@@ -76,7 +89,7 @@ public final class ConfigLoader {
         YamlSection top = new YamlSection(name, "", root);
         top.rejectUnknown(GENERAL_KEYS);
 
-        AuthType authType = enumValue(top, "auth_type", "scram-sha-256", AuthType::of, "trust, plain, md5, scram-sha-256");
+        AuthType authType = enumValue(top, "auth_type", "scram-sha-256", AuthType::of, "trust, plain, md5, scram-sha-256, cert");
         Path authFile = null;
         Map<String, String> users = Map.of();
         String authFileName = top.string("auth_file", null);
@@ -89,7 +102,7 @@ public final class ConfigLoader {
         }
         String authUser = top.string("auth_user", null);
         String authQuery = top.string("auth_query", "SELECT usename, passwd FROM pg_shadow WHERE usename=$1");
-        if (authType != AuthType.TRUST && authFile == null && authUser == null) {
+        if (authType != AuthType.TRUST && authType != AuthType.CERT && authFile == null && authUser == null) {
             throw top.error("auth_type", "auth_type " + authType.key() + " needs auth_file or auth_user to find secrets");
         }
 
@@ -116,7 +129,8 @@ public final class ConfigLoader {
                 top.duration("server_check_delay", Duration.ofSeconds(30)),
                 top.integer("max_prepared_statements", 1000, 0, 1_000_000),
                 failoverHold,
-                top.duration("switchover_hold_timeout", failoverHold));
+                top.duration("switchover_hold_timeout", failoverHold),
+                enumValue(top, "listen_mode", "error", ListenMode::of, "error, pin"));
         if (top.section("consul") != null && top.section("etcd") != null) {
             throw top.error("etcd", "consul: and etcd: are alternatives; Patroni's keys are read from one of them");
         }
@@ -137,6 +151,11 @@ public final class ConfigLoader {
             (d.isTemplate() ? templates : databases).put(db, d);
         }
         String metricsPort = top.string("metrics_port", null);
+        TlsSettings tls = TlsSection.parse(top, dbs, baseDir);
+        if (authType == AuthType.CERT && tls.clientCaFile() == null) {
+            throw top.error("auth_type", "auth_type cert needs client TLS with client_tls_ca_file (the CA of the"
+                    + " client certificates whose CN is the user name)");
+        }
 
         return new TurnoutConfig(source,
                 top.string("listen_addr", "127.0.0.1"),
@@ -152,7 +171,8 @@ public final class ConfigLoader {
                 Map.copyOf(templates),
                 consul,
                 etcd,
-                NetworkSection.parse(top));
+                NetworkSection.parse(top),
+                tls);
     }
 
     private static void override(Node root, String name, String key, String value) throws ConfigException {

@@ -11,7 +11,7 @@ import java.util.Map;
 final class NetworkSection {
     static final List<String> KEYS = List.of("proxy_protocol", "proxy_protocol_trusted", "tcp_keepalive",
             "tcp_keepidle", "tcp_keepintvl", "tcp_keepcnt", "tcp_user_timeout", "so_reuseport", "peer_id", "peers",
-            "drain_accept_delay", "drain_timeout");
+            "drain_accept_delay", "drain_timeout", "transport");
     static final List<String> PEER_KEYS = List.of("id", "host", "port");
 
     private NetworkSection() {
@@ -42,7 +42,17 @@ final class NetworkSection {
                 top.bool("so_reuseport", false),
                 peerId, peers,
                 top.duration("drain_accept_delay", Duration.ofSeconds(15)),
-                top.duration("drain_timeout", Duration.ofSeconds(300)));
+                top.duration("drain_timeout", Duration.ofSeconds(300)),
+                transport(top));
+    }
+
+    private static Transport transport(YamlSection top) throws ConfigException {
+        String raw = top.string("transport", "auto");
+        Transport t = Transport.of(raw.trim());
+        if (t == null) {
+            throw top.error("transport", "expected one of auto, io_uring, epoll, nio, got '" + raw + "'");
+        }
+        return t;
     }
 
     /** {@code peers: [{id: 2, host: 10.0.1.12, port: 6432}, ...]}: this instance may be listed too (ignored). */

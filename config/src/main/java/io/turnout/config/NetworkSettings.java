@@ -20,6 +20,7 @@ import java.util.Map;
  * @param peers the other instances by peer id: where a CancelRequest that is not ours goes
  * @param drainAcceptDelay after SIGTERM, keep accepting this long (the load balancer's deregistration delay)
  * @param drainTimeout after SIGTERM, clients still connected this long are closed and Turnout exits
+ * @param transport the event loops' I/O: auto (epoll, else NIO), io_uring, epoll or nio
  */
 public record NetworkSettings(
         boolean proxyProtocol,
@@ -33,6 +34,7 @@ public record NetworkSettings(
         int peerId,
         Map<Integer, InetSocketAddress> peers,
         Duration drainAcceptDelay,
-        Duration drainTimeout) {
+        Duration drainTimeout,
+        Transport transport) {
     public static final int MAX_PEER_ID = 127;
 }

@@ -27,6 +27,9 @@ final class PgBouncerSettings {
         for (String k : List.of("auth_file", "auth_user", "auth_query", "server_reset_query", "server_check_query")) {
             SAME.put(k, Kind.STRING);
         }
+        for (String k : TlsSection.KEYS) {
+            SAME.put(k, Kind.STRING);
+        }
         for (String k : List.of("listen_port", "default_pool_size", "min_pool_size", "reserve_pool_size",
                 "max_client_conn", "max_db_connections", "max_user_connections", "max_prepared_statements",
                 "max_packet_size", "tcp_keepidle", "tcp_keepintvl", "tcp_keepcnt", "tcp_user_timeout", "peer_id")) {
@@ -83,7 +86,6 @@ final class PgBouncerSettings {
 
     /** Values that ask for what Turnout does anyway (e.g. no TLS, keepalive on), so dropping them loses nothing. */
     private static final Map<String, Set<String>> ALREADY_SO = Map.ofEntries(
-            Map.entry("client_tls_sslmode", Set.of("disable")), Map.entry("server_tls_sslmode", Set.of("disable")),
             Map.entry("syslog", Set.of("0")), Map.entry("verbose", Set.of("0")),
             Map.entry("tcp_keepalive", Set.of("1")), Map.entry("so_reuseport", Set.of("0")),
             Map.entry("peer_id", Set.of("0")), Map.entry("tcp_user_timeout", Set.of("0")),
@@ -92,7 +94,7 @@ final class PgBouncerSettings {
             Map.entry("query_timeout", Set.of("0", "0.0")), Map.entry("client_idle_timeout", Set.of("0", "0.0")));
 
     private static final Pattern SECONDS = Pattern.compile("(\\d+\\.?\\d*|\\.\\d+)([eE][-+]?\\d+)?");
-    private static final Set<String> AUTH_TYPES = Set.of("scram-sha-256", "md5", "plain", "trust");
+    private static final Set<String> AUTH_TYPES = Set.of("scram-sha-256", "md5", "plain", "trust", "cert");
 
     private PgBouncerSettings() {
     }
@@ -140,9 +142,7 @@ final class PgBouncerSettings {
                 return null; // unset, or asks for what Turnout does anyway
             }
             String why = DROPPED.get(key);
-            if (why == null && (key.startsWith("client_tls") || key.startsWith("server_tls"))) {
-                why = "TLS to " + (key.startsWith("client") ? "clients" : "servers") + " is not supported yet";
-            } else if (why == null) {
+            if (why == null) {
                 why = UNSUPPORTED.contains(key) ? "not supported by Turnout" : "unknown PgBouncer setting";
             }
             warnings.add(warn(e, "dropped: " + why));
@@ -186,8 +186,7 @@ final class PgBouncerSettings {
             return v;
         }
         String why = switch (v) {
-            case "hba" -> "Turnout has no HBA file: pick one of scram-sha-256, md5, plain, trust";
-            case "cert" -> "client certificates need TLS to clients, which Turnout does not support yet";
+            case "hba" -> "Turnout has no HBA file: pick one of scram-sha-256, md5, plain, trust, cert";
             case "pam", "ldap" -> "Turnout checks passwords from auth_file or auth_query only, not " + v;
             case "any" -> "Turnout has no 'any' (trust that ignores the user name); trust with a user per database is closest";
             default -> "unknown auth_type '" + e.value() + "'";
@@ -210,7 +209,8 @@ final class PgBouncerSettings {
         try {
             return switch (kind) {
                 case STRING -> {
-                    if (e.key().equals("auth_file") && !v.isEmpty() && !v.startsWith("/")) {
+                    if ((e.key().equals("auth_file") || e.key().endsWith("_tls_key_file") || e.key().endsWith("_tls_cert_file")
+                            || e.key().endsWith("_tls_ca_file")) && !v.isEmpty() && !v.startsWith("/")) {
                         warnings.add(warn(e, "relative path: Turnout reads it beside turnout.yaml, PgBouncer"
                                 + " from its working directory"));
                     }

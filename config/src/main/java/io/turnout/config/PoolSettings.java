@@ -8,6 +8,7 @@ import java.time.Duration;
  * and statement modes (0 turns that translation off). {@code failoverHoldTimeout} is how long a new
  * transaction waits for a Patroni cluster without a known leader before failing with 08006;
  * {@code switchoverHoldTimeout} (default: the same) how long a planned switchover may drain the leader.
+ * {@code listenMode}: what LISTEN does outside session mode.
  */
 public record PoolSettings(
         PoolMode poolMode,
@@ -31,5 +32,6 @@ public record PoolSettings(
         Duration serverCheckDelay,
         int maxPreparedStatements,
         Duration failoverHoldTimeout,
-        Duration switchoverHoldTimeout) {
+        Duration switchoverHoldTimeout,
+        ListenMode listenMode) {
 }

@@ -17,6 +17,7 @@ import java.util.Map;
  * @param consul where Patroni clusters are watched in Consul, or null (no Patroni database, or etcd)
  * @param etcd where Patroni clusters are watched in etcd, or null; at most one of consul and etcd is set
  * @param network PROXY protocol, TCP keepalive, SO_REUSEPORT, peering and drain settings
+ * @param tls client_tls_* and server_tls_* (TLS towards clients and towards PostgreSQL)
  */
 public record TurnoutConfig(
         Path source,
@@ -39,7 +40,8 @@ public record TurnoutConfig(
         Map<String, DatabaseConfig> databaseTemplates,
         ConsulConfig consul,
         EtcdConfig etcd,
-        NetworkSettings network) {
+        NetworkSettings network,
+        TlsSettings tls) {
 
     /**
      * The database a client asks for: a configured one by exact name, else the template with the longest

@@ -76,6 +76,22 @@ class NetworkSectionTest {
     }
 
     @Test
+    void transportIsAutoUnlessChosen() throws Exception {
+        assertThat(parse("").network().transport()).isEqualTo(Transport.AUTO);
+        assertThat(parse("transport: io_uring\n").network().transport()).isEqualTo(Transport.IO_URING);
+        assertThat(parse("transport: EPOLL\n").network().transport()).isEqualTo(Transport.EPOLL);
+        assertThat(parse("transport: nio\n").network().transport()).isEqualTo(Transport.NIO);
+    }
+
+    @Test
+    void anUnknownTransportNamesTheKeyLineAndChoices() {
+        assertThatThrownBy(() -> parse("tcp_keepalive: true\ntransport: uring\n"))
+                .hasMessageContaining("turnout.yaml:3: transport:")
+                .hasMessageContaining("auto, io_uring, epoll, nio").hasMessageContaining("'uring'");
+        assertThatThrownBy(() -> parse("transport: [epoll]\n")).hasMessageContaining("turnout.yaml:2: transport:");
+    }
+
+    @Test
     void cidrsMatchTheirBlockOnly() throws Exception {
         Cidr c = Cidr.parse("10.1.0.0/16");
         assertThat(c.contains(InetAddress.getByName("10.1.255.3"))).isTrue();

@@ -128,17 +128,17 @@ class PgBouncerIniTest {
                 """);
         assertThat(r.yaml()).doesNotContain("auth_type").doesNotContain("pool_mode: sometimes")
                 .contains("  ok: { host: h, pool_mode: transaction }")
+                .contains("server_tls_sslmode: verify-full").contains("client_tls_sslmode: disable")
                 .contains("peer_id: 1").contains("peers:\n  - { id: 1, host: 10.0.0.5, port: 6432 }");
         assertThat(r.warnings()).extracting(Warning::toString).containsExactly(
                 warning(2, "pgbouncer", "listen_addr", "Turnout listens on one address; kept 10.0.0.5, dropped 10.0.0.6"),
                 warning(3, "pgbouncer", "auth_type", "not carried over (Turnout has no HBA file: pick one of"
-                        + " scram-sha-256, md5, plain, trust); Turnout's default scram-sha-256 applies"),
+                        + " scram-sha-256, md5, plain, trust, cert); Turnout's default scram-sha-256 applies"),
                 warning(4, "pgbouncer", "auth_hba_file", "dropped: Turnout has no HBA file: one auth_type applies to"
                         + " every client"),
                 warning(5, "pgbouncer", "pool_mode", "dropped: expected session, transaction or statement, got 'sometimes'"),
                 warning(7, "pgbouncer", "query_wait_timeout", "dropped: expected a number of seconds, got 'soon'"
                         + " (PgBouncer refuses it too)"),
-                warning(8, "pgbouncer", "server_tls_sslmode", "dropped: TLS to servers is not supported yet"),
                 warning(11, "pgbouncer", "frobnicate", "dropped: unknown PgBouncer setting"),
                 warning(15, "databases", "sock", "dropped: host=/var/run/postgresql means a Unix socket, and Turnout"
                         + " connects over TCP only; add it with a TCP host"),

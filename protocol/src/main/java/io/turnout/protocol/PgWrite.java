@@ -35,10 +35,10 @@ public final class PgWrite {
         out.writeByte('C');
         cstring(out, sqlState);
         out.writeByte('M');
-        cstring(out, message);
+        field(out, message);
         if (detail != null) {
             out.writeByte('D');
-            cstring(out, detail);
+            field(out, detail);
         }
         out.writeByte(0);
         end(out, mark);
@@ -268,6 +268,11 @@ public final class PgWrite {
 
     public static void end(ByteBuf out, int mark) {
         out.setInt(mark, out.writerIndex() - mark);
+    }
+
+    /** A text field of an error: a NUL inside would end the field early and turn the rest into bogus fields. */
+    private static void field(ByteBuf out, String s) {
+        cstring(out, s.indexOf('\0') < 0 ? s : s.replace("\0", "\\0"));
     }
 
     public static void cstring(ByteBuf out, String s) {

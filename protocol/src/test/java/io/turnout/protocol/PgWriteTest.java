@@ -36,4 +36,18 @@ class PgWriteTest {
             out.release();
         }
     }
+
+    @Test
+    void errorResponseNeverCarriesANulInsideAField() {
+        ByteBuf out = Unpooled.buffer();
+        try {
+            PgWrite.errorResponse(out, "FATAL", "08P01", "a\0b");
+            // S FATAL, V FATAL, C 08P01, M "a\\0b": the field ends at its own NUL, then the terminator
+            assertThat(ByteBufUtil.hexDump(out)).isEqualTo("45" + "00000020"
+                    + "53" + "464154414c00" + "56" + "464154414c00" + "43" + "303850303100"
+                    + "4d" + "615c306200" + "00");
+        } finally {
+            out.release();
+        }
+    }
 }

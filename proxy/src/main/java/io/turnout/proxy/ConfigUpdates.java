@@ -8,7 +8,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,12 +21,17 @@ final class ConfigUpdates {
     private static final Logger log = LoggerFactory.getLogger(ConfigUpdates.class);
 
     private final Supplier<TurnoutConfig> running;
-    private final Consumer<TurnoutConfig> apply;
+    private final Apply apply;
+
+    /** Takes a parsed configuration into use, or throws (a TLS file that would not load) and changes nothing. */
+    interface Apply {
+        void accept(TurnoutConfig next) throws ConfigException;
+    }
     /** The YAML the running configuration came from, and the SET overrides applied on top of it. */
     private String text;
     private final Map<String, String> overrides = new LinkedHashMap<>();
 
-    ConfigUpdates(Supplier<TurnoutConfig> running, Consumer<TurnoutConfig> apply) {
+    ConfigUpdates(Supplier<TurnoutConfig> running, Apply apply) {
         this.running = running;
         this.apply = apply;
         this.text = readText(running.get());

@@ -83,10 +83,13 @@ public final class Turnout {
             return 2;
         }
         Logger log = LoggerFactory.getLogger(Turnout.class);
+        // before the listener opens: whoever can reach the console can also signal this process
+        SignalHandlers signals = SignalHandlers.install();
         TurnoutServer server;
         try {
             server = TurnoutServer.start(config);
         } catch (Exception e) {
+            signals.failed(e);
             System.err.println("turnout: cannot listen on " + config.listenAddr() + ":" + config.listenPort() + ": " + e);
             return 1;
         }
@@ -95,28 +98,7 @@ public final class Turnout {
             log.info("turnout_stopping");
             server.close();
         }, "turnout-shutdown"));
-        // SIGTERM drains (the load balancer's deregistration, then the clients leave); a second SIGTERM, or
-        // SIGINT, stops at once
-        java.util.concurrent.atomic.AtomicBoolean terminating = new java.util.concurrent.atomic.AtomicBoolean();
-        sun.misc.Signal.handle(new sun.misc.Signal("TERM"), sig -> {
-            if (terminating.getAndSet(true)) {
-                log.info("turnout_stopping signal=TERM note=\"second SIGTERM: stopping now\"");
-                new Thread(server::close, "turnout-stop").start();
-            } else {
-                server.drain();
-            }
-        });
-        sun.misc.Signal.handle(new sun.misc.Signal("INT"), sig -> {
-            log.info("turnout_stopping signal=INT");
-            new Thread(server::close, "turnout-stop").start();
-        });
-        sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> {
-            try {
-                server.reload();
-            } catch (ConfigException e) {
-                log.error("config_reload_failed signal=HUP error=\"{}\"", e.getMessage());
-            }
-        });
+        signals.started(server);
         server.terminated().join();
         return 0;
     }

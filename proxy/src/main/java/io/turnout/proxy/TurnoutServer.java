@@ -24,6 +24,8 @@ import io.turnout.proxy.net.TcpOptions;
 import io.turnout.proxy.net.Transports;
 import io.turnout.proxy.pool.Pools;
 import io.turnout.proxy.pool.TopologyApplier;
+import io.turnout.proxy.tls.StartupNegotiation;
+import io.turnout.proxy.tls.TlsContexts;
 import java.net.InetSocketAddress;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -37,6 +39,8 @@ public final class TurnoutServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(TurnoutServer.class);
 
     private volatile TurnoutConfig config;
+    /** The TLS contexts of the running configuration; a RELOAD swaps them (new handshakes only). */
+    private volatile TlsContexts tls;
     private final Transports transports;
     private final Pools pools;
     private final CancelRegistry cancels;
@@ -60,8 +64,14 @@ public final class TurnoutServer implements AutoCloseable {
 
     private TurnoutServer(TurnoutConfig config) {
         this.config = config;
-        this.transports = new Transports(config.workers());
+        try {
+            this.tls = TlsContexts.build(config.tls());
+        } catch (ConfigException e) {
+            throw new IllegalStateException(e.getMessage(), e);
+        }
+        this.transports = new Transports(config.workers(), config.network().transport());
         this.pools = new Pools(config, transports, channels);
+        pools.tls(() -> tls);
         this.cancels = new CancelRegistry(transports, config.network());
         this.snapshots = new SnapshotCollector(transports, channels, pools);
         this.topology = new TopologyApplier(pools, topologySource(config), () -> this.config);
@@ -98,17 +108,20 @@ public final class TurnoutServer implements AutoCloseable {
                         if (config.network().proxyProtocol()) {
                             ch.pipeline().addLast("proxy-protocol", new ProxyProtocol(config.network().proxyTrusted()));
                         }
+                        ch.pipeline().addLast("negotiation",
+                                new StartupNegotiation(() -> tls, config.pool().clientLoginTimeout()));
                         ch.pipeline().addLast(new ClientConnection(TurnoutServer.this));
                     }
                 });
-        TcpOptions.applyToChildren(b, config.network(), transports.isEpoll());
+        TcpOptions.applyToChildren(b, config.network(), transports.kind());
         if (config.network().soReuseport()) {
-            TcpOptions.reusePort(b, transports.isEpoll());
+            TcpOptions.reusePort(b, transports.kind());
         }
+        // before the listener: the console's RELOAD/SET may come with the first client
+        updates = new ConfigUpdates(() -> this.config, this::apply);
         listener = b.bind(config.listenAddr(), config.listenPort()).sync().channel();
         pools.startJanitors();
         topology.start();
-        updates = new ConfigUpdates(() -> this.config, this::apply);
         tickStats();
         if (metrics != null) {
             try {
@@ -119,7 +132,19 @@ public final class TurnoutServer implements AutoCloseable {
             }
         }
         log.info("turnout_listening addr={} port={} transport={} loops={} databases={}", config.listenAddr(), port(),
-                transports.isEpoll() ? "epoll" : "nio", transports.size(), config.databases().keySet());
+                transports.kind().key(), transports.size(), config.databases().keySet());
+        log.info("tls_engine engine=\"{}\" client_tls_sslmode={} server_tls_sslmode={}", TlsContexts.engine(),
+                config.tls().clientMode().key(), config.tls().serverMode().key());
+    }
+
+    /** The transport running (io_uring, epoll or nio), after any fallback. */
+    public io.turnout.config.Transport transport() {
+        return transports.kind();
+    }
+
+    /** The open client and server sockets, a copy: where tests and diagnostics read their socket options. */
+    public java.util.List<Channel> openChannels() {
+        return java.util.List.copyOf(channels);
     }
 
     public int port() {
@@ -231,7 +256,13 @@ public final class TurnoutServer implements AutoCloseable {
         shutdown.drain();
     }
 
-    private void apply(TurnoutConfig next) {
+    /** The TLS contexts new handshakes use. */
+    public TlsContexts tls() {
+        return tls;
+    }
+
+    private void apply(TurnoutConfig next) throws ConfigException {
+        TlsContexts nextTls = TlsContexts.build(next.tls()); // re-reads the files: rotation; a bad one keeps all as is
         TurnoutConfig current = config;
         if (!next.listenAddr().equals(current.listenAddr()) || next.listenPort() != current.listenPort()
                 || next.workers() != current.workers() || next.metricsPort() != current.metricsPort()) {
@@ -241,7 +272,11 @@ public final class TurnoutServer implements AutoCloseable {
                 || !java.util.Objects.equals(next.etcd(), current.etcd())) {
             log.warn("config_needs_restart keys=consul,etcd note=\"kept the running DCS settings\"");
         }
+        if (next.network().transport() != current.network().transport()) {
+            log.warn("config_needs_restart keys=transport note=\"kept the running transport\"");
+        }
         config = next;
+        tls = nextTls;
         pools.reconfigure(next);
         topology.refresh();
     }

@@ -36,10 +36,14 @@ class ImportedConfigIT {
         }
         PgBouncerIniImporter.Result r = PgBouncerIniImporter.importFile(dir.resolve("pgbouncer.ini"),
                 dir.resolve("userlist.txt"));
+        // the seed's TLS files live on its PgBouncer hosts: this test's own stand in for them
+        io.turnout.config.testing.TestCerts pki = io.turnout.config.testing.TestCerts.generate(dir.resolve("tls"));
+        String text = r.yaml().replace("/etc/pgbouncer/tls/pgbouncer.key", pki.serverKey().toString())
+                .replace("/etc/pgbouncer/tls/pgbouncer.crt", pki.serverCert().toString());
         Path yaml = dir.resolve("turnout.yaml");
-        Files.writeString(yaml, r.yaml());
+        Files.writeString(yaml, text);
         // the seed listens on *:6432; a test takes a free port on loopback instead, as SET would
-        TurnoutConfig config = ConfigLoader.parse(r.yaml(), yaml.toString(), yaml, dir,
+        TurnoutConfig config = ConfigLoader.parse(text, yaml.toString(), yaml, dir,
                 Map.of("listen_addr", "127.0.0.1", "listen_port", "0"));
         try (TurnoutServer server = TurnoutServer.start(config)) {
             assertThat(server.port()).isPositive();
@@ -47,6 +51,7 @@ class ImportedConfigIT {
             p.setProperty("user", "ops");
             p.setProperty("password", "opspassword");
             p.setProperty("preferQueryMode", "simple");
+            p.setProperty("sslmode", "require"); // client_tls_sslmode = require came over
             List<String> names = new ArrayList<>();
             try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + server.port()
                     + "/pgbouncer", p); ResultSet rs = c.createStatement().executeQuery("SHOW DATABASES")) {

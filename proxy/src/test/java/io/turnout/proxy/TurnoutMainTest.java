@@ -72,6 +72,7 @@ class TurnoutMainTest {
     void importPgBouncerPrintsYamlOnStdoutAndWarningsOnStderr() throws Exception {
         Path ini = dir.resolve("pgbouncer.ini");
         Path users = dir.resolve("users.txt");
+        io.turnout.config.testing.TestCerts pki = io.turnout.config.testing.TestCerts.generate(dir.resolve("tls"));
         Files.writeString(ini, """
                 [databases]
                 app = host=10.1.2.3 dbname=app pool_size=30
@@ -82,7 +83,12 @@ class TurnoutMainTest {
                 pool_mode = transaction
                 logfile = /var/log/pgbouncer.log
                 client_tls_sslmode = require
-                """.replace("USERS", users.toString()));
+                client_tls_key_file = KEY
+                client_tls_cert_file = CERT
+                server_tls_sslmode = verify-full
+                server_tls_ca_file = CA
+                """.replace("USERS", users.toString()).replace("KEY", pki.serverKey().toString())
+                .replace("CERT", pki.serverCert().toString()).replace("CA", pki.caCert().toString()));
         Files.writeString(users, "\"app\" \"md545f2603610af569b6155c45067268c6b\"\n");
         Run r = run("import-pgbouncer", ini.toString(), users.toString());
         assertThat(r.code()).isZero();
@@ -92,14 +98,17 @@ class TurnoutMainTest {
         assertThat(r.err().lines()).containsExactly(
                 "warning: " + ini + ":8: [pgbouncer] logfile: dropped: logging is logback's job: Turnout logs to stdout,"
                         + " where journald or the container runtime keeps it (level: TURNOUT_LOG_LEVEL)",
-                "warning: " + ini + ":9: [pgbouncer] client_tls_sslmode: dropped: TLS to clients is not supported yet",
-                "turnout: import-pgbouncer: 2 warning(s); review them and the result before putting it to use");
+                "turnout: import-pgbouncer: 1 warning(s); review them and the result before putting it to use");
         // what a shell's > captures is a configuration Turnout starts with
         Path yaml = dir.resolve("turnout.yaml");
         Files.writeString(yaml, r.out());
         TurnoutConfig c = ConfigLoader.load(yaml);
         assertThat(c.databases().get("app").poolSize()).isEqualTo(30);
         assertThat(c.users()).containsKey("app");
+        // the TLS keys came over with PgBouncer's meanings, no warning
+        assertThat(c.tls().clientMode()).isEqualTo(io.turnout.config.SslMode.REQUIRE);
+        assertThat(c.tls().serverMode()).isEqualTo(io.turnout.config.SslMode.VERIFY_FULL);
+        assertThat(c.tls().serverCaFile()).isEqualTo(pki.caCert());
     }
 
     @Test

@@ -119,9 +119,13 @@ abstract class ConsulWatch {
         request(otherKey, "", READ_TIMEOUT, then);
     }
 
-    /** Another watch saw X-Consul-Index go backwards (a snapshot restore): this one's index is stale too. */
+    /**
+     * Another watch saw X-Consul-Index go backwards (a snapshot restore): this one's index is stale too. A
+     * request in flight is re-sent even when it is a plain read (index 0): it may have been answered before
+     * the restore, and its pre-restore index would then block the next query for a whole `wait`.
+     */
     final void indexReset() {
-        if (stopped || index == 0) {
+        if (stopped) {
             return;
         }
         index = 0;

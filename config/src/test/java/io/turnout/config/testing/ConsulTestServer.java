@@ -55,6 +55,12 @@ public final class ConsulTestServer implements AutoCloseable {
     public record Request(String method, String key, String rawQuery, String token) {
     }
 
+    /** A reply read from the KV store and then held back: {@code arrived} counts down, {@code release} lets it go. */
+    public record Hold(String key, java.util.concurrent.CountDownLatch arrived, java.util.concurrent.CountDownLatch release) {
+    }
+
+    private final java.util.concurrent.atomic.AtomicReference<Hold> hold = new java.util.concurrent.atomic.AtomicReference<>();
+
     private final ConsulTestKv kv = new ConsulTestKv(100);
     private final String token;
     private final TestCerts tls;
@@ -154,6 +160,16 @@ public final class ConsulTestServer implements AutoCloseable {
     /** Answer every request with this HTTP status (e.g. 500) until called with 0. */
     public void failWith(int status) {
         failStatus = status;
+    }
+
+    /**
+     * The next GET of {@code key} is answered from the store as it is when the request arrives, but only sent
+     * once the test releases it: a reply in flight across a {@link #resetIndex} (a snapshot restore).
+     */
+    public Hold holdNextReply(String key) {
+        Hold h = new Hold(key, new java.util.concurrent.CountDownLatch(1), new java.util.concurrent.CountDownLatch(1));
+        hold.set(h);
+        return h;
     }
 
     public void resetIndex(long n) {
@@ -280,6 +296,11 @@ public final class ConsulTestServer implements AutoCloseable {
         Result r = min != null && min > 0
                 ? kv.await(key, list, min, waitMillis(q.get("wait")), () -> server != me)
                 : kv.read(key, list);
+        Hold h = hold.get();
+        if (h != null && h.key().equals(key) && hold.compareAndSet(h, null)) {
+            h.arrived().countDown();
+            h.release().await();
+        }
         if (server != me) {
             return; // stopped while blocked: the connection is already closed
         }

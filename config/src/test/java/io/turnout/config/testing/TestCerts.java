@@ -28,11 +28,49 @@ public record TestCerts(Path caCert, Path caKey, Path serverCert, Path serverKey
         sign(c, dir, "client", "/CN=turnout", "extendedKeyUsage=clientAuth\n", c.clientKey, c.clientCert, "rsa");
         openssl(dir, "rsa", "-in", c.clientKey.toString(), "-traditional", "-out", c.clientKeyPkcs1.toString());
         sign(c, dir, "client-ec", "/CN=turnout-ec", "extendedKeyUsage=clientAuth\n", c.ecClientKey, c.ecClientCert, "ec");
+        for (Path k : List.of(c.caKey, c.serverKey, c.clientKey, c.clientKeyPkcs1, c.ecClientKey)) {
+            ownerOnly(k);
+        }
         return c;
+    }
+
+    /**
+     * One more RSA certificate from this CA, as {@code dir/name.pem} and {@code dir/name-key.pem} (0600):
+     * {@code days < 0} makes one that has already expired. Returns the certificate; the key sits beside it.
+     */
+    public Path issue(Path dir, String name, String subject, String ext, int days) throws IOException, InterruptedException {
+        Files.createDirectories(dir);
+        Path cert = dir.resolve(name + ".pem");
+        Path key = keyOf(cert);
+        sign(this, dir, name, subject, ext, key, cert, "rsa", days);
+        ownerOnly(key);
+        return cert;
+    }
+
+    /** The key file {@link #issue} wrote beside a certificate. */
+    public static Path keyOf(Path cert) {
+        return cert.resolveSibling(cert.getFileName().toString().replace(".pem", "-key.pem"));
+    }
+
+    /** The certificate's serial number in hex, as {@code openssl x509 -serial} prints it. */
+    public static java.math.BigInteger serial(Path cert) throws Exception {
+        try (var in = Files.newInputStream(cert)) {
+            return ((java.security.cert.X509Certificate) java.security.cert.CertificateFactory.getInstance("X.509")
+                    .generateCertificate(in)).getSerialNumber();
+        }
+    }
+
+    private static void ownerOnly(Path key) throws IOException {
+        Files.setPosixFilePermissions(key, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
     }
 
     private static void sign(TestCerts c, Path dir, String name, String subject, String ext, Path key, Path cert, String kind)
             throws IOException, InterruptedException {
+        sign(c, dir, name, subject, ext, key, cert, kind, 2);
+    }
+
+    private static void sign(TestCerts c, Path dir, String name, String subject, String ext, Path key, Path cert, String kind,
+                             int days) throws IOException, InterruptedException {
         Path csr = dir.resolve(name + ".csr");
         Path extFile = dir.resolve(name + ".ext");
         Files.writeString(extFile, ext, StandardCharsets.US_ASCII);
@@ -45,7 +83,7 @@ public record TestCerts(Path caCert, Path caKey, Path serverCert, Path serverKey
                     "-keyout", key.toString(), "-out", csr.toString());
         }
         openssl(dir, "x509", "-req", "-in", csr.toString(), "-CA", c.caCert.toString(), "-CAkey", c.caKey.toString(),
-                "-set_serial", Long.toString(System.nanoTime() & Long.MAX_VALUE), "-days", "2",
+                "-set_serial", Long.toString(System.nanoTime() & Long.MAX_VALUE), "-days", Integer.toString(days),
                 "-extfile", extFile.toString(), "-out", cert.toString());
     }
 

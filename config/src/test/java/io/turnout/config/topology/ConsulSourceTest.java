@@ -137,6 +137,40 @@ class ConsulSourceTest {
         seen.await(mark, "a", s -> leaderIs(s, "a-0", 5432), SOON);
     }
 
+    /**
+     * A watch whose plain read was answered before a snapshot restore, but whose reply lands after another
+     * watch noticed the index going backwards, must not block on the pre-restore index: that would hide its
+     * cluster's changes for a whole `wait` (60 s here), until some other watch notices again.
+     */
+    @Test
+    void aReadInFlightAcrossARestoreDoesNotBlockOnTheOldIndex() throws Exception {
+        consul.patroni().cluster("a", HOST, 5432, 2);
+        consul.patroni().cluster("b", HOST, 6432, 2);
+        ConsulTestServer.Hold held = consul.holdNextReply(consul.patroni().leaderKey("b"));
+        source(config(Duration.ofSeconds(60)), "a", "b");
+        seen.await(0, "a", s -> leaderIs(s, "a-0", 5432), SOON);
+        assertThat(held.arrived().await(SOON.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)).isTrue();
+        String aKey = consul.patroni().leaderKey("a");
+        awaitRequest(0, r -> r.key().equals(aKey) && r.rawQuery() != null && r.rawQuery().contains("index="));
+        Thread.sleep(100); // let a's blocking query settle on the server
+        int logged = consul.requestLog().size();
+
+        consul.resetIndex(3); // wakes a's blocking query with index 3: a notices, b's reply still says 100+
+        awaitRequest(logged, r -> r.key().equals(aKey) && (r.rawQuery() == null || !r.rawQuery().contains("index=")));
+        held.release().countDown();
+        int mark = seen.count();
+        consul.patroniLeader("b", "b-1");
+        seen.await(mark, "b", s -> leaderIs(s, "b-1", 6433), SOON);
+    }
+
+    private void awaitRequest(int from, java.util.function.Predicate<ConsulTestServer.Request> p) throws Exception {
+        long deadline = System.nanoTime() + SOON.toNanos();
+        while (consul.requestLog().stream().skip(from).noneMatch(p)) {
+            assertThat(System.nanoTime()).as("request awaited; log: " + consul.requestLog()).isLessThan(deadline);
+            Thread.sleep(20);
+        }
+    }
+
     @Test
     void consulOutageKeepsTheLastLeaderMarkedStaleAndCatchesUpAfter() throws Exception {
         consul.patroni().cluster("a", HOST, 5432, 2);

@@ -15,6 +15,7 @@ public final class ScramClient {
     private enum State { INITIAL, AWAIT_SERVER_FIRST, AWAIT_SERVER_FINAL, DONE, FAILED }
 
     private static final String GS2_HEADER = "n,,";
+    private static final String GS2_PLUS = "p=tls-server-end-point,,";
 
     /** SASLprep'ed UTF-8 password, or null in pass-through mode. */
     private final byte[] password;
@@ -25,6 +26,15 @@ public final class ScramClient {
 
     private State state = State.INITIAL;
     private byte[] expectedServerSignature;
+    /** tls-server-end-point data for SCRAM-SHA-256-PLUS, or null. */
+    private byte[] channelBinding;
+
+    /** Binds this exchange to the TLS connection whose server certificate hashes to {@code serverEndPoint}. */
+    public ScramClient bindChannel(byte[] serverEndPoint) {
+        expect(State.INITIAL);
+        channelBinding = serverEndPoint.clone();
+        return this;
+    }
 
     public ScramClient(String password) {
         this(password, "", ScramCrypto.randomNonce());
@@ -59,7 +69,7 @@ public final class ScramClient {
     public byte[] clientFirstMessage() {
         expect(State.INITIAL);
         state = State.AWAIT_SERVER_FIRST;
-        return ScramCrypto.latin1(GS2_HEADER + clientFirstBare);
+        return ScramCrypto.latin1(gs2Header() + clientFirstBare);
     }
 
     /** Checks server-first-message and returns client-final-message carrying the ClientProof. */
@@ -108,7 +118,13 @@ public final class ScramClient {
             clientKey = givenClientKey;
             serverKey = givenServerKey;
         }
-        String withoutProof = "c=" + ScramCrypto.b64(ScramCrypto.latin1(GS2_HEADER)) + ",r=" + nonce;
+        byte[] cbind = ScramCrypto.latin1(gs2Header());
+        if (channelBinding != null) {
+            byte[] header = cbind;
+            cbind = java.util.Arrays.copyOf(header, header.length + channelBinding.length);
+            System.arraycopy(channelBinding, 0, cbind, header.length, channelBinding.length);
+        }
+        String withoutProof = "c=" + ScramCrypto.b64(cbind) + ",r=" + nonce;
         byte[] authMessage = ScramCrypto.latin1(clientFirstBare + ',' + msg + ',' + withoutProof);
         byte[] signature = ScramCrypto.hmac(ScramCrypto.sha256(clientKey), authMessage);
         byte[] proof = ScramCrypto.xor(clientKey, signature);
@@ -139,6 +155,10 @@ public final class ScramClient {
             throw new AuthException("SCRAM server signature mismatch: the server does not hold this role's secret");
         }
         state = State.DONE;
+    }
+
+    private String gs2Header() {
+        return channelBinding != null ? GS2_PLUS : GS2_HEADER;
     }
 
     private void expect(State expected) {

@@ -7,8 +7,9 @@ import java.util.Objects;
 
 /**
  * The server side of one SCRAM-SHA-256 exchange (RFC 5802, RFC 7677), checked the way PostgreSQL checks
- * it. Only plain SCRAM-SHA-256 is offered, so gs2 headers "n,," and "y,," are accepted and channel binding
- * ("p=...") is refused. Like PostgreSQL, the username in client-first-message is ignored: the role comes
+ * it. Without {@link #bindChannel} gs2 headers "n,," and "y,," are accepted and channel binding ("p=...")
+ * is refused; with it (a TLS connection, SCRAM-SHA-256-PLUS offered) "p=tls-server-end-point" is checked
+ * against the certificate hash, and "y" is a downgrade. Like PostgreSQL, the username in client-first-message is ignored: the role comes
  * from the StartupMessage. One instance serves one exchange on one thread.
  */
 public final class ScramServer {
@@ -28,6 +29,9 @@ public final class ScramServer {
     private String serverFirst;
     private String nonce;
     private byte[] clientKey;
+    /** tls-server-end-point data when this exchange runs over TLS, else null. */
+    private byte[] channelBinding;
+    private boolean plusSelected;
 
     public ScramServer(ScramSecret secret) {
         this(secret, ScramCrypto.randomNonce(), false);
@@ -73,6 +77,17 @@ public final class ScramServer {
         return new ScramServer(random, ScramCrypto.randomNonce(), true);
     }
 
+    /**
+     * This exchange runs over TLS whose tls-server-end-point data is {@code serverEndPoint} (RFC 5929),
+     * and the client chose SCRAM-SHA-256-PLUS ({@code plus}) or plain SCRAM-SHA-256.
+     */
+    public ScramServer bindChannel(byte[] serverEndPoint, boolean plus) {
+        expect(State.AWAIT_CLIENT_FIRST);
+        this.channelBinding = serverEndPoint.clone();
+        this.plusSelected = plus;
+        return this;
+    }
+
     /** Parses client-first-message and returns server-first-message ({@code r=...,s=...,i=...}). */
     public byte[] handleClientFirst(byte[] clientFirstMessage) throws AuthException {
         expect(State.AWAIT_CLIENT_FIRST);
@@ -82,23 +97,42 @@ public final class ScramServer {
         if (msg.isEmpty()) {
             throw new AuthException("malformed SCRAM client-first-message: empty");
         }
+        int flagEnd = msg.indexOf(',');
         switch (msg.charAt(0)) {
-            case 'n', 'y' -> { }
-            case 'p' -> throw new AuthException(
-                    "client requested SCRAM channel binding, but only SCRAM-SHA-256 without it is offered");
+            case 'n' -> {
+                if (plusSelected) {
+                    throw new AuthException("client selected SCRAM-SHA-256-PLUS but sent no channel binding");
+                }
+            }
+            case 'y' -> {
+                if (channelBinding != null) {
+                    throw new AuthException("SCRAM channel binding negotiation error: the client supports channel"
+                            + " binding but thinks the server does not, yet this server offered it");
+                }
+            }
+            case 'p' -> {
+                if (channelBinding == null || !plusSelected) {
+                    throw new AuthException(channelBinding == null
+                            ? "client requested SCRAM channel binding, but only SCRAM-SHA-256 without it is offered"
+                            : "client requested SCRAM channel binding but did not select SCRAM-SHA-256-PLUS");
+                }
+                if (flagEnd < 0 || !msg.substring(0, flagEnd).equals("p=tls-server-end-point")) {
+                    throw new AuthException("unsupported SCRAM channel-binding type (only tls-server-end-point)");
+                }
+            }
             default -> throw new AuthException("malformed SCRAM client-first-message: unexpected gs2 channel binding flag");
         }
-        if (msg.length() < 2 || msg.charAt(1) != ',') {
+        if (msg.charAt(0) != 'p' && (msg.length() < 2 || msg.charAt(1) != ',')) {
             throw new AuthException("malformed SCRAM client-first-message: no ',' after the channel binding flag");
         }
-        if (msg.startsWith("a=", 2)) {
+        if (msg.startsWith("a=", flagEnd + 1)) {
             throw new AuthException("client uses a SCRAM authorization identity, which is not supported");
         }
-        if (msg.length() < 3 || msg.charAt(2) != ',') {
+        if (msg.length() < flagEnd + 2 || msg.charAt(flagEnd + 1) != ',') {
             throw new AuthException("malformed SCRAM client-first-message: bad gs2 header");
         }
-        String header = msg.substring(0, 3);
-        String bare = msg.substring(3);
+        String header = msg.substring(0, flagEnd + 2);
+        String bare = msg.substring(flagEnd + 2);
 
         String[] attrs = bare.split(",", -1);
         if (attrs[0].startsWith("m=")) {
@@ -139,8 +173,15 @@ public final class ScramServer {
             throw new AuthException("malformed SCRAM client-final-message: expected c=...,r=...,p=...");
         }
         byte[] cbind = decode(attrs[0].substring(2), "channel binding");
-        if (!Arrays.equals(cbind, ScramCrypto.latin1(gs2Header))) {
-            throw new AuthException("SCRAM channel binding data does not match the client-first-message header");
+        byte[] expected = ScramCrypto.latin1(gs2Header);
+        if (gs2Header.startsWith("p=")) {
+            expected = Arrays.copyOf(expected, expected.length + channelBinding.length);
+            System.arraycopy(channelBinding, 0, expected, gs2Header.length(), channelBinding.length);
+        }
+        if (!MessageDigest.isEqual(cbind, expected)) {
+            throw new AuthException(gs2Header.startsWith("p=")
+                    ? "SCRAM channel binding check failed: the client saw another TLS certificate"
+                    : "SCRAM channel binding data does not match the client-first-message header");
         }
         if (!attrs[1].substring(2).equals(nonce)) {
             throw new AuthException("SCRAM nonce mismatch in client-final-message");

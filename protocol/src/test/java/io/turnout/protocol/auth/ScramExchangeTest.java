@@ -24,6 +24,41 @@ class ScramExchangeTest {
     }
 
     @Test
+    void channelBindingToTheSameCertificateSucceeds() throws AuthException {
+        byte[] endPoint = ScramCrypto.sha256(new byte[] {1, 2, 3});
+        ScramServer server = new ScramServer(ScramSecret.fromPassword(PASSWORD)).bindChannel(endPoint, true);
+        ScramClient client = new ScramClient(PASSWORD).bindChannel(endPoint);
+        byte[] first = client.clientFirstMessage();
+        assertThat(new String(first, US_ASCII)).startsWith("p=tls-server-end-point,,n=,r=");
+        client.verifyServerFinal(server.handleClientFinal(client.handleServerFirst(server.handleClientFirst(first))));
+    }
+
+    @Test
+    void channelBindingRefusesAnotherCertificateAndDowngrades() throws AuthException {
+        // a man in the middle terminating TLS shows the client its own certificate: the hashes differ
+        ScramServer server = new ScramServer(ScramSecret.fromPassword(PASSWORD))
+                .bindChannel(ScramCrypto.sha256(new byte[] {1}), true);
+        ScramClient client = new ScramClient(PASSWORD).bindChannel(ScramCrypto.sha256(new byte[] {2}));
+        byte[] clientFinal = client.handleServerFirst(server.handleClientFirst(client.clientFirstMessage()));
+        assertThatThrownBy(() -> server.handleClientFinal(clientFinal)).isInstanceOf(AuthException.class)
+                .hasMessageContaining("channel binding check failed");
+        // "y": the client could bind but believes the server cannot, though it offered -PLUS
+        ScramServer offered = new ScramServer(ScramSecret.fromPassword(PASSWORD)).bindChannel(new byte[32], false);
+        assertThatThrownBy(() -> offered.handleClientFirst("y,,n=,r=abc".getBytes(US_ASCII)))
+                .hasMessageContaining("channel binding negotiation error");
+        // -PLUS chosen without binding data, and binding without a TLS connection
+        ScramServer plus = new ScramServer(ScramSecret.fromPassword(PASSWORD)).bindChannel(new byte[32], true);
+        assertThatThrownBy(() -> plus.handleClientFirst("n,,n=,r=abc".getBytes(US_ASCII)))
+                .hasMessageContaining("sent no channel binding");
+        assertThatThrownBy(() -> new ScramServer(ScramSecret.fromPassword(PASSWORD))
+                .handleClientFirst("p=tls-server-end-point,,n=,r=abc".getBytes(US_ASCII)))
+                .hasMessageContaining("only SCRAM-SHA-256 without it is offered");
+        ScramServer unique = new ScramServer(ScramSecret.fromPassword(PASSWORD)).bindChannel(new byte[32], true);
+        assertThatThrownBy(() -> unique.handleClientFirst("p=tls-unique,,n=,r=abc".getBytes(US_ASCII)))
+                .hasMessageContaining("unsupported SCRAM channel-binding type");
+    }
+
+    @Test
     void serverRejectsTheWrongPassword() throws AuthException {
         ScramServer server = new ScramServer(ScramSecret.fromPassword(PASSWORD));
         ScramClient client = new ScramClient(PASSWORD + "x");

@@ -2,6 +2,7 @@ package io.turnout.proxy.admin;
 
 import io.netty.channel.EventLoop;
 import io.turnout.protocol.SqlState;
+import io.turnout.proxy.LogText;
 import io.turnout.proxy.TurnoutServer;
 import java.util.Locale;
 import java.util.Map;
@@ -57,7 +58,7 @@ final class AdminCommands {
         String cmd = unquote(m.group(1), '"').toLowerCase(Locale.ROOT);
         String arg = m.group(2) == null ? "" : unquote(m.group(2), '"');
         if (cmd.equals("show")) {
-            log.debug("admin_command user={} command=\"{}\"", user, sql.trim());
+            log.debug("admin_command user=\"{}\" command=\"{}\"", LogText.of(user), LogText.of(sql.trim()));
             return show(arg.toLowerCase(Locale.ROOT), sql);
         }
         if (!isControl(cmd)) {
@@ -66,7 +67,7 @@ final class AdminCommands {
         if (!fullAccess) {
             return done(Response.error(SqlState.INSUFFICIENT_PRIVILEGE, "admin access needed"));
         }
-        log.info("admin_command user={} command=\"{}\"", user, sql.trim());
+        log.info("admin_command user=\"{}\" command=\"{}\"", LogText.of(user), LogText.of(sql.trim()));
         return control.run(cmd, arg, sql);
     }
 
@@ -100,7 +101,7 @@ final class AdminCommands {
             case "pools" -> ShowPools.pools(snap, turnout.pools());
             case "clients" -> ShowSockets.clients(snap);
             case "servers" -> ShowSockets.servers(snap);
-            case "databases" -> ShowPools.databases(snap, turnout.pools(), turnout.config());
+            case "databases" -> ShowPools.databases(snap, turnout.pools(), turnout.config(), turnout.port());
             case "users" -> ShowPools.users(snap, turnout.pools(), turnout.config());
             case "lists" -> ShowPools.lists(snap, turnout.pools(), turnout.config());
             case "stats" -> ShowStats.stats(snap, turnout.statsHistory(), turnout.config().databases().keySet());
@@ -125,7 +126,7 @@ final class AdminCommands {
             return done(Response.error(SqlState.OBJECT_NOT_IN_PREREQUISITE_STATE,
                     "parameter " + key + " cannot be changed while running (restart needed)"));
         }
-        log.info("admin_command user={} command=\"SET {} = {}\"", user, key, value);
+        log.info("admin_command user=\"{}\" command=\"SET {} = {}\"", LogText.of(user), LogText.of(key), LogText.of(value));
         return done(control.set(key, value));
     }
 

@@ -8,6 +8,7 @@ import io.turnout.protocol.PgProtocolException;
 import io.turnout.protocol.PgRead;
 import io.turnout.protocol.PgWrite;
 import io.turnout.protocol.SqlState;
+import io.turnout.proxy.LogText;
 import io.turnout.proxy.TurnoutServer;
 import java.util.ArrayDeque;
 import java.util.Map;
@@ -126,13 +127,13 @@ public final class AdminConsole {
         try {
             reply = commands.execute(sql);
         } catch (RuntimeException e) {
-            log.warn("admin_command_failed command=\"{}\" error=\"{}\"", sql, e.toString());
+            log.warn("admin_command_failed command=\"{}\" error=\"{}\"", LogText.of(sql), LogText.of(e));
             reply = CompletableFuture.completedFuture(Response.error(SqlState.INTERNAL_ERROR, e.toString()));
         }
         reply.whenCompleteAsync((r, error) -> {
             busy = false;
             if (error != null) {
-                log.warn("admin_command_failed command=\"{}\" error=\"{}\"", sql, error.toString());
+                log.warn("admin_command_failed command=\"{}\" error=\"{}\"", LogText.of(sql), LogText.of(error));
                 r = Response.error(SqlState.INTERNAL_ERROR, String.valueOf(error.getMessage()));
             }
             ready(r);

@@ -5,6 +5,7 @@ import static io.turnout.proxy.admin.AdminResult.TEXT;
 
 import io.turnout.config.DatabaseConfig;
 import io.turnout.config.TurnoutConfig;
+import io.turnout.proxy.pool.ConnectionInfo;
 import io.turnout.proxy.pool.Database;
 import io.turnout.proxy.pool.Pool;
 import io.turnout.proxy.pool.Pools;
@@ -13,8 +14,15 @@ import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 
-/** SHOW POOLS, DATABASES, USERS and LISTS: the pool registry with PgBouncer's columns and types. */
+/**
+ * SHOW POOLS, DATABASES, USERS and LISTS: the pool registry with PgBouncer's columns and types. POOLS and
+ * DATABASES follow PgBouncer 1.18's layout (what its exporters read), newer PgBouncer columns after it,
+ * and list the admin console as PgBouncer lists its own virtual {@code pgbouncer} database.
+ */
 final class ShowPools {
+    /** The admin console as a database: PgBouncer's virtual database, its user and its mode. */
+    static final String CONSOLE = "pgbouncer";
+
     private ShowPools() {
     }
 
@@ -34,29 +42,47 @@ final class ShowPools {
             r.row(p.database(), p.user(), c.clActive(), c.clWaiting(), 0, 0, c.svActive(), 0, 0, c.svIdle(),
                     c.svUsed(), c.svTested(), c.svLogin(), waitUs / 1_000_000, waitUs % 1_000_000, p.mode().key(), null);
         }
+        long console = snap.clients().stream().filter(ConnectionInfo::admin).count();
+        r.row(CONSOLE, CONSOLE, console, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, "statement", null);
         return r;
     }
 
-    static AdminResult databases(Snapshot snap, Pools pools, TurnoutConfig config) {
+    static AdminResult databases(Snapshot snap, Pools pools, TurnoutConfig config, int listenPort) {
         AdminResult r = new AdminResult("SHOW").columns("name", TEXT, "host", TEXT, "port", INT4, "database", TEXT,
-                "force_user", TEXT, "pool_size", INT4, "min_pool_size", INT4, "reserve_pool_size", INT4,
-                "server_lifetime", INT4, "pool_mode", TEXT, "load_balance_hosts", TEXT, "max_connections", INT4,
-                "current_connections", INT4, "max_client_connections", INT4, "current_client_connections", INT4,
-                "paused", INT4, "disabled", INT4);
+                "force_user", TEXT, "pool_size", INT4, "min_pool_size", INT4, "reserve_pool", INT4, "pool_mode", TEXT,
+                "max_connections", INT4, "current_connections", INT4, "paused", INT4, "disabled", INT4,
+                "server_lifetime", INT4, "load_balance_hosts", TEXT, "max_client_connections", INT4,
+                "current_client_connections", INT4);
         java.util.Map<String, DatabaseConfig> shown = new java.util.TreeMap<>(config.databases());
         pools.databases().stream().filter(d -> !d.removed())
                 .forEach(d -> shown.putIfAbsent(d.name(), d.config())); // wildcard ones in use
+        boolean consoleShown = false;
         for (DatabaseConfig db : shown.values()) {
+            if (!consoleShown && db.name().compareTo(CONSOLE) > 0) {
+                consoleShown = consoleRow(r, snap, listenPort);
+            }
             Database d = pools.database(db);
             int servers = (int) snap.servers().stream().filter(s -> s.database().equals(db.name())).count();
             int clients = (int) snap.clients().stream().filter(c -> c.pool() != null && c.database().equals(db.name()))
                     .count();
             java.net.InetSocketAddress at = d != null ? d.address() : null; // a Patroni database: its leader
-            r.row(db.name(), at != null ? at.getHostString() : db.host(), at != null ? at.getPort() : db.port(), db.dbname(), db.user(), db.poolSize(), db.minPoolSize(),
-                    db.reservePoolSize(), config.pool().serverLifetime().toSeconds(), db.poolMode().key(), null,
-                    db.maxDbConnections(), servers, 0, clients, d != null && d.paused(), d != null && d.disabled());
+            r.row(db.name(), at != null ? at.getHostString() : db.host(), at != null ? at.getPort() : db.port(),
+                    db.dbname(), db.user(), db.poolSize(), db.minPoolSize(), db.reservePoolSize(), db.poolMode().key(),
+                    db.maxDbConnections(), servers, d != null && d.paused(), d != null && d.disabled(),
+                    config.pool().serverLifetime().toSeconds(), null, 0, clients);
+        }
+        if (!consoleShown) {
+            consoleRow(r, snap, listenPort);
         }
         return r;
+    }
+
+    /** PgBouncer 1.18's row for its virtual database: no host, its own port, pool size 2, statement mode. */
+    private static boolean consoleRow(AdminResult r, Snapshot snap, int listenPort) {
+        long clients = snap.clients().stream().filter(ConnectionInfo::admin).count();
+        r.row(CONSOLE, null, listenPort, CONSOLE, CONSOLE, 2, 0, 0, "statement", 0, 0, 0, 0, 0, null, 0,
+                clients);
+        return true;
     }
 
     static AdminResult users(Snapshot snap, Pools pools, TurnoutConfig config) {
@@ -78,9 +104,9 @@ final class ShowPools {
         pools.all().forEach(p -> users.add(p.user()));
         long login = snap.clients().stream().filter(c -> c.state().equals("login")).count();
         return new AdminResult("SHOW").columns("list", TEXT, "items", INT4)
-                .row("databases", config.databases().size())
+                .row("databases", config.databases().size() + 1) // + the console, as PgBouncer counts it
                 .row("users", users.size())
-                .row("pools", pools.all().size())
+                .row("pools", pools.all().size() + 1)
                 .row("free_clients", 0)
                 .row("used_clients", snap.clients().size())
                 .row("login_clients", login)

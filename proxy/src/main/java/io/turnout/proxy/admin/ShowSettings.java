@@ -18,7 +18,7 @@ import java.util.function.Function;
 final class ShowSettings {
     /** Keys a RELOAD or SET cannot change: they shape the listener and the event loops. */
     static final Set<String> RESTART_ONLY = Set.of("listen_addr", "listen_port", "workers", "metrics_addr",
-            "metrics_port", "consul", "etcd");
+            "metrics_port", "consul", "etcd", "tls_engine");
 
     private static final Map<String, Function<TurnoutConfig, Object>> KEYS = keys();
     private static final TurnoutConfig DEFAULTS = defaults();
@@ -56,6 +56,7 @@ final class ShowSettings {
         pool(k, "max_prepared_statements", PoolSettings::maxPreparedStatements);
         pool(k, "failover_hold_timeout", PoolSettings::failoverHoldTimeout);
         pool(k, "switchover_hold_timeout", PoolSettings::switchoverHoldTimeout);
+        pool(k, "listen_mode", p -> p.listenMode().key());
         k.put("max_packet_size", TurnoutConfig::maxPacketSize);
         k.put("workers", TurnoutConfig::workers);
         k.put("admin_users", c -> String.join(",", c.adminUsers()));
@@ -65,6 +66,22 @@ final class ShowSettings {
         k.put("metrics_port", c -> c.metricsPort() < 0 ? null : c.metricsPort());
         k.put("consul", c -> c.consul() == null ? null : c.consul().urls() + " namespace=" + c.consul().namespace());
         k.put("etcd", c -> c.etcd() == null ? null : c.etcd().urls() + " namespace=" + c.etcd().namespace());
+        k.put("client_tls_sslmode", c -> c.tls().clientMode().key());
+        k.put("client_tls_key_file", c -> c.tls().clientKeyFile());
+        k.put("client_tls_cert_file", c -> c.tls().clientCertFile());
+        k.put("client_tls_ca_file", c -> c.tls().clientCaFile());
+        k.put("client_tls_protocols", c -> String.join(",", c.tls().clientProtocols()));
+        k.put("client_tls_ciphers", c -> String.join(":", c.tls().clientCiphers()));
+        k.put("client_tls_ecdhcurve", c -> c.tls().clientEcdhCurve());
+        k.put("server_tls_sslmode", c -> c.tls().serverMode().key());
+        k.put("server_tls_ca_file", c -> c.tls().serverCaFile());
+        k.put("server_tls_key_file", c -> c.tls().serverKeyFile());
+        k.put("server_tls_cert_file", c -> c.tls().serverCertFile());
+        k.put("server_tls_protocols", c -> String.join(",", c.tls().serverProtocols()));
+        k.put("server_tls_ciphers", c -> String.join(":", c.tls().serverCiphers()));
+        k.put("client_channel_binding", c -> c.tls().clientChannelBinding().key());
+        k.put("server_channel_binding", c -> c.tls().serverChannelBinding().key());
+        k.put("tls_engine", c -> io.turnout.proxy.tls.TlsContexts.engine()); // not a key: which TLS library runs
         return k;
     }
 
@@ -106,7 +123,7 @@ final class ShowSettings {
     }
 
     static AdminResult version(String version) {
-        return new AdminResult("SHOW").columns("version", TEXT).row("Turnout " + version + " (PgBouncer 1.24 compatible)");
+        return new AdminResult("SHOW").columns("version", TEXT).row("Turnout " + version + " (PgBouncer 1.18 compatible)");
     }
 
     static AdminResult state(boolean paused, boolean suspended) {

@@ -37,7 +37,7 @@ final class ShowSockets {
             r.row(c.server() ? "S" : "C", c.user(), c.database(), "none", c.state(), c.addr(), c.port(),
                     c.localAddr(), c.localPort(), time(c.connectEpochMillis()), time(c.requestEpochMillis()),
                     waitUs / 1_000_000, waitUs % 1_000_000, c.closeNeeded(), ptr(c.id()),
-                    c.linkId() != 0 ? ptr(c.linkId()) : "", c.remotePid(), "", c.applicationName(),
+                    c.linkId() != 0 ? ptr(c.linkId()) : "", c.remotePid(), c.tls(), c.applicationName(),
                     c.preparedStatements(), c.id());
         }
         return r;

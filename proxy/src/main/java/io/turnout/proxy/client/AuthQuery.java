@@ -2,6 +2,7 @@ package io.turnout.proxy.client;
 
 import io.netty.channel.EventLoop;
 import io.turnout.config.DatabaseConfig;
+import io.turnout.proxy.LogText;
 import io.turnout.proxy.pool.PoolShard;
 import io.turnout.proxy.pool.Pools;
 import io.turnout.proxy.server.ServerConnection;
@@ -54,7 +55,7 @@ final class AuthQuery implements PoolShard.Client {
         }, (srv, error) -> {
             shard.release(srv);
             if (error != null) {
-                log.warn("auth_query_failed user={} error=\"{}\"", user, error);
+                log.warn("auth_query_failed user=\"{}\" error=\"{}\"", LogText.of(user), LogText.of(error));
                 result.failed(error.sqlState(), "auth_query failed: " + error.message());
             } else {
                 result.found(secret);

@@ -11,6 +11,7 @@ import io.turnout.protocol.PgFrameScanner;
 import io.turnout.protocol.PgProtocolException;
 import io.turnout.protocol.PgWrite;
 import io.turnout.protocol.SqlState;
+import io.turnout.proxy.LogText;
 import io.turnout.proxy.TurnoutServer;
 import io.turnout.proxy.admin.AdminConsole;
 import io.turnout.proxy.net.ProxyProtocol;
@@ -73,6 +74,8 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     /** Named prepared statements under transaction pooling; null in session mode or when turned off. */
     private NamedStatements statements;
     private ServerHandback handback;
+    /** LISTEN outside session mode: refused or pinning; null in session mode. */
+    private ListenGuard listen;
     private final OutstandingRequests outstanding = new OutstandingRequests();
     private byte txStatus = 'I';
     private long waitStartNanos;
@@ -150,7 +153,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        log.info("client_error client={} error=\"{}\"", this, cause.toString());
+        log.info("client_error client={} error=\"{}\"", this, LogText.of(cause));
         ctx.close();
     }
 
@@ -199,6 +202,12 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
 
     @Override
     public int frameStart(byte type, int length, ByteBuf buf, int bodyIndex, int readable) {
+        if (listen != null && (type == FrontendType.QUERY || type == FrontendType.PARSE)
+                && ListenGuard.mayMatter(type, length, buf, bodyIndex, readable)) {
+            clock.messageReceived(txStatus);
+            outstanding.sent(type);
+            return PgFrameScanner.WHOLE; // perhaps (UN)LISTEN: frame() reads it
+        }
         if (statements != null && state != State.LOGIN) {
             switch (type) {
                 case FrontendType.PARSE, FrontendType.BIND, FrontendType.DESCRIBE, FrontendType.CLOSE -> {
@@ -240,8 +249,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
             case FrontendType.TERMINATE -> {
                 return PgFrameScanner.WHOLE;
             }
-            default -> throw new PgProtocolException("invalid frontend message type " + (type & 0xff)
-                    + " ('" + (char) type + "')");
+            default -> throw new PgProtocolException(invalidType(type));
         }
     }
 
@@ -276,6 +284,15 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
             admin.onFrame(type, frame);
             return;
         }
+        if (listen != null && (type == FrontendType.QUERY || type == FrontendType.PARSE)) {
+            ByteBuf f = listen.onStatement(type, frame, channel.alloc());
+            if (type == FrontendType.PARSE && statements != null) {
+                statementFrame(type, f);
+            } else {
+                passThrough(f);
+            }
+            return;
+        }
         if (statements != null && (type == FrontendType.PARSE || type == FrontendType.BIND
                 || type == FrontendType.DESCRIBE || type == FrontendType.CLOSE)) {
             statementFrame(type, frame);
@@ -286,8 +303,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
             terminated = true;
             channel.close();
         } else {
-            fatal(SqlState.PROTOCOL_VIOLATION, "invalid frontend message type " + (int) (type & 0xff)
-                    + " ('" + (char) type + "')");
+            fatal(SqlState.PROTOCOL_VIOLATION, invalidType(type));
         }
     }
 
@@ -350,7 +366,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
             if (srv.state() == ServerConnection.State.CLOSED) {
                 shard.acquire(this); // the server died under us: wait for another
             } else {
-                log.info("client_params_rejected client={} error=\"{}\"", this, error);
+                log.info("client_params_rejected client={} error=\"{}\"", this, LogText.of(error));
                 fatal(error.sqlState() != null ? error.sqlState() : SqlState.PROTOCOL_VIOLATION,
                         "startup parameter rejected by the server: " + error.message());
             }
@@ -389,7 +405,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         if (state == State.CLOSED) {
             return;
         }
-        log.info("client_refused client={} sqlstate={} error=\"{}\"", this, sqlState, message);
+        log.info("client_refused client={} sqlstate={} error=\"{}\"", this, sqlState, LogText.of(message));
         fatal(sqlState, message);
     }
 
@@ -483,6 +499,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     /** Transaction and statement modes return the server as soon as the client holds nothing on it. */
     private void maybeRelease() {
         if (mode == PoolMode.SESSION || server == null || outstanding.expectedReady() > 0 || outstanding.unsynced()
+                || (listen != null && listen.pinned() && server.listened())
                 || txStatus != 'I'
                 || scanner.midFrame() || !pending.isEmpty()) {
             return;
@@ -493,7 +510,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         s.unlink();
         state = State.IDLE;
         readPause.resume(ReadPause.SERVER_BACKPRESSURE);
-        shard.release(s);
+        handback.release(s); // (an UNLISTEN * first when LISTEN ran there)
     }
 
     // ---- login results (from ClientLogin) ----
@@ -510,6 +527,9 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         pool.db().clientCounter().incrementAndGet();
         this.params = pool.intern(ParamSet.fromStartup(startup));
         int maxPrepared = pool.settings().maxPreparedStatements();
+        if (mode != PoolMode.SESSION) {
+            listen = new ListenGuard(pool.settings().listenMode());
+        }
         if (mode != PoolMode.SESSION && maxPrepared > 0) {
             statements = new NamedStatements(turnout.pools().prepared(), maxPrepared, shard.stats());
         }
@@ -582,12 +602,17 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
 
     // ---- helpers ----
 
+    /** PostgreSQL's wording: the type as an unsigned number, never the raw byte (a NUL would cut the field). */
+    static String invalidType(byte type) {
+        return "invalid frontend message type " + (type & 0xff);
+    }
+
     /** Sends a FATAL ErrorResponse and closes. */
     void fatal(String sqlState, String message) {
         if (!channel.isActive()) {
             return;
         }
-        log.info("client_fatal client={} sqlstate={} error=\"{}\"", this, sqlState, message);
+        log.info("client_fatal client={} sqlstate={} error=\"{}\"", this, sqlState, LogText.of(message));
         ByteBuf out = channel.alloc().buffer(64 + message.length());
         PgWrite.errorResponse(out, "FATAL", sqlState, message);
         channel.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
@@ -636,7 +661,8 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
                 ConnectionInfo.epochMillis(connectNanos), ConnectionInfo.epochMillis(clock.lastRequestNanos()),
                 state == State.WAITING ? now - waitStartNanos : 0, false, server != null ? server.id() : 0, 0,
                 params.get("application_name") != null ? params.get("application_name") : "",
-                statements != null ? statements.size() : 0, 0, admin != null);
+                statements != null ? statements.size() : 0, 0, admin != null,
+                io.turnout.proxy.tls.TlsHandshakes.describe(channel));
     }
 
     /** KILL, KILL_CLIENT: tell the client why and close it (any thread). */
@@ -666,7 +692,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     @Override
     public String toString() {
         InetSocketAddress remote = channel != null ? (InetSocketAddress) ProxyProtocol.clientAddress(channel) : null;
-        return (user != null ? user : "?") + "@" + (database != null ? database : "?") + "/"
+        return (user != null ? LogText.of(user) : "?") + "@" + (database != null ? LogText.of(database) : "?") + "/"
                 + (remote != null ? remote.getHostString() + ":" + remote.getPort() : "-");
     }
 }

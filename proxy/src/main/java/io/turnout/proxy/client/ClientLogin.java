@@ -5,6 +5,7 @@ import io.netty.channel.Channel;
 import io.turnout.config.AuthType;
 import io.turnout.config.ConfigLoader;
 import io.turnout.config.DatabaseConfig;
+import io.turnout.config.TlsSettings;
 import io.turnout.config.TurnoutConfig;
 import io.turnout.protocol.FrontendType;
 import io.turnout.protocol.PgProtocolException;
@@ -16,9 +17,11 @@ import io.turnout.protocol.auth.AuthException;
 import io.turnout.protocol.auth.Md5;
 import io.turnout.protocol.auth.ScramSecret;
 import io.turnout.protocol.auth.ScramServer;
+import io.turnout.proxy.LogText;
 import io.turnout.proxy.TurnoutServer;
 import io.turnout.proxy.net.ProxyProtocol;
 import io.turnout.proxy.pool.Database;
+import io.turnout.proxy.tls.ChannelBinding;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -71,7 +74,7 @@ final class ClientLogin {
                     throw new PgProtocolException("unexpected message before the authentication request");
                 }
                 if (type != FrontendType.PASSWORD) {
-                    throw new PgProtocolException("expected a password response, got message type '" + (char) type + "'");
+                    throw new PgProtocolException("expected a password response, got message type " + (type & 0xff));
                 }
                 onPassword(frame);
             }
@@ -84,11 +87,6 @@ final class ClientLogin {
 
     private void onStartup(StartupPacket p) {
         Channel ch = client.channel();
-        if (p.isSslRequest() || p.isGssEncRequest()) {
-            ch.writeAndFlush(ch.alloc().buffer(1).writeByte('N'), ch.voidPromise());
-            client.scanner().expectStartup();
-            return;
-        }
         if (p.isCancelRequest()) {
             turnout.cancels().cancel(p.processId(), p.secretKey());
             ch.close();
@@ -125,7 +123,7 @@ final class ClientLogin {
             adminFull = config.adminUsers().contains(user);
             if (!adminFull && !config.statsUsers().contains(user)) {
                 out.release();
-                log.info("client_admin_refused user={} addr={}", user, ProxyProtocol.clientAddress(client.channel()));
+                log.info("client_admin_refused user=\"{}\" addr={}", LogText.of(user), ProxyProtocol.clientAddress(client.channel()));
                 client.fatal(SqlState.INVALID_AUTHORIZATION, "user \"" + user
                         + "\" may not use the admin console (admin_users, stats_users)");
                 return;
@@ -140,20 +138,15 @@ final class ClientLogin {
                 && !turnout.topology().scopeExists(database.patroniScope())) {
             database = null; // a wildcard name with no such Patroni cluster behind it
         }
-        if (database == null) {
-            out.release();
-            client.fatal(SqlState.INVALID_CATALOG_NAME, "database \"" + dbName + "\" does not exist");
-            return;
-        }
-        Database state = turnout.pools().database(dbName);
-        if (state != null && state.disabled()) {
-            out.release();
-            client.fatal(SqlState.CANNOT_CONNECT_NOW, "database \"" + dbName + "\" does not allow connections (DISABLE)");
-            return;
-        }
         secret = config.users().get(user);
+        if (database == null) {
+            // as PostgreSQL: authenticate first, so a stranger cannot list the database names (3D000 or 28P01)
+            challenge(out);
+            return;
+        }
         String authUser = database.authUser() != null ? database.authUser() : config.authUser();
-        if (secret == null && authUser != null && config.authType() != AuthType.TRUST) {
+        if (secret == null && authUser != null && config.authType() != AuthType.TRUST
+                && config.authType() != AuthType.CERT) {
             awaitingLookup = true;
             AuthQuery.lookup(turnout.pools(), database, authUser, config.authQuery(), user, ch.eventLoop(),
                     new AuthQuery.Result() {
@@ -207,8 +200,30 @@ final class ClientLogin {
                 step = Step.MD5;
             }
             case SCRAM_SHA_256 -> {
-                PgWrite.authenticationSasl(out, List.of(SCRAM));
+                // over TLS, SCRAM-SHA-256-PLUS first, as PostgreSQL lists them
+                byte[] binding = binding();
+                if (binding == null && config.tls().clientChannelBinding() == TlsSettings.ChannelBinding.REQUIRE) {
+                    out.release();
+                    fail("client_channel_binding is require, but this connection has no TLS channel to bind to");
+                    return;
+                }
+                PgWrite.authenticationSasl(out, binding == null ? List.of(SCRAM)
+                        : config.tls().clientChannelBinding() == TlsSettings.ChannelBinding.REQUIRE
+                        ? List.of(ChannelBinding.SCRAM_PLUS) : List.of(ChannelBinding.SCRAM_PLUS, SCRAM));
                 step = Step.SASL_INITIAL;
+            }
+            case CERT -> {
+                String cn = io.turnout.proxy.tls.PeerCertificate.commonName(ch);
+                ch.write(out, ch.voidPromise());
+                if (user.equals(cn)) {
+                    succeed();
+                } else {
+                    log.info("client_auth_failed user={} db={} addr={} reason=\"{}\"", user, dbName,
+                            ProxyProtocol.clientAddress(ch), cn == null ? "no client certificate" : "certificate CN " + cn);
+                    client.fatal(SqlState.INVALID_AUTHORIZATION, "certificate authentication failed for user \""
+                            + user + "\"");
+                }
+                return;
             }
         }
         ch.writeAndFlush(out, ch.voidPromise());
@@ -241,7 +256,11 @@ final class ClientLogin {
                 int end = frame.readerIndex() + 1 + frame.getInt(frame.readerIndex() + 1);
                 String mechanism = PgRead.cstring(frame, start, end);
                 int at = PgRead.skipCstring(frame, start, end);
-                if (!SCRAM.equals(mechanism)) {
+                byte[] binding = binding();
+                boolean plus = binding != null && ChannelBinding.SCRAM_PLUS.equals(mechanism);
+                boolean plain = SCRAM.equals(mechanism)
+                        && config.tls().clientChannelBinding() != TlsSettings.ChannelBinding.REQUIRE;
+                if (!plain && !plus) {
                     throw new PgProtocolException(SqlState.PROTOCOL_VIOLATION,
                             "client selected an invalid SASL authentication mechanism");
                 }
@@ -255,6 +274,9 @@ final class ClientLogin {
                 byte[] data = new byte[length];
                 frame.getBytes(at + 4, data);
                 scram = serverFor(secret);
+                if (binding != null) {
+                    scram.bindChannel(binding, plus);
+                }
                 try {
                     byte[] serverFirst = scram.handleClientFirst(data);
                     Channel ch = client.channel();
@@ -284,6 +306,12 @@ final class ClientLogin {
             }
             default -> throw new PgProtocolException("unexpected password message");
         }
+    }
+
+    /** Our certificate's tls-server-end-point hash, or null without TLS or with client_channel_binding disable. */
+    private byte[] binding() {
+        return config.tls().clientChannelBinding() == TlsSettings.ChannelBinding.DISABLE ? null
+                : ChannelBinding.ofLocalCertificate(client.channel());
     }
 
     private ScramServer serverFor(String secret) {
@@ -326,12 +354,21 @@ final class ClientLogin {
             client.authenticatedAdmin(user, adminDb, adminFull);
             return;
         }
+        if (database == null) {
+            client.fatal(SqlState.INVALID_CATALOG_NAME, "database \"" + dbName + "\" does not exist");
+            return;
+        }
+        Database state = turnout.pools().database(dbName);
+        if (state != null && state.disabled()) {
+            client.fatal(SqlState.CANNOT_CONNECT_NOW, "database \"" + dbName + "\" does not allow connections (DISABLE)");
+            return;
+        }
         client.authenticated(user, database.name(), turnout.pools().pool(database, user), startup);
     }
 
     private void fail(String reason) {
-        log.info("client_auth_failed user={} db={} addr={} reason=\"{}\"", user, dbName,
-                ProxyProtocol.clientAddress(client.channel()), reason);
+        log.info("client_auth_failed user=\"{}\" db=\"{}\" addr={} reason=\"{}\"", LogText.of(user), LogText.of(dbName),
+                ProxyProtocol.clientAddress(client.channel()), LogText.of(reason));
         client.fatal(SqlState.INVALID_PASSWORD, "password authentication failed for user \"" + user + "\"");
     }
 

@@ -106,11 +106,38 @@ final class ServerHandback {
                     srv.setCloseNeeded();
                 } else {
                     srv.forgetParamsAfterReset(reset);
+                    if (unlistens(reset)) {
+                        srv.unlistened();
+                    }
                 }
-                shard.release(srv);
+                release(srv);
             });
         } else {
-            shard.release(s);
+            release(s);
         }
+    }
+
+    /**
+     * Gives back a server its client is done with. A LISTEN it ran is undone first (whatever the reset
+     * query): its notifications would otherwise reach the next client, and the channel stay registered.
+     */
+    void release(ServerConnection s) {
+        if (!s.listened() || s.closeNeeded() || s.state() == ServerConnection.State.CLOSED) {
+            shard.release(s);
+            return;
+        }
+        s.runInternal("UNLISTEN *", (srv, error) -> {
+            if (error != null) {
+                srv.setCloseNeeded();
+            } else {
+                srv.unlistened();
+            }
+            shard.release(srv);
+        });
+    }
+
+    private static boolean unlistens(String reset) {
+        String q = reset.toUpperCase(java.util.Locale.ROOT);
+        return q.contains("DISCARD ALL") || q.contains("UNLISTEN *");
     }
 }

@@ -1,6 +1,7 @@
 package io.turnout.proxy.metrics;
 
 import io.micrometer.core.instrument.FunctionCounter;
+import io.turnout.proxy.tls.TlsHandshakes;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
@@ -108,6 +109,17 @@ public final class Metrics {
                 .description("client connections, all databases").register(registry);
         Gauge.builder("turnout.ready", () -> turnout.readiness().isEmpty() ? 1 : 0)
                 .description("1 when /ready answers 200").register(registry);
+        tlsHandshakes("client", "ok", TlsHandshakes.CLIENT_OK);
+        tlsHandshakes("client", "failed", TlsHandshakes.CLIENT_FAILED);
+        tlsHandshakes("server", "ok", TlsHandshakes.SERVER_OK);
+        tlsHandshakes("server", "failed", TlsHandshakes.SERVER_FAILED);
+    }
+
+    private void tlsHandshakes(String side, String result, java.util.concurrent.atomic.LongAdder count) {
+        FunctionCounter.builder("turnout.tls.handshakes", count, java.util.concurrent.atomic.LongAdder::sum)
+                .tags("side", side, "result", result)
+                .description("TLS handshakes with clients (side=client) and PostgreSQL (side=server)")
+                .register(registry);
     }
 
     /**

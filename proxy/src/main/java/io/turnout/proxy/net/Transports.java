@@ -12,27 +12,41 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringIoHandler;
+import io.netty.channel.uring.IoUringServerSocketChannel;
+import io.netty.channel.uring.IoUringSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.EventExecutor;
+import io.turnout.config.Transport;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * The event loops and socket classes: native epoll when the platform has it (fewer copies, per-socket
- * TCP options), NIO otherwise. Each loop has a fixed index so pools can keep one shard per loop.
+ * The event loops and socket classes of the configured {@code transport}: io_uring, native epoll (fewer
+ * copies, per-socket TCP options) or NIO; one that does not load falls back to the next with a log line.
+ * Client and server sockets share the loops, so both sides use the same transport. Each loop has a fixed
+ * index so pools can keep one shard per loop.
  */
 public final class Transports implements AutoCloseable {
-    private final boolean epoll;
+    private static final Logger log = LoggerFactory.getLogger(Transports.class);
+    private final Transport kind;
     private final MultiThreadIoEventLoopGroup group;
     private final List<EventLoop> loops;
     private final Map<EventExecutor, Integer> indexes = new IdentityHashMap<>();
 
-    public Transports(int threads) {
-        this.epoll = Epoll.isAvailable() && !Boolean.getBoolean("turnout.nio");
-        IoHandlerFactory factory = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+    public Transports(int threads, Transport wanted) {
+        this.kind = resolve(wanted);
+        IoHandlerFactory factory = switch (kind) {
+            case IO_URING -> IoUringIoHandler.newFactory();
+            case EPOLL -> EpollIoHandler.newFactory();
+            default -> NioIoHandler.newFactory();
+        };
         int n = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
         this.group = new MultiThreadIoEventLoopGroup(n, new DefaultThreadFactory("turnout-loop", true), factory);
         List<EventLoop> all = new ArrayList<>();
@@ -43,8 +57,32 @@ public final class Transports implements AutoCloseable {
         this.loops = List.copyOf(all);
     }
 
-    public boolean isEpoll() {
-        return epoll;
+    /**
+     * The transport that loads for {@code wanted}. AUTO is epoll (NIO without it, or with -Dturnout.nio=true):
+     * io_uring may become auto's first choice only once bench/race --transport shows it faster here.
+     */
+    static Transport resolve(Transport wanted) {
+        if (wanted == Transport.IO_URING) {
+            if (IoUring.isAvailable()) {
+                return Transport.IO_URING;
+            }
+            Transport next = Epoll.isAvailable() ? Transport.EPOLL : Transport.NIO;
+            log.warn("transport_fallback wanted=io_uring using={} cause=\"{}\"", next.key(), IoUring.unavailabilityCause());
+            return next;
+        }
+        if (wanted == Transport.EPOLL && !Epoll.isAvailable()) {
+            log.warn("transport_fallback wanted=epoll using=nio cause=\"{}\"", Epoll.unavailabilityCause());
+            return Transport.NIO;
+        }
+        if (wanted == Transport.AUTO) {
+            return Epoll.isAvailable() && !Boolean.getBoolean("turnout.nio") ? Transport.EPOLL : Transport.NIO;
+        }
+        return wanted;
+    }
+
+    /** The transport running: IO_URING, EPOLL or NIO (never AUTO). */
+    public Transport kind() {
+        return kind;
     }
 
     public MultiThreadIoEventLoopGroup group() {
@@ -65,11 +103,19 @@ public final class Transports implements AutoCloseable {
     }
 
     public Class<? extends ServerChannel> serverChannel() {
-        return epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+        return switch (kind) {
+            case IO_URING -> IoUringServerSocketChannel.class;
+            case EPOLL -> EpollServerSocketChannel.class;
+            default -> NioServerSocketChannel.class;
+        };
     }
 
     public Class<? extends SocketChannel> socketChannel() {
-        return epoll ? EpollSocketChannel.class : NioSocketChannel.class;
+        return switch (kind) {
+            case IO_URING -> IoUringSocketChannel.class;
+            case EPOLL -> EpollSocketChannel.class;
+            default -> NioSocketChannel.class;
+        };
     }
 
     /**

@@ -7,6 +7,7 @@ import java.net.InetSocketAddress;
  * own event loop. {@code state} uses PgBouncer's words: clients active, waiting, login; servers active,
  * idle, used, tested, new (logging in).
  */
+// tls: "TLSv1.3/cipher[/CN=name]" as PgBouncer's tls column, "" without TLS
 public record ConnectionInfo(
         boolean server,
         long id,
@@ -27,7 +28,8 @@ public record ConnectionInfo(
         String applicationName,
         int preparedStatements,
         int generation,
-        boolean admin) {
+        boolean admin,
+        String tls) {
 
     private static final long EPOCH_BASE_MILLIS = System.currentTimeMillis();
     private static final long NANO_BASE = System.nanoTime();

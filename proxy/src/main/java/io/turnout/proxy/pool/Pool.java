@@ -386,8 +386,13 @@ public final class Pool {
         return credentials.get();
     }
 
+    /** How new servers of this pool start TLS (server_tls_sslmode, per database), or null for plaintext. */
+    io.turnout.proxy.server.ServerTls serverTls() {
+        return pools.serverTls(database.config().name());
+    }
+
     @Override
     public String toString() {
-        return database.name() + "/" + user;
+        return io.turnout.proxy.LogText.of(database.name() + "/" + user); // a wildcard database is named by the client
     }
 }

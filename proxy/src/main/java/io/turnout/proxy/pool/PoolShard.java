@@ -264,7 +264,7 @@ public final class PoolShard implements ServerOwner {
         owned++;
         ServerConnection s = ServerConnection.connect(bootstrap, this, pool.address(), pool.credentials(),
                 pool.databaseConfig().dbname(), pool.generation(), maxPacketSize,
-                Math.max(1, pool.settings().serverConnectTimeout().toMillis()));
+                Math.max(1, pool.settings().serverConnectTimeout().toMillis()), pool.serverTls());
         servers.add(s);
         channels.add(s.channel());
     }

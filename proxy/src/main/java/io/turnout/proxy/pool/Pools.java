@@ -31,6 +31,19 @@ public final class Pools {
     /** Secrets auth_query returned for users who then proved them. */
     private final ConcurrentHashMap<String, String> lookedUp = new ConcurrentHashMap<>();
 
+    private volatile java.util.function.Supplier<io.turnout.proxy.tls.TlsContexts> tls = () -> null;
+
+    /** Where the running TLS contexts come from (they change on RELOAD). */
+    public void tls(java.util.function.Supplier<io.turnout.proxy.tls.TlsContexts> contexts) {
+        this.tls = contexts;
+    }
+
+    /** server_tls_sslmode for {@code database}, with the contexts to use; null means plaintext. */
+    io.turnout.proxy.server.ServerTls serverTls(String database) {
+        io.turnout.proxy.tls.TlsContexts contexts = tls.get();
+        return contexts == null ? null : io.turnout.proxy.server.ServerTls.of(contexts, contexts.settings().serverMode(database));
+    }
+
     public Pools(TurnoutConfig config, Transports transports, ChannelGroup channels) {
         this.config = config;
         this.transports = transports;
@@ -40,7 +53,7 @@ public final class Pools {
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS,
                         (int) Math.min(Integer.MAX_VALUE, Math.max(1, config.pool().serverConnectTimeout().toMillis())));
-        io.turnout.proxy.net.TcpOptions.apply(bootstrap, config.network(), transports.isEpoll());
+        io.turnout.proxy.net.TcpOptions.apply(bootstrap, config.network(), transports.kind());
     }
 
     /** The pool a client of {@code db} logged in as {@code clientUser} uses. */

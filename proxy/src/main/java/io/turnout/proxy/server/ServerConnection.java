@@ -13,6 +13,7 @@ import io.turnout.protocol.PgProtocolException;
 import io.turnout.protocol.PgRead;
 import io.turnout.protocol.PgWrite;
 import io.turnout.protocol.ServerError;
+import io.turnout.proxy.LogText;
 import io.turnout.proxy.pool.ConnectionInfo;
 import io.turnout.proxy.pool.ParamSet;
 import io.turnout.proxy.pool.Pool;
@@ -32,6 +33,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     private static final Logger log = LoggerFactory.getLogger(ServerConnection.class);
     private static final String DISCARD_ALL = "DISCARD ALL";
     private static final String DEALLOCATE_ALL = "DEALLOCATE ALL";
+    private static final String LISTEN = "LISTEN";
 
     public enum State { LOGIN, IDLE, ACTIVE, INTERNAL, CLOSED }
 
@@ -58,6 +60,8 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     private State state = State.LOGIN;
     private int backendPid;
     private int backendSecret;
+    /** A client ran LISTEN here: the server must not serve another client before UNLISTEN *. */
+    private boolean listened;
     private InetSocketAddress address;
     private final ServerParameters params = new ServerParameters();
     private ServerPeer peer;
@@ -92,15 +96,16 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
 
     /**
      * Opens a connection on {@code bootstrap}'s event loop and logs in; the owner hears the outcome on
-     * that loop.
+     * that loop. {@code tls} null: plaintext (server_tls_sslmode disable or allow).
      */
     public static ServerConnection connect(Bootstrap bootstrap, ServerOwner owner, InetSocketAddress address,
                                            ServerCredentials credentials, String database, int generation,
-                                           int maxPacketSize, long loginTimeoutMillis) {
+                                           int maxPacketSize, long loginTimeoutMillis, ServerTls tls) {
         ServerConnection server = new ServerConnection(owner, credentials, database, generation, maxPacketSize,
                 io.netty.buffer.ByteBufAllocator.DEFAULT);
         server.address = address;
-        ChannelFuture f = bootstrap.clone().handler(server).connect(address);
+        ChannelFuture f = bootstrap.clone().handler(tls == null ? server
+                : tls.initializer(server, address, java.time.Duration.ofMillis(loginTimeoutMillis))).connect(address);
         server.channel = f.channel();
         server.writes = new GatheringWriter(server.channel);
         server.loginTimeout = f.channel().eventLoop().schedule(() -> server.failLogin("08006",
@@ -155,8 +160,8 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         if (loginTimeout != null) {
             loginTimeout.cancel(false);
         }
-        log.warn("server_login_failed db={} user={} addr={} sqlstate={} error=\"{}\"", database, credentials.user(),
-                address, sqlState, message);
+        log.warn("server_login_failed db={} user={} addr={} sqlstate={} error=\"{}\"", LogText.of(database),
+                LogText.of(credentials.user()), address, sqlState, LogText.of(message)); // the client's user, db
         channel.close();
         owner.loginFailed(this, sqlState, message);
     }
@@ -197,8 +202,9 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
                     return peer.serverCloseComplete() ? PgFrameScanner.WHOLE : PgFrameScanner.PASS;
                 }
                 case BackendType.COMMAND_COMPLETE -> {
-                    // only DISCARD ALL / DEALLOCATE ALL matter: a cheap length filter here, the tag is checked in inspect()
-                    if (length == 4 + DISCARD_ALL.length() + 1 || length == 4 + DEALLOCATE_ALL.length() + 1) {
+                    // only DISCARD ALL / DEALLOCATE ALL / LISTEN matter: a cheap length filter here, the tag is checked in inspect()
+                    if (length == 4 + DISCARD_ALL.length() + 1 || length == 4 + DEALLOCATE_ALL.length() + 1
+                            || length == 4 + LISTEN.length() + 1) {
                         return PgFrameScanner.INSPECT;
                     }
                 }
@@ -213,6 +219,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
     public void inspect(byte type, ByteBuf buf, int index) {
         if (type == BackendType.COMMAND_COMPLETE) {
             String tag = PgRead.cstring(buf, index + PgRead.BODY, index + 1 + buf.getInt(index + 1));
+            listened = tag.equals(LISTEN) || (listened && !tag.equals(DISCARD_ALL));
             if (tag.equals(DISCARD_ALL) || tag.equals(DEALLOCATE_ALL)) {
                 prepared.clear();
                 if (tag.equals(DISCARD_ALL)) {
@@ -397,6 +404,16 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
         closeNeeded = true;
     }
 
+    /** True when a client ran LISTEN here since the last UNLISTEN * or DISCARD ALL Turnout knows of. */
+    public boolean listened() {
+        return listened;
+    }
+
+    /** UNLISTEN * (or DISCARD ALL) ran: no channel is registered here any more. */
+    public void unlistened() {
+        listened = false;
+    }
+
     /** After DISCARD ALL or RESET ALL every parameter is back at its login value. */
     public void forgetParamsAfterReset(String resetQuery) {
         params.afterReset(resetQuery);
@@ -504,7 +521,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter impleme
                 ConnectionInfo.epochMillis(createdNanos),
                 ConnectionInfo.epochMillis(linkedNanos), 0, closeNeeded,
                 peer != null ? peer.clientId() : 0, backendPid, params.login().getOrDefault("application_name", ""),
-                prepared.size(), generation, false);
+                prepared.size(), generation, false, io.turnout.proxy.tls.TlsHandshakes.describe(channel));
     }
 
     public ServerOwner owner() {

@@ -11,6 +11,8 @@ import io.turnout.protocol.PgWrite;
 import io.turnout.protocol.auth.AuthException;
 import io.turnout.protocol.auth.Md5;
 import io.turnout.protocol.auth.ScramClient;
+import io.turnout.config.TlsSettings;
+import io.turnout.proxy.tls.ChannelBinding;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -26,6 +28,8 @@ final class ServerLogin {
     private final ServerCredentials credentials;
     private final String database;
     private ScramClient scram;
+    /** The SCRAM exchange was bound to the TLS channel (SCRAM-SHA-256-PLUS). */
+    private boolean bound;
 
     ServerLogin(ServerConnection server, ServerCredentials credentials, String database) {
         this.server = server;
@@ -81,6 +85,18 @@ final class ServerLogin {
         }
     }
 
+    private TlsSettings.ChannelBinding policy() {
+        TlsSettings.ChannelBinding p = server.channel().attr(ChannelBinding.SERVER_POLICY).get();
+        return p != null ? p : TlsSettings.ChannelBinding.PREFER;
+    }
+
+    private void requireNoBinding() throws AuthException {
+        if (policy() == TlsSettings.ChannelBinding.REQUIRE) {
+            throw new AuthException("server_channel_binding is require, but the server asks for a password"
+                    + " method without channel binding");
+        }
+    }
+
     /**
      * Writes the reply to {@code request} into {@code out}.
      *
@@ -89,8 +105,13 @@ final class ServerLogin {
     private boolean respond(AuthRequest request, ByteBuf out) throws AuthException {
         switch (request.code()) {
             case AuthRequest.OK:
+                if (policy() == TlsSettings.ChannelBinding.REQUIRE && !bound) {
+                    throw new AuthException("server_channel_binding is require, but the server authenticated us"
+                            + " without channel binding");
+                }
                 return true;
             case AuthRequest.CLEARTEXT:
+                requireNoBinding();
                 if (!credentials.hasPlainPassword()) {
                     throw new AuthException("server asks for a cleartext password but only a hashed secret is known for user "
                             + credentials.user());
@@ -98,6 +119,7 @@ final class ServerLogin {
                 PgWrite.passwordMessage(out, credentials.secret().getBytes(StandardCharsets.UTF_8));
                 return false;
             case AuthRequest.MD5:
+                requireNoBinding();
                 if (credentials.secret() == null || credentials.secret().startsWith("SCRAM-SHA-256$")) {
                     throw new AuthException("server asks for md5 but no password or md5 secret is known for user "
                             + credentials.user());
@@ -105,7 +127,15 @@ final class ServerLogin {
                 PgWrite.passwordMessage(out, Md5.response(credentials.secret(), credentials.user(), request.data()));
                 return false;
             case AuthRequest.SASL:
-                if (!request.mechanisms().contains(SCRAM)) {
+                byte[] binding = request.mechanisms().contains(ChannelBinding.SCRAM_PLUS)
+                        && policy() != TlsSettings.ChannelBinding.DISABLE
+                        ? ChannelBinding.ofPeerCertificate(server.channel()) : null;
+                if (binding == null && policy() == TlsSettings.ChannelBinding.REQUIRE) {
+                    throw new AuthException("server_channel_binding is require, but the server offers no"
+                            + " SCRAM-SHA-256-PLUS over TLS (mechanisms " + request.mechanisms() + ")");
+                }
+                bound = binding != null;
+                if (binding == null && !request.mechanisms().contains(SCRAM)) {
                     throw new AuthException("server offers SASL mechanisms " + request.mechanisms() + ", none supported");
                 }
                 if (credentials.hasPlainPassword()) {
@@ -116,7 +146,11 @@ final class ServerLogin {
                     throw new AuthException("server asks for SCRAM but user " + credentials.user()
                             + " has no plain password, and no client has logged in with SCRAM yet to lend its keys");
                 }
-                PgWrite.saslInitialResponse(out, SCRAM, scram.clientFirstMessage());
+                if (binding != null) {
+                    scram.bindChannel(binding); // PostgreSQL offers -PLUS over TLS: prove no one sits in between
+                }
+                PgWrite.saslInitialResponse(out, binding != null ? ChannelBinding.SCRAM_PLUS : SCRAM,
+                        scram.clientFirstMessage());
                 return false;
             case AuthRequest.SASL_CONTINUE:
                 if (scram == null) {

@@ -263,6 +263,49 @@ public final class PgServer implements AutoCloseable {
     }
 
     /**
+     * ssl = on with {@code cert}/{@code key} (copied into the data directory, key 0600) and a pg_hba.conf
+     * whose TCP lines are all {@code hostssl}: a plaintext TCP login is refused. Applied with a reload; returns
+     * once the server says ssl is on. For a private server ({@link #start()}).
+     */
+    public void requireTls(Path cert, Path key) {
+        try {
+            Path c = dataDir.resolve("server.crt");
+            Path k = dataDir.resolve("server.key");
+            Files.copy(cert, c, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            Files.copy(key, k, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            Files.setPosixFilePermissions(k, PosixFilePermissions.fromString("rw-------"));
+            if (asPostgresUser) {
+                Files.setOwner(c, Files.getOwner(dataDir));
+                Files.setOwner(k, Files.getOwner(dataDir));
+            }
+            Files.writeString(dataDir.resolve("postgresql.conf"),
+                    "\nssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n",
+                    StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.APPEND);
+            Path hba = dataDir.resolve("pg_hba.conf");
+            List<String> lines = new ArrayList<>();
+            for (String line : Files.readAllLines(hba, StandardCharsets.UTF_8)) {
+                lines.add(line.startsWith("host ") ? "hostssl" + line.substring(4) : line);
+            }
+            Files.write(hba, lines, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        psql("postgres", "SELECT pg_reload_conf()");
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (!psql("postgres", "SHOW ssl").equals("on")) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("ssl did not turn on after reload:\n" + logTail(30));
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        }
+    }
+
+    /**
      * Runs SQL as the superuser through psql over the unix socket ({@code -X -q -A -t -v ON_ERROR_STOP=1}, the
      * script on standard input, so several statements run one by one and {@code \c} works). Returns stdout
      * without its trailing newline: {@code psql("app", "select 1")} is {@code "1"}; rows are one per line,

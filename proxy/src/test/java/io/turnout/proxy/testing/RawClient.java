@@ -10,15 +10,35 @@ import java.nio.charset.StandardCharsets;
 
 /** A hand-driven protocol client for tests that must send what no driver would. */
 public final class RawClient implements AutoCloseable {
-    private final Socket socket;
-    private final DataInputStream in;
-    private final OutputStream out;
+    private Socket socket;
+    private DataInputStream in;
+    private OutputStream out;
 
     public RawClient(int port) throws IOException {
         socket = new Socket("127.0.0.1", port);
         socket.setSoTimeout(10_000);
         in = new DataInputStream(socket.getInputStream());
         out = socket.getOutputStream();
+    }
+
+    /** After an SSLRequest answered 'S': continues over TLS (handshake done here) with {@code tls}'s settings. */
+    public RawClient startTls(javax.net.ssl.SSLContext tls) throws IOException {
+        javax.net.ssl.SSLSocket s = (javax.net.ssl.SSLSocket) tls.getSocketFactory()
+                .createSocket(socket, "127.0.0.1", socket.getPort(), true);
+        s.setUseClientMode(true);
+        s.startHandshake();
+        socket = s;
+        in = new DataInputStream(s.getInputStream());
+        out = s.getOutputStream();
+        return this;
+    }
+
+    /** The 8-byte SSLRequest (or, with {@code code} 80877104, GSSENCRequest). */
+    public static byte[] negotiation(int code) {
+        java.io.ByteArrayOutputStream o = new java.io.ByteArrayOutputStream();
+        writeInt(o, 8);
+        writeInt(o, code);
+        return o.toByteArray();
     }
 
     public RawClient send(byte[] bytes) throws IOException {

@@ -1,0 +1,29 @@
+package io.turnout.config;
+
+/** The event-loop transport (the {@code transport} key). */
+public enum Transport {
+    /**
+     * epoll where it loads, NIO otherwise. Stays epoll until {@code bench/race --transport} shows io_uring
+     * faster on the race's cases (issue 18); only then may auto prefer io_uring.
+     */
+    AUTO,
+    /** Linux io_uring; falls back to epoll (then NIO) with a log line when it does not load. */
+    IO_URING,
+    /** Linux native epoll; falls back to NIO with a log line when it does not load. */
+    EPOLL,
+    /** The JDK's NIO selector: every platform, no TCP_USER_TIMEOUT. */
+    NIO;
+
+    public String key() {
+        return name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    static Transport of(String value) {
+        for (Transport t : values()) {
+            if (t.key().equalsIgnoreCase(value)) {
+                return t;
+            }
+        }
+        return null;
+    }
+}
