@@ -334,6 +334,13 @@ public final class PatroniCluster implements AutoCloseable {
         return took;
     }
 
+    /** {@code patronictl -c <first member's config> args...} (the config only names etcd and the scope). */
+    Processes.Result patronictl(Duration timeout, List<String> args) {
+        List<String> cmd = new ArrayList<>(List.of(PATRONICTL.toString(), "-c", nodes.get(0).configFile().toString()));
+        cmd.addAll(args);
+        return Processes.run(timeout, cmd, PatroniNode.cleanEnv(), dir, null);
+    }
+
     /**
      * kill -9 of the current leader's Patroni and PostgreSQL (a dead host); returns at once with the killed
      * node. A watcher polls etcd's leader key from then on: see {@link #awaitNewLeaderKey}.

@@ -214,6 +214,28 @@ public final class PatroniNode {
         return role.equals("master") || role.equals("primary");
     }
 
+    /** kill -9 of Patroni alone (runuser and its children): PostgreSQL, not its child, runs on. */
+    synchronized void killPatroniOnly() {
+        Process p = process;
+        if (p != null) {
+            OwnedDirs.killTree(p.toHandle());
+            try {
+                p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** The running Patroni process (runuser's child when the tests run as root), or null. */
+    ProcessHandle patroniProcess() {
+        Process p = process;
+        if (p == null || !p.isAlive()) {
+            return null;
+        }
+        return OwnedDirs.runningAsRoot() ? p.toHandle().children().findFirst().orElse(null) : p.toHandle();
+    }
+
     /** Starts {@code patroni patroni.yml}; it bootstraps, clones, rewinds or just starts PostgreSQL as needed. */
     synchronized void launch() {
         if (isPatroniRunning()) {
