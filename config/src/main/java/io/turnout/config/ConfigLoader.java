@@ -27,7 +27,8 @@ public final class ConfigLoader {
             "stats_users", "ignore_startup_parameters", "stats_period", "metrics_addr", "metrics_port", "databases",
             "consul", "etcd", "failover_hold_timeout", "switchover_hold_timeout", "proxy_protocol", "proxy_protocol_trusted", "tcp_keepalive",
             "tcp_keepidle", "tcp_keepintvl", "tcp_keepcnt", "tcp_user_timeout", "so_reuseport", "peer_id", "peers",
-            "drain_accept_delay", "drain_timeout", "transport", "listen_mode",
+            "drain_accept_delay", "drain_timeout", "transport", "listen_mode", "query_timeout", "transaction_timeout",
+            "client_idle_timeout", "cancel_wait_timeout", "max_db_client_connections", "max_user_client_connections",
             "client_tls_sslmode", "client_tls_key_file", "client_tls_cert_file", "client_tls_ca_file",
             "client_tls_protocols", "client_tls_ciphers", "client_tls_ecdhcurve", "server_tls_sslmode",
             "server_tls_ca_file", "server_tls_key_file", "server_tls_cert_file", "server_tls_protocols",
@@ -130,7 +131,13 @@ public final class ConfigLoader {
                 top.integer("max_prepared_statements", 1000, 0, 1_000_000),
                 failoverHold,
                 top.duration("switchover_hold_timeout", failoverHold),
-                enumValue(top, "listen_mode", "error", ListenMode::of, "error, pin"));
+                enumValue(top, "listen_mode", "error", ListenMode::of, "error, pin"),
+                new PoolSettings.ClientLimits(top.duration("query_timeout", Duration.ZERO),
+                        top.duration("transaction_timeout", Duration.ZERO),
+                        top.duration("client_idle_timeout", Duration.ZERO),
+                        top.duration("cancel_wait_timeout", Duration.ofSeconds(10)),
+                        top.integer("max_db_client_connections", 0, 0, 10_000_000),
+                        top.integer("max_user_client_connections", 0, 0, 10_000_000)));
         if (top.section("consul") != null && top.section("etcd") != null) {
             throw top.error("etcd", "consul: and etcd: are alternatives; Patroni's keys are read from one of them");
         }

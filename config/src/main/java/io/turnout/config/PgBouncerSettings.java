@@ -32,12 +32,14 @@ final class PgBouncerSettings {
         }
         for (String k : List.of("listen_port", "default_pool_size", "min_pool_size", "reserve_pool_size",
                 "max_client_conn", "max_db_connections", "max_user_connections", "max_prepared_statements",
-                "max_packet_size", "tcp_keepidle", "tcp_keepintvl", "tcp_keepcnt", "tcp_user_timeout", "peer_id")) {
+                "max_packet_size", "tcp_keepidle", "tcp_keepintvl", "tcp_keepcnt", "tcp_user_timeout", "peer_id", "max_db_client_connections",
+                "max_user_client_connections")) {
             SAME.put(k, Kind.INT);
         }
         for (String k : List.of("reserve_pool_timeout", "query_wait_timeout", "client_login_timeout",
                 "idle_transaction_timeout", "server_lifetime", "server_idle_timeout", "server_connect_timeout",
-                "server_login_retry", "server_check_delay", "stats_period")) {
+                "server_login_retry", "server_check_delay", "stats_period", "query_timeout", "transaction_timeout",
+                "client_idle_timeout", "cancel_wait_timeout")) {
             SAME.put(k, Kind.DURATION);
         }
         for (String k : List.of("server_reset_query_always", "tcp_keepalive", "so_reuseport")) {
@@ -73,7 +75,6 @@ final class PgBouncerSettings {
             Map.entry("auth_ident_file", "Turnout has no HBA file: one auth_type applies to every client"),
             Map.entry("auth_dbname", "not supported: auth_query runs in the database the client asked for"),
             Map.entry("track_extra_parameters", "not needed: Turnout keeps every parameter a client sets in force"),
-            Map.entry("query_timeout", "not supported by Turnout: use PostgreSQL's statement_timeout"),
             Map.entry("autodb_idle_timeout", "Turnout has no automatic '*' databases"),
             Map.entry("conffile", "Turnout's configuration file is its --config argument"),
             Map.entry("service_name", "a Windows service name; not applicable"),
@@ -81,8 +82,7 @@ final class PgBouncerSettings {
 
     /** Recognised PgBouncer settings Turnout does not implement (yet); the reason is the same for each. */
     private static final Set<String> UNSUPPORTED = Set.of("server_round_robin", "server_fast_close",
-            "application_name_add_host", "disable_pqexec", "client_idle_timeout", "cancel_wait_timeout",
-            "suspend_timeout", "max_db_client_connections", "max_user_client_connections", "scram_iterations");
+            "application_name_add_host", "disable_pqexec", "suspend_timeout", "scram_iterations");
 
     /** Values that ask for what Turnout does anyway (e.g. no TLS, keepalive on), so dropping them loses nothing. */
     private static final Map<String, Set<String>> ALREADY_SO = Map.ofEntries(
@@ -90,8 +90,7 @@ final class PgBouncerSettings {
             Map.entry("tcp_keepalive", Set.of("1")), Map.entry("so_reuseport", Set.of("0")),
             Map.entry("peer_id", Set.of("0")), Map.entry("tcp_user_timeout", Set.of("0")),
             Map.entry("server_round_robin", Set.of("0")), Map.entry("server_fast_close", Set.of("0")),
-            Map.entry("application_name_add_host", Set.of("0")), Map.entry("disable_pqexec", Set.of("0")),
-            Map.entry("query_timeout", Set.of("0", "0.0")), Map.entry("client_idle_timeout", Set.of("0", "0.0")));
+            Map.entry("application_name_add_host", Set.of("0")), Map.entry("disable_pqexec", Set.of("0")));
 
     private static final Pattern SECONDS = Pattern.compile("(\\d+\\.?\\d*|\\.\\d+)([eE][-+]?\\d+)?");
     private static final Set<String> AUTH_TYPES = Set.of("scram-sha-256", "md5", "plain", "trust", "cert");

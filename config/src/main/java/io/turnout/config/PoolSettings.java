@@ -33,5 +33,16 @@ public record PoolSettings(
         int maxPreparedStatements,
         Duration failoverHoldTimeout,
         Duration switchoverHoldTimeout,
-        ListenMode listenMode) {
+        ListenMode listenMode,
+        ClientLimits clientLimits) {
+
+    /**
+     * PgBouncer's client-side limits: query_timeout (a request, waiting included, from its first message to
+     * its ReadyForQuery), transaction_timeout (from the first request after idle to ReadyForQuery 'I'),
+     * client_idle_timeout (a logged-in client without a server sending nothing), cancel_wait_timeout (how
+     * long a forwarded cancel may take), and logged-in clients per database and per user. Zero is off.
+     */
+    public record ClientLimits(Duration queryTimeout, Duration transactionTimeout, Duration clientIdleTimeout,
+                               Duration cancelWaitTimeout, int maxDbClientConnections, int maxUserClientConnections) {
+    }
 }

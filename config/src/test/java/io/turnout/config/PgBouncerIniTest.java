@@ -151,6 +151,35 @@ class PgBouncerIniTest {
     }
 
     @Test
+    void clientTimeoutsAndClientLimitsAreCarriedWithoutWarnings() throws Exception {
+        Files.writeString(dir.resolve("users.txt"), "\"u\" \"p\"\n");
+        Result r = importText("[pgbouncer]\nlisten_addr = 127.0.0.1\nauth_file = " + dir.resolve("users.txt") + "\n"
+                + "query_timeout = 30\ntransaction_timeout = 120.5\nclient_idle_timeout = 600\n"
+                + "cancel_wait_timeout = 0\nmax_db_client_connections = 50\nmax_user_client_connections = 0x10\n"
+                + "[databases]\nd = host=h\n");
+        assertThat(r.warnings()).isEmpty();
+        assertThat(r.yaml()).contains("query_timeout: 30  # ").contains("transaction_timeout: 120.5  # ")
+                .contains("max_user_client_connections: 16  # ");
+        PoolSettings.ClientLimits limits = load(r).pool().clientLimits();
+        assertThat(limits).isEqualTo(new PoolSettings.ClientLimits(Duration.ofSeconds(30), Duration.ofMillis(120_500),
+                Duration.ofSeconds(600), Duration.ZERO, 50, 16));
+    }
+
+    @Test
+    void clientLimitDefaultsAndBadValuesNameTheKeyAndLine() throws Exception {
+        PoolSettings.ClientLimits defaults = ConfigLoader.parse("auth_type: trust\ndatabases:\n  d: { host: h }\n",
+                "t.yaml", null, dir).pool().clientLimits();
+        assertThat(defaults).isEqualTo(new PoolSettings.ClientLimits(Duration.ZERO, Duration.ZERO, Duration.ZERO,
+                Duration.ofSeconds(10), 0, 0));
+        assertThatThrownBy(() -> ConfigLoader.parse("auth_type: trust\nmax_db_client_connections: -1\n"
+                + "databases:\n  d: { host: h }\n", "t.yaml", null, dir))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("t.yaml:2").hasMessageContaining("max_db_client_connections");
+        assertThatThrownBy(() -> ConfigLoader.parse("auth_type: trust\nquery_timeout: soon\n"
+                + "databases:\n  d: { host: h }\n", "t.yaml", null, dir))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("t.yaml:2").hasMessageContaining("query_timeout");
+    }
+
+    @Test
     void awkwardValuesSurviveTheYamlRoundTrip() throws Exception {
         String[] values = {"p#ss word", "a: b", "\"quoted\"", "back\\slash", "@start", "null", "~", "-dash", "*star",
             "[x]", "{y}", "tab\there", "2001:db8::1", "yes", "0123", "ünïcödé", "%pct", "!bang", "&amp", "'single'"};

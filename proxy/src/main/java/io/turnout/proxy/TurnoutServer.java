@@ -45,6 +45,7 @@ public final class TurnoutServer implements AutoCloseable {
     private final Pools pools;
     private final CancelRegistry cancels;
     private final AtomicInteger clientCount = new AtomicInteger();
+    private final io.turnout.proxy.client.ClientCounts clientCounts = new io.turnout.proxy.client.ClientCounts();
     /** Every client and server channel, so stopping closes them all deterministically. */
     private final ChannelGroup channels = new DefaultChannelGroup("turnout", GlobalEventExecutor.INSTANCE);
     /** SCRAM verifiers derived from plain auth_file passwords: PBKDF2 once per user, not per login. */
@@ -72,7 +73,8 @@ public final class TurnoutServer implements AutoCloseable {
         this.transports = new Transports(config.workers(), config.network().transport());
         this.pools = new Pools(config, transports, channels);
         pools.tls(() -> tls);
-        this.cancels = new CancelRegistry(transports, config.network());
+        this.cancels = new CancelRegistry(transports, config.network(),
+                () -> this.config.pool().clientLimits().cancelWaitTimeout());
         this.snapshots = new SnapshotCollector(transports, channels, pools);
         this.topology = new TopologyApplier(pools, topologySource(config), () -> this.config);
         this.shutdown = new Shutdown(() -> this.config.network(), () -> listener, pools, snapshots,
@@ -298,6 +300,11 @@ public final class TurnoutServer implements AutoCloseable {
 
     public AtomicInteger clientCount() {
         return clientCount;
+    }
+
+    /** Logged-in clients per database and per user (max_db_client_connections, max_user_client_connections). */
+    public io.turnout.proxy.client.ClientCounts clientCounts() {
+        return clientCounts;
     }
 
     public ScramSecret scramSecretFor(String user, String password) {

@@ -69,7 +69,8 @@ final class ShowPools {
             r.row(db.name(), at != null ? at.getHostString() : db.host(), at != null ? at.getPort() : db.port(),
                     db.dbname(), db.user(), db.poolSize(), db.minPoolSize(), db.reservePoolSize(), db.poolMode().key(),
                     db.maxDbConnections(), servers, d != null && d.paused(), d != null && d.disabled(),
-                    config.pool().serverLifetime().toSeconds(), null, 0, clients);
+                    config.pool().serverLifetime().toSeconds(), null,
+                    config.pool().clientLimits().maxDbClientConnections(), clients);
         }
         if (!consoleShown) {
             consoleRow(r, snap, listenPort);
@@ -94,7 +95,8 @@ final class ShowPools {
         for (String u : users) {
             long servers = snap.servers().stream().filter(s -> s.user().equals(u)).count();
             long clients = snap.clients().stream().filter(c -> c.user().equals(u) && !c.admin()).count();
-            r.row(u, "", "", null, config.pool().maxUserConnections(), servers, 0, clients);
+            r.row(u, "", "", null, config.pool().maxUserConnections(), servers,
+                    config.pool().clientLimits().maxUserClientConnections(), clients);
         }
         return r;
     }

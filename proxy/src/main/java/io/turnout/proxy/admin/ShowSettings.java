@@ -57,6 +57,12 @@ final class ShowSettings {
         pool(k, "failover_hold_timeout", PoolSettings::failoverHoldTimeout);
         pool(k, "switchover_hold_timeout", PoolSettings::switchoverHoldTimeout);
         pool(k, "listen_mode", p -> p.listenMode().key());
+        pool(k, "query_timeout", p -> p.clientLimits().queryTimeout());
+        pool(k, "transaction_timeout", p -> p.clientLimits().transactionTimeout());
+        pool(k, "client_idle_timeout", p -> p.clientLimits().clientIdleTimeout());
+        pool(k, "cancel_wait_timeout", p -> p.clientLimits().cancelWaitTimeout());
+        pool(k, "max_db_client_connections", p -> p.clientLimits().maxDbClientConnections());
+        pool(k, "max_user_client_connections", p -> p.clientLimits().maxUserClientConnections());
         k.put("max_packet_size", TurnoutConfig::maxPacketSize);
         k.put("workers", TurnoutConfig::workers);
         k.put("admin_users", c -> String.join(",", c.adminUsers()));

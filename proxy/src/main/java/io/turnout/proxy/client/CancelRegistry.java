@@ -32,9 +32,13 @@ public final class CancelRegistry {
     /** This instance's id, stamped into bits 24-30 of every key it hands out (0: no peering). */
     private final int peerId;
     private final Map<Integer, InetSocketAddress> peers;
+    /** cancel_wait_timeout of the running configuration: how long one forwarded cancel may take (0: no limit). */
+    private final java.util.function.Supplier<java.time.Duration> cancelWait;
 
-    public CancelRegistry(Transports transports, NetworkSettings network) {
+    public CancelRegistry(Transports transports, NetworkSettings network,
+                          java.util.function.Supplier<java.time.Duration> cancelWait) {
         this.transports = transports;
+        this.cancelWait = cancelWait;
         this.peerId = network.peerId();
         this.peers = network.peers();
         this.bootstrap = new Bootstrap()
@@ -91,14 +95,28 @@ public final class CancelRegistry {
      */
     void sendCancel(InetSocketAddress server, int processId, int secret, EventLoop loop, Runnable done) {
         log.info("cancel_forwarded server={} pid={}", server, processId);
-        io.netty.channel.ChannelFuture f = bootstrap.clone(loop).handler(new ChannelInboundHandlerAdapter() {
+        long waitMillis = cancelWait.get().toMillis();
+        Bootstrap b = bootstrap.clone(loop);
+        if (waitMillis > 0) {
+            b.option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(waitMillis, Integer.MAX_VALUE));
+        }
+        io.netty.channel.ChannelFuture f = b.handler(new ChannelInboundHandlerAdapter() {
             @Override
             public void channelActive(ChannelHandlerContext ctx) {
-                // PostgreSQL closes the connection once it has signalled the backend: wait for that
+                // PostgreSQL closes the connection once it has signalled the backend: wait for that, for at
+                // most cancel_wait_timeout (PgBouncer's bound on a cancel request's life)
                 ByteBuf out = ctx.alloc().buffer(16);
                 PgWrite.cancelRequest(out, processId, secret);
                 ctx.writeAndFlush(out);
-                ctx.executor().schedule(() -> ctx.close(), 5, java.util.concurrent.TimeUnit.SECONDS);
+                if (waitMillis > 0) {
+                    ctx.executor().schedule(() -> {
+                        if (ctx.channel().isActive()) {
+                            log.info("cancel_timeout server={} pid={} cancel_wait_timeout_ms={}", server, processId,
+                                    waitMillis);
+                            ctx.close();
+                        }
+                    }, waitMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
+                }
             }
 
             @Override

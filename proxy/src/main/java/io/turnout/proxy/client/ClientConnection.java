@@ -53,6 +53,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     private State state = State.LOGIN;
     private ClientLogin login;
     private ClientTimers timers;
+    private ClientDeadlines deadlines;
     private ReadPause readPause;
     private Pool pool;
     private PoolShard shard;
@@ -103,6 +104,9 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         channel = ctx.channel();
         readPause = new ReadPause(channel);
         timers = new ClientTimers(channel.eventLoop());
+        deadlines = new ClientDeadlines(channel.eventLoop(), clock, () -> turnout.config().pool().clientLimits(),
+                () -> state == State.IDLE && server == null && admin == null, () -> state == State.WAITING,
+                this::deadlinePassed);
         login = new ClientLogin(this, turnout);
         java.time.Duration timeout = turnout.config().pool().clientLoginTimeout();
         timers.startLogin(timeout, () -> {
@@ -165,6 +169,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         scanner.release();
         if (timers != null) { // (both are made in channelActive)
             timers.cancelAll();
+            deadlines.close();
             readPause.close();
         }
         if (!(was == State.WAITING && terminated && !clientMidFrame && !outstanding.unsynced())) {
@@ -180,7 +185,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
             turnout.clientCount().decrementAndGet();
         }
         if (pool != null) {
-            pool.db().clientCounter().decrementAndGet();
+            turnout.clientCounts().release(pool.db().clientCounter(), user);
         }
         if (was == State.WAITING) {
             if (terminated && !pending.isEmpty() && !clientMidFrame && !outstanding.unsynced()) {
@@ -211,7 +216,9 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         if (statements != null && state != State.LOGIN) {
             switch (type) {
                 case FrontendType.PARSE, FrontendType.BIND, FrontendType.DESCRIBE, FrontendType.CLOSE -> {
-                    clock.messageReceived(txStatus);
+                    if (clock.messageReceived(txStatus)) {
+                        deadlines.changed();
+                    }
                     outstanding.sent(type);
                     return NamedStatements.namesNoStatement(type, buf, bodyIndex, readable, outstanding)
                             ? PgFrameScanner.PASS : PgFrameScanner.WHOLE;
@@ -234,7 +241,9 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         if (admin != null) {
             return admin.frameStart(type, length);
         }
-        clock.messageReceived(txStatus);
+        if (clock.messageReceived(txStatus)) {
+            deadlines.changed();
+        }
         switch (type) {
             // (with named statements on, the five-argument frameStart takes Parse, Bind, Describe and Close)
             case FrontendType.QUERY, FrontendType.SYNC, FrontendType.FUNCTION_CALL, FrontendType.EXECUTE,
@@ -511,6 +520,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         state = State.IDLE;
         readPause.resume(ReadPause.SERVER_BACKPRESSURE);
         handback.release(s); // (an UNLISTEN * first when LISTEN ran there)
+        deadlines.becameIdle();
     }
 
     // ---- login results (from ClientLogin) ----
@@ -519,12 +529,16 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     void authenticated(String user, String database, Pool pool, Map<String, String> startup) {
         this.user = user;
         this.database = database;
+        String refused = turnout.clientCounts().admit(turnout.config().pool().clientLimits(), pool.db().clientCounter(), user);
+        if (refused != null) {
+            fatal(SqlState.PROTOCOL_VIOLATION, refused); // PgBouncer's code and words for these two limits
+            return;
+        }
         this.pool = pool;
         this.mode = pool.mode();
         this.shard = pool.shard(channel.eventLoop());
         this.handback = new ServerHandback(turnout, pool, shard);
         this.stats = shard.stats();
-        pool.db().clientCounter().incrementAndGet();
         this.params = pool.intern(ParamSet.fromStartup(startup));
         int maxPrepared = pool.settings().maxPreparedStatements();
         if (mode != PoolMode.SESSION) {
@@ -542,6 +556,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
             state = State.IDLE;
             sendWelcome();
             channel.flush();
+            deadlines.becameIdle();
         } else {
             // No server of this pool has logged in yet: the welcome needs its parameters (and proves the
             // backend is reachable before the client believes it is connected).
@@ -616,6 +631,14 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         ByteBuf out = channel.alloc().buffer(64 + message.length());
         PgWrite.errorResponse(out, "FATAL", sqlState, message);
         channel.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    /** query_timeout, transaction_timeout, client_idle_timeout: the server is closed, never pooled mid-query. */
+    private void deadlinePassed(String reason) {
+        if (server != null) {
+            server.setCloseNeeded();
+        }
+        fatal(SqlState.PROTOCOL_VIOLATION, reason);
     }
 
     private void startIdleTxTimer() {

@@ -15,10 +15,10 @@ final class RequestClock {
         this.lastRequestNanos = nowNanos;
     }
 
-    /** A message arrived; starts the clocks unless a request is already running. */
-    void messageReceived(byte txStatus) {
+    /** A message arrived; starts the clocks unless a request is already running. True: a request started. */
+    boolean messageReceived(byte txStatus) {
         if (requestStartNanos != 0) {
-            return;
+            return false;
         }
         long now = System.nanoTime();
         requestStartNanos = now;
@@ -26,6 +26,7 @@ final class RequestClock {
         if (txStatus == 'I' && xactStartNanos == 0) {
             xactStartNanos = now;
         }
+        return true;
     }
 
     /** A ReadyForQuery with {@code status} ended a request; {@code more}: others are still outstanding. */
@@ -37,6 +38,16 @@ final class RequestClock {
             stats.xactDone(now - xactStartNanos);
             xactStartNanos = 0;
         }
+    }
+
+    /** When the running request began (query_timeout), or 0 when none runs. */
+    long requestStartNanos() {
+        return requestStartNanos;
+    }
+
+    /** When the running transaction began (transaction_timeout), or 0 outside one. */
+    long xactStartNanos() {
+        return xactStartNanos;
     }
 
     /** When the last request began (SHOW CLIENTS' request_time). */
