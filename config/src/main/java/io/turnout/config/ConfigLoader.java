@@ -93,9 +93,8 @@ public final class ConfigLoader {
         AuthType authType = enumValue(top, "auth_type", "scram-sha-256", AuthType::of, "trust, plain, md5, scram-sha-256, cert");
         Path authFile = null;
         Map<String, String> users = Map.of();
-        String authFileName = top.string("auth_file", null);
-        if (authFileName != null) {
-            authFile = baseDir.resolve(authFileName);
+        authFile = top.path("auth_file", baseDir);
+        if (authFile != null) {
             if (!Files.isReadable(authFile)) {
                 throw top.error("auth_file", "cannot read " + authFile);
             }

@@ -113,11 +113,10 @@ final class DcsSection {
 
     /** A file the section names, resolved against the config's folder; null when the key is absent. */
     static Path file(YamlSection c, String key, Path baseDir) throws ConfigException {
-        String name = c.string(key, null);
-        if (name == null) {
+        Path p = c.path(key, baseDir);
+        if (p == null) {
             return null;
         }
-        Path p = baseDir.resolve(name);
         if (!Files.isReadable(p) || Files.isDirectory(p)) {
             throw c.error(key, "cannot read " + p);
         }

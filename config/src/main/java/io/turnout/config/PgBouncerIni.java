@@ -70,7 +70,7 @@ final class PgBouncerIni {
             if (depth >= MAX_INCLUDE_DEPTH) {
                 throw new ConfigException(where + ": %include nested deeper than " + MAX_INCLUDE_DEPTH + " levels");
             }
-            file(include(path, line.substring(9).strip()), depth + 1, where);
+            file(include(path, line.substring(9).strip(), where), depth + 1, where);
             return;
         }
         if (line.charAt(0) == '[') {
@@ -139,8 +139,13 @@ final class PgBouncerIni {
      * PgBouncer opens a relative %include against its working directory, which the importer cannot know;
      * the including file's directory is where such files live in practice, then the importer's own.
      */
-    private static Path include(Path from, String target) {
-        Path t = Path.of(target);
+    private static Path include(Path from, String target, String where) throws ConfigException {
+        Path t;
+        try {
+            t = Path.of(target);
+        } catch (java.nio.file.InvalidPathException e) {
+            throw new ConfigException(where + ": %include: not a valid file name: " + e.getReason());
+        }
         if (t.isAbsolute()) {
             return t;
         }

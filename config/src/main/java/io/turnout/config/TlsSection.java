@@ -121,11 +121,10 @@ public final class TlsSection {
     }
 
     private static Path file(YamlSection s, String key, Path baseDir) throws ConfigException {
-        String raw = s.string(key, null);
-        if (raw == null || raw.isBlank()) {
+        Path p = s.path(key, baseDir);
+        if (p == null) {
             return null;
         }
-        Path p = baseDir.resolve(raw.trim());
         if (!Files.exists(p)) {
             throw s.error(key, "file " + p + " does not exist");
         }

@@ -79,6 +79,22 @@ final class YamlSection {
         return s.getValue();
     }
 
+    /**
+     * The file {@code key} names, resolved against {@code baseDir}; null when the key is absent or blank.
+     * A name the file system cannot hold (a NUL from a YAML escape) is a configuration error, not a crash.
+     */
+    java.nio.file.Path path(String key, java.nio.file.Path baseDir) throws ConfigException {
+        String raw = string(key, null);
+        if (raw == null || raw.isBlank()) {
+            return null;
+        }
+        try {
+            return baseDir.resolve(raw.trim());
+        } catch (java.nio.file.InvalidPathException e) {
+            throw error(key, "not a valid file name: " + e.getReason());
+        }
+    }
+
     int integer(String key, int fallback, int min, int max) throws ConfigException {
         String raw = string(key, null);
         if (raw == null) {
