@@ -228,13 +228,14 @@ class FailoverIT {
             admin.execute("RELOAD");
             consul.put("service/shard-a/failover", request.replace("}", ",\"scheduled_at\":\"2000-01-01T00:00:00+00:00\"}"));
             awaitTopology(admin, "shard_a", "draining");
-            long drained = System.nanoTime();
             awaitTopology(admin, "shard_a", "leader"); // switchover_hold_timeout: 3 s
             a.awaitCommits(100);
+            // Held, then failed at the timeout: each waited about the 3 s hold. (When it began says nothing: the
+            // held transactions may all have begun before the test's poll saw the shard draining.)
             assertThat(a.failures).as("held transactions fail at the timeout").isNotEmpty()
                     .allSatisfy(f -> assertThat(f.error()).startsWith("08006").contains("switchover_hold_timeout")
-                            .contains("shard_a"));
-            assertThat(a.failuresBeganAfter(drained)).isPositive();
+                            .contains("shard_a"))
+                    .allSatisfy(f -> assertThat(f.waitedMillis()).as("held before failing").isGreaterThan(2_500));
             assertThat(metric("turnout_switchovers_total{database=\"shard_a\",result=\"cancelled\"}")).isEqualTo(1.0);
             assertThat(metric("turnout_switchovers_total{database=\"shard_a\",result=\"timed_out\"}")).isEqualTo(1.0);
         }

@@ -21,8 +21,12 @@ public final class ShardLoad implements AutoCloseable {
     public static final String TABLE = "CREATE TABLE IF NOT EXISTS fo_log (id bigserial primary key, worker int, "
             + "port int, ts timestamptz)";
 
-    /** A transaction that failed: when it began (System.nanoTime) and why. */
-    public record Failure(long beganNanos, String error) {
+    /** A transaction that failed: when it began and when it failed (System.nanoTime), and why. */
+    public record Failure(long beganNanos, long failedNanos, String error) {
+        /** How long the transaction waited before it failed: a held one shows the hold. */
+        public long waitedMillis() {
+            return TimeUnit.NANOSECONDS.toMillis(failedNanos - beganNanos);
+        }
     }
 
     private final TurnoutFixture turnout;
@@ -77,7 +81,7 @@ public final class ShardLoad implements AutoCloseable {
                 commitLog.add(new long[] {now, port});
             } catch (SQLException e) {
                 if (running.get()) {
-                    failures.add(new Failure(began, e.getSQLState() + " " + e.getMessage()));
+                    failures.add(new Failure(began, System.nanoTime(), e.getSQLState() + " " + e.getMessage()));
                 }
                 try {
                     if (c != null) {
