@@ -3,17 +3,18 @@ package io.turnout.proxy.testing;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.LoggerFactory;
 
 /**
- * What an operator does to a {@link PatroniCluster} besides an immediate switchover: a scheduled switchover,
- * maintenance mode ({@code patronictl pause/resume}), and a member's Patroni that hangs (SIGSTOP, as a stuck
- * VM or a GC-paused host looks to the leader) or stops cleanly (SIGTERM: while paused it leaves PostgreSQL
- * running and its leader key in etcd until the lease runs out).
+ * What an operator does to a {@link PatroniCluster}: patronictl (an immediate or a scheduled switchover,
+ * maintenance mode with {@code pause/resume}), and a member's Patroni that hangs (SIGSTOP, as a stuck VM or a
+ * GC-paused host looks to the leader) or stops cleanly (SIGTERM: while paused it leaves PostgreSQL running and
+ * its leader key in etcd until the lease runs out).
  */
 public final class PatroniControl {
-    private static final Duration CTL = Duration.ofSeconds(90);
+    private static final Duration CTL = Duration.ofSeconds(120);
 
     private PatroniControl() {
     }
@@ -25,22 +26,14 @@ public final class PatroniControl {
      */
     public static Instant scheduleSwitchover(PatroniCluster c, PatroniNode leader, PatroniNode candidate, Duration in) {
         Instant at = Instant.now().plus(in).truncatedTo(ChronoUnit.MILLIS);
-        Processes.Result r = c.patronictl(CTL, List.of("switchover", "--leader", leader.name(), "--candidate",
-                candidate.name(), "--scheduled", at.toString(), "--force", c.scope()));
-        if (!r.ok() || !r.stdout().contains("cheduled")) {
-            throw new AssertionError("patronictl switchover --scheduled failed (exit " + r.exitCode() + ")\n"
-                    + r.stdout() + "\n" + r.stderr() + "\n" + c.describe());
-        }
+        patronictl(c, "switchover", "cheduled", List.of("--leader", leader.name(), "--candidate", candidate.name(),
+                "--scheduled", at.toString(), "--force", c.scope()));
         return at;
     }
 
     /** {@code patronictl flush <scope> switchover}: Patroni's DELETE /switchover writes the failover key to {}. */
     public static void flushSwitchover(PatroniCluster c) {
-        Processes.Result r = c.patronictl(CTL, List.of("flush", c.scope(), "switchover"));
-        if (!r.ok() || !r.stdout().contains("Success: scheduled switchover deleted")) {
-            throw new AssertionError("patronictl flush switchover failed (exit " + r.exitCode() + ")\n" + r.stdout()
-                    + "\n" + r.stderr() + "\n" + c.describe());
-        }
+        patronictl(c, "flush", "Success: scheduled switchover deleted", List.of(c.scope(), "switchover"));
     }
 
     /** {@code patronictl pause --wait}: every member has applied maintenance mode when this returns. */
@@ -54,10 +47,20 @@ public final class PatroniControl {
     }
 
     private static void toggle(PatroniCluster c, String action, String done) {
-        Processes.Result r = c.patronictl(CTL, List.of(action, "--wait", c.scope()));
-        if (!r.ok() || !r.stdout().contains("Success: cluster management is " + done)) {
-            throw new AssertionError("patronictl " + action + " failed (exit " + r.exitCode() + ")\n" + r.stdout()
-                    + "\n" + r.stderr() + "\n" + c.describe());
+        patronictl(c, action, "Success: cluster management is " + done, List.of("--wait", c.scope()));
+    }
+
+    /**
+     * {@code patronictl -c <first member's config> <command> args...} (the config only names etcd and the scope);
+     * fails with its output and the cluster's state unless it exits 0 and prints {@code expect}.
+     */
+    static void patronictl(PatroniCluster c, String command, String expect, List<String> args) {
+        List<String> cmd = new ArrayList<>(List.of(PatroniCluster.PATRONICTL.toString(), "-c",
+                c.nodes().get(0).configFile().toString(), command));
+        cmd.addAll(args);
+        Processes.Result r = Processes.run(CTL, cmd, PatroniNode.cleanEnv(), c.nodes().get(0).dir(), null);
+        if (!r.ok() || !r.stdout().contains(expect)) {
+            throw new AssertionError(r.describe("failed (exit " + r.exitCode() + ")") + "\n" + c.describe());
         }
     }
 
@@ -79,17 +82,15 @@ public final class PatroniControl {
      */
     public static boolean stopPatroni(PatroniNode n, Duration grace) {
         ProcessHandle patroni = signal(n, "TERM");
-        long deadline = System.nanoTime() + grace.toNanos();
-        while (n.isPatroniRunning()) {
-            if (System.nanoTime() > deadline) {
-                LoggerFactory.getLogger(PatroniControl.class).warn("patroni_stop_lingered member={} patroni_alive={}"
-                        + " threads_or_children={}", n.name(), patroni.isAlive(), patroni.descendants().count());
-                n.killPatroniOnly();
-                return false;
-            }
-            OwnedDirs.sleep(Duration.ofMillis(50));
+        try {
+            Await.until(n.name() + "'s Patroni to exit after SIGTERM", grace, () -> !n.isPatroniRunning());
+            return true;
+        } catch (AssertionError lingered) {
+            LoggerFactory.getLogger(PatroniControl.class).warn("patroni_stop_lingered member={} patroni_alive={}"
+                    + " threads_or_children={}", n.name(), patroni.isAlive(), patroni.descendants().count());
+            n.killPatroniOnly();
+            return false;
         }
-        return true;
     }
 
     /** Starts a member's Patroni again (after {@link #stopPatroni}). */
@@ -102,7 +103,7 @@ public final class PatroniControl {
         if (p == null) {
             throw new IllegalStateException(n + "'s Patroni is not running");
         }
-        Processes.run(Duration.ofSeconds(10), List.of("kill", "-" + sig, Long.toString(p.pid()))).orThrow();
+        ServerProcess.signal(p, sig);
         return p;
     }
 }

@@ -174,10 +174,6 @@ public final class TurnoutFixture implements AutoCloseable {
     @Override
     public void close() {
         server.close();
-        try (var files = Files.walk(dir)) {
-            files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        OwnedDirs.deleteTree(dir);
     }
 }
