@@ -1,5 +1,7 @@
 package io.turnout.proxy.testing;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -8,32 +10,39 @@ import java.util.List;
 import org.slf4j.LoggerFactory;
 
 /**
- * What an operator does to a {@link PatroniCluster}: patronictl (an immediate or a scheduled switchover,
- * maintenance mode with {@code pause/resume}), and a member's Patroni that hangs (SIGSTOP, as a stuck VM or a
- * GC-paused host looks to the leader) or stops cleanly (SIGTERM: while paused it leaves PostgreSQL running and
- * its leader key in etcd until the lease runs out).
+ * What an operator does to a {@link PatroniCluster}: a switchover (patronictl; a scheduled one and its
+ * cancelling through the REST API patronictl calls), maintenance mode ({@code patronictl pause/resume}), and a
+ * member's Patroni that hangs (SIGSTOP, as a stuck VM or a GC-paused host looks to the leader) or stops cleanly
+ * (SIGTERM: while paused it leaves PostgreSQL running and its leader key in etcd until the lease runs out).
  */
 public final class PatroniControl {
+    private static final ObjectMapper JSON = new ObjectMapper();
     private static final Duration CTL = Duration.ofSeconds(120);
 
     private PatroniControl() {
     }
 
     /**
-     * {@code patronictl switchover --leader L --candidate C --scheduled <now + in> --force}: Patroni's REST API
-     * writes the failover key with {@code scheduled_at} (it checks the candidate only at that time, in the
-     * leader's HA loop). Returns scheduled_at, whole milliseconds.
+     * A switchover from {@code leader} to {@code candidate} scheduled {@code in} from now: POST /switchover to the
+     * leader's REST API with {@code scheduled_at}, which is what {@code patronictl switchover --scheduled} sends
+     * (Patroni writes the failover key with scheduled_at and checks the candidate only at that time, in the
+     * leader's HA loop). Not through patronictl: its python start can take seconds on a busy CI box, and the
+     * time was then already past or too near for the test. Returns scheduled_at, whole milliseconds.
      */
     public static Instant scheduleSwitchover(PatroniCluster c, PatroniNode leader, PatroniNode candidate, Duration in) {
         Instant at = Instant.now().plus(in).truncatedTo(ChronoUnit.MILLIS);
-        patronictl(c, "switchover", "cheduled", List.of("--leader", leader.name(), "--candidate", candidate.name(),
-                "--scheduled", at.toString(), "--force", c.scope()));
+        String body = JSON.createObjectNode().put("leader", leader.name()).put("candidate", candidate.name())
+                .put("scheduled_at", at.toString()).toString();
+        expect(c, leader.restSend("POST", "/switchover", body), 202, "POST /switchover " + body);
         return at;
     }
 
-    /** {@code patronictl flush <scope> switchover}: Patroni's DELETE /switchover writes the failover key to {}. */
+    /**
+     * Cancels a scheduled switchover as {@code patronictl flush <scope> switchover} does: DELETE /switchover to the
+     * leader's REST API, which writes the failover key to {}.
+     */
     public static void flushSwitchover(PatroniCluster c) {
-        patronictl(c, "flush", "Success: scheduled switchover deleted", List.of(c.scope(), "switchover"));
+        expect(c, c.leader().restSend("DELETE", "/switchover", null), 200, "DELETE /switchover");
     }
 
     /** {@code patronictl pause --wait}: every member has applied maintenance mode when this returns. */
@@ -96,6 +105,13 @@ public final class PatroniControl {
     /** Starts a member's Patroni again (after {@link #stopPatroni}). */
     public static void startPatroni(PatroniNode n) {
         n.launch();
+    }
+
+    private static void expect(PatroniCluster c, HttpResponse<String> r, int status, String what) {
+        if (r.statusCode() != status) {
+            throw new AssertionError(what + " answered " + r.statusCode() + " " + r.body() + ", not " + status + "\n"
+                    + c.describe());
+        }
     }
 
     private static ProcessHandle signal(PatroniNode n, String sig) {

@@ -187,6 +187,22 @@ public final class PatroniNode {
         }
     }
 
+    /** {@code method} (POST, DELETE) of a REST API path with a JSON body (or none); returns status and body. */
+    HttpResponse<String> restSend(String method, String path, String json) {
+        HttpRequest req = HttpRequest.newBuilder(URI.create(restUrl() + path)).timeout(Duration.ofSeconds(30))
+                .header("Content-Type", "application/json")
+                .method(method, json == null ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofString(json)).build();
+        try {
+            return HTTP.send(req, HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new UncheckedIOException(method + " " + restUrl() + path, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
+        }
+    }
+
     public String logTail(int lines) {
         return patroni.logTail(lines);
     }
