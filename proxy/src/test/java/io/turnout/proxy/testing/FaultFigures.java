@@ -89,12 +89,13 @@ public final class FaultFigures {
 
     /**
      * An error a client gets when the server under its running transaction went away: Turnout's 08006 for a
-     * lost server, or PostgreSQL's own FATAL as it shuts down or resets (57P01, 57P02) forwarded ahead of it.
-     * Anything else (a refused or timed-out wait for a server) reached a client outside a transaction.
+     * lost server, PostgreSQL's own FATAL as it shuts down or resets (57P01, 57P02) forwarded ahead of it, or
+     * pgjdbc's I/O error when Turnout's close overtook that message. Anything else (a refused or timed-out
+     * wait for a server) reached a client outside a transaction.
      */
     public static boolean lostMidTransaction(String error) {
-        return error.startsWith("57P01 ") || error.startsWith("57P02 ")
-                || error.startsWith("08006 ") && error.contains("server connection closed unexpectedly");
+        return error.startsWith("57P01 ") || error.startsWith("57P02 ") || error.startsWith("08006 ")
+                && (error.contains("server connection closed unexpectedly") || error.contains("An I/O error occurred"));
     }
 
     /** The failures of {@code errors} that are not {@link #lostMidTransaction}. */
