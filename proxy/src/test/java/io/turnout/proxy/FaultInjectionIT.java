@@ -88,8 +88,8 @@ class FaultInjectionIT {
             var hit = relay.failCarrying("fault-black-hole", Fault.blackHole());
             fault = System.nanoTime();
             SQLException e = errorOf(() -> query(victim, "select 1 /* fault-black-hole */"));
-            fig.detected(fault, System.nanoTime()).faultedSaw(e);
             assertThat(hit).isDone();
+            fig.detected(hit.get().struckNanos(), System.nanoTime()).faultedSaw(e);
             assertThat(e.getSQLState()).as(e.getMessage()).isEqualTo("08P01"); // PgBouncer's code and words
             assertThat(e.getMessage()).contains("query timeout");
             // the silent server is closed, never pooled again
@@ -150,8 +150,9 @@ class FaultInjectionIT {
             long t0 = System.nanoTime();
             // the reply is half a second away, so the fault strikes while the query runs
             SQLException e = errorOf(() -> query(victim, "select pg_sleep(0.5) /* " + marker + " */"));
-            fig.detected(t0, System.nanoTime()).faultedSaw(e);
+            long seen = System.nanoTime();
             assertThat(hit).isDone();
+            fig.detected(hit.get().struckNanos(), seen).faultedSaw(e);
             assertThat(e.getSQLState()).as(e.getMessage()).isEqualTo("08006");
             assertThat(e.getMessage()).contains("server connection closed unexpectedly");
             fig.recovered(t0, FaultFigures.untilWorks(turnout::connect, 30_000));

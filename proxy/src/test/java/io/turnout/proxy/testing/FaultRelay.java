@@ -227,6 +227,7 @@ public final class FaultRelay implements AutoCloseable {
         private final SocketChannel turnout;
         private Channel server;
         private volatile Fault fault;
+        private volatile long struckNanos;
         /** DELAY: buffers on their way, oldest first, per direction (released if the link closes first). */
         private final ArrayDeque<ByteBuf> toServer = new ArrayDeque<>();
         private final ArrayDeque<ByteBuf> toTurnout = new ArrayDeque<>();
@@ -245,6 +246,11 @@ public final class FaultRelay implements AutoCloseable {
         /** The fault in force on this connection, or null. */
         public Fault fault() {
             return fault;
+        }
+
+        /** When the fault took effect on this connection (System.nanoTime), or 0. */
+        public long struckNanos() {
+            return struckNanos;
         }
 
         /** Completes when Turnout's side of this connection has closed (Turnout gave up on it). */
@@ -316,6 +322,7 @@ public final class FaultRelay implements AutoCloseable {
         }
 
         private void strike(Fault f) {
+            struckNanos = System.nanoTime();
             switch (f.kind()) {
                 case RESET -> {
                     rst(turnout);
