@@ -1,5 +1,7 @@
 package io.turnout.proxy.testing;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.turnout.protocol.testing.LeakCheck;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -65,6 +67,14 @@ public final class FaultFigures {
         return this;
     }
 
+    /** Waits for 100 more commits of {@code others} (clients {@code who}), counts their errors, fails on any. */
+    public FaultFigures othersUnaffected(ShardLoad others, String who) throws InterruptedException {
+        others.awaitCommits(100);
+        othersErrors(others.failures.size());
+        assertThat(others.failures).as(who).isEmpty();
+        return this;
+    }
+
     /** From the fault to the faulted client's error (or the slowness it saw). */
     public FaultFigures detected(long faultNanos, long seenNanos) {
         this.detectMs = TimeUnit.NANOSECONDS.toMillis(seenNanos - faultNanos);
@@ -101,6 +111,15 @@ public final class FaultFigures {
     /** The failures of {@code errors} that are not {@link #lostMidTransaction}. */
     public static List<String> notLostMidTransaction(Collection<String> errors) {
         return errors.stream().filter(e -> !lostMidTransaction(e)).toList();
+    }
+
+    /** Closes what a case opened (Turnout, relays), skipping what is null. */
+    public static void closeAll(AutoCloseable... all) throws Exception {
+        for (AutoCloseable c : all) {
+            if (c != null) {
+                c.close();
+            }
+        }
     }
 
     /** The error {@code step} ends with; fails the test if it ends without one. */
