@@ -111,6 +111,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         java.time.Duration timeout = turnout.config().pool().clientLoginTimeout();
         timers.startLogin(timeout, () -> {
             if (state == State.LOGIN) {
+                LoginFailures.count(LoginFailures.TIMEOUT);
                 fatal(SqlState.PROTOCOL_VIOLATION, "client_login_timeout: login not completed within "
                         + timeout.toSeconds() + " s");
             }
