@@ -151,6 +151,7 @@ public final class HostileBench {
                     "database", PgServer.APP_DB));
             log(String.format(Locale.ROOT, "opened in %.1f s", (System.nanoTime() - opened) / 1e9));
             double loginMax = 0;
+            List<Long> logins = new ArrayList<>();
             long rss = 0;
             try {
                 for (int i = 0; i < duration * 2; i++) { // a fresh login among them every 500 ms
@@ -159,10 +160,12 @@ public final class HostileBench {
                         c.createStatement().execute("select 1");
                     }
                     loginMax = Math.max(loginMax, (System.nanoTime() - t0) / 1e6);
+                    logins.add((System.nanoTime() - t0) / 1_000_000);
                     rss = Math.max(rss, turnout.rssKib());
                     Thread.sleep(500);
                 }
                 double flood = canary.maxMillis();
+                log("fresh logins among them, ms each: " + logins);
                 long deadline = opened + TimeUnit.SECONDS.toNanos(loginTimeout + 60L);
                 int closed = HostileClients.closedByServer(silent, deadline);
                 double closedAfter = (System.nanoTime() - opened) / 1e9;
