@@ -10,10 +10,6 @@ import io.turnout.proxy.testing.RawClient;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -27,8 +23,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * bench/hostile (bench/slowloris, bench/slowreader): hostile clients at scale against Turnout's jar run as a
@@ -92,22 +86,9 @@ public final class HostileBench {
             try (ServerSocket free = new ServerSocket(0)) {
                 metricsPort = free.getLocalPort();
             }
-            Files.writeString(dir.resolve("users.txt"), "\"" + USER + "\" \"" + PASSWORD + "\"\n");
-            Path config = dir.resolve("turnout.yaml");
-            Files.writeString(config, """
-                    listen_addr: 127.0.0.1
-                    listen_port: 0
-                    auth_type: scram-sha-256
-                    auth_file: users.txt
-                    pool_mode: transaction
-                    default_pool_size: 20
-                    max_client_conn: 200
-                    client_login_timeout: %d
-                    metrics_port: %d
-                    databases:
-                      %s: { host: 127.0.0.1, port: %d, dbname: %s, user: postgres, password: postgres }
-                    """.formatted(loginTimeout, metricsPort, PgServer.APP_DB, pg.port(), PgServer.APP_DB));
-            try (TurnoutJar turnout = TurnoutJar.launch(config, opts.trim())) {
+            String settings = "max_client_conn: 200\nclient_login_timeout: " + loginTimeout + "\nmetrics_port: "
+                    + metricsPort + "\n";
+            try (TurnoutJar turnout = TurnoutJar.start(pg, dir, USER, PASSWORD, settings, opts.trim())) {
                 Bench b = new Bench(pg, turnout, duration, metricsPort);
                 for (String c : cases) {
                     switch (c) {
@@ -235,58 +216,18 @@ public final class HostileBench {
             double normal = normal(canary);
             double before = loginFailures();
             canary.resetMax();
-            int threads = 8;
-            long start = System.nanoTime();
-            long end = start + TimeUnit.SECONDS.toNanos(duration);
-            ExecutorService pool = Executors.newFixedThreadPool(threads);
-            List<Future<int[]>> parts = new ArrayList<>();
-            for (int t = 0; t < threads; t++) {
-                parts.add(pool.submit(() -> {
-                    int refused = 0;
-                    int other = 0;
-                    long interval = TimeUnit.SECONDS.toNanos(1) * threads / rate;
-                    for (long next = System.nanoTime(); System.nanoTime() < end; next += interval) {
-                        long wait = next - System.nanoTime();
-                        if (wait > 0) {
-                            TimeUnit.NANOSECONDS.sleep(wait);
-                        }
-                        try {
-                            if (HostileClients.wrongScramLogin(turnout.port(), USER, PgServer.APP_DB).equals("28P01")) {
-                                refused++;
-                                continue;
-                            }
-                        } catch (java.io.IOException e) {
-                            // counted below: a refused connection or a reset is not a refused login
-                        }
-                        other++;
-                    }
-                    return new int[] {refused, other};
-                }));
-            }
-            int refused = 0;
-            int other = 0;
-            for (Future<int[]> f : parts) {
-                int[] r = f.get();
-                refused += r[0];
-                other += r[1];
-            }
-            double elapsed = (System.nanoTime() - start) / 1e9;
-            pool.shutdown();
+            HostileClients.Storm done = HostileClients.wrongPasswordStorm(turnout.port(), USER, PgServer.APP_DB, 8, rate,
+                    duration);
             double storm = canary.maxMillis();
             canary.stop();
             double counted = loginFailures() - before;
             System.out.printf(Locale.ROOT, "badlogins: target_rate=%d rate=%.0f refused=%d other=%d counted=%.0f"
-                    + " normal_max_ms=%.1f max_ms=%.1f over_normal_ms=%.1f%n", rate, refused / elapsed, refused, other,
+                    + " normal_max_ms=%.1f max_ms=%.1f over_normal_ms=%.1f%n", rate, done.rate(), done.refused(), done.other(),
                     counted, normal, storm, storm - normal);
         }
 
         double loginFailures() throws Exception {
-            String body = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-                    + metricsPort + "/metrics")).timeout(Duration.ofSeconds(30)).build(),
-                    HttpResponse.BodyHandlers.ofString()).body();
-            Matcher m = Pattern.compile("(?m)^turnout_client_login_failures_total\\{reason=\"password\",?} (\\S+)$")
-                    .matcher(body);
-            return m.find() ? Double.parseDouble(m.group(1)) : Double.NaN;
+            return HostileClients.passwordFailures(metricsPort);
         }
     }
 

@@ -28,7 +28,17 @@ public final class TurnoutJar implements AutoCloseable {
     }
 
     static TurnoutJar start(Options o, PgServer pg, Path dir) throws Exception {
-        Files.writeString(dir.resolve("users.txt"), "\"" + IdleBench.USER + "\" \"" + IdleBench.PASSWORD + "\"\n");
+        return start(pg, dir, IdleBench.USER, IdleBench.PASSWORD, "max_client_conn: " + (o.clients() + o.active() + 100)
+                + "\nworkers: 0\ntransport: " + o.transport() + "\n", o.turnoutOpts());
+    }
+
+    /**
+     * Writes {@code dir}/users.txt with {@code user} and turnout.yaml (SCRAM, transaction pooling, pool size 20,
+     * {@code settings} lines, database app on {@code pg} as its superuser) and starts the jar on them.
+     */
+    public static TurnoutJar start(PgServer pg, Path dir, String user, String password, String settings,
+                                   String turnoutOpts) throws Exception {
+        Files.writeString(dir.resolve("users.txt"), "\"" + user + "\" \"" + password + "\"\n");
         Path config = dir.resolve("turnout.yaml");
         Files.writeString(config, """
                 listen_addr: 127.0.0.1
@@ -37,13 +47,10 @@ public final class TurnoutJar implements AutoCloseable {
                 auth_file: users.txt
                 pool_mode: transaction
                 default_pool_size: 20
-                max_client_conn: %d
-                workers: 0
-                transport: %s
-                databases:
+                %sdatabases:
                   %s: { host: 127.0.0.1, port: %d, dbname: %s, user: postgres, password: postgres }
-                """.formatted(o.clients() + o.active() + 100, o.transport(), PgServer.APP_DB, pg.port(), PgServer.APP_DB));
-        return launch(config, o.turnoutOpts());
+                """.formatted(settings, PgServer.APP_DB, pg.port(), PgServer.APP_DB));
+        return launch(config, turnoutOpts);
     }
 
     /** Starts the jar (system property turnout.jar) on {@code config}, logging to turnout.log beside it. */

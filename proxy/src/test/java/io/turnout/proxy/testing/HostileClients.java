@@ -20,6 +20,7 @@ import java.util.List;
  */
 public final class HostileClients {
     private static final SecureRandom RANDOM = new SecureRandom();
+    private static final java.net.http.HttpClient HTTP = java.net.http.HttpClient.newHttpClient();
 
     private HostileClients() {
     }
@@ -169,6 +170,67 @@ public final class HostileClients {
             } else if (type == 'Z') {
                 return rows;
             }
+        }
+    }
+
+    /** {@code turnout_client_login_failures_total{reason="password"}} from /metrics on {@code metricsPort}. */
+    public static double passwordFailures(int metricsPort) throws IOException, InterruptedException {
+        String body = HTTP.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + metricsPort
+                + "/metrics")).timeout(java.time.Duration.ofSeconds(30)).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+        java.util.regex.Matcher m = java.util.regex.Pattern
+                .compile("(?m)^turnout_client_login_failures_total\\{reason=\"password\",?} (\\S+)$").matcher(body);
+        if (!m.find()) {
+            throw new IOException("no turnout_client_login_failures_total{reason=\"password\"} in /metrics");
+        }
+        return Double.parseDouble(m.group(1));
+    }
+
+    /** What a {@link #wrongPasswordStorm} did: logins refused with 28P01, and any other outcome. */
+    public record Storm(int refused, int other, double seconds) {
+        public double rate() {
+            return refused / seconds;
+        }
+    }
+
+    /**
+     * {@link #wrongScramLogin}s on {@code threads} threads, paced to {@code perSecond} in all, for {@code seconds}
+     * (slower when the machine cannot keep up: each thread waits for its login before starting the next).
+     */
+    public static Storm wrongPasswordStorm(int port, String user, String db, int threads, int perSecond, double seconds)
+            throws Exception {
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+        try {
+            long start = System.nanoTime();
+            long end = start + (long) (seconds * 1e9);
+            long interval = 1_000_000_000L * threads / perSecond;
+            List<java.util.concurrent.Future<int[]>> parts = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                parts.add(pool.submit(() -> {
+                    int[] counts = new int[2];
+                    for (long next = System.nanoTime(); System.nanoTime() < end; next += interval) {
+                        java.util.concurrent.TimeUnit.NANOSECONDS.sleep(Math.max(0, next - System.nanoTime()));
+                        String state;
+                        try {
+                            state = wrongScramLogin(port, user, db);
+                        } catch (IOException e) {
+                            state = "io"; // a refused connection or a reset is not a refused login
+                        }
+                        counts["28P01".equals(state) ? 0 : 1]++;
+                    }
+                    return counts;
+                }));
+            }
+            int refused = 0;
+            int other = 0;
+            for (java.util.concurrent.Future<int[]> f : parts) {
+                int[] c = f.get();
+                refused += c[0];
+                other += c[1];
+            }
+            return new Storm(refused, other, (System.nanoTime() - start) / 1e9);
+        } finally {
+            pool.shutdownNow();
         }
     }
 }
