@@ -38,7 +38,9 @@ public final class TurnoutJar implements AutoCloseable {
      */
     public static TurnoutJar start(PgServer pg, Path dir, String user, String password, String settings,
                                    String turnoutOpts) throws Exception {
-        Files.writeString(dir.resolve("users.txt"), "\"" + user + "\" \"" + password + "\"\n");
+        Path users = dir.resolve("users.txt");
+        Files.writeString(users, "\"" + user + "\" \"" + password + "\"\n");
+        Files.setPosixFilePermissions(users, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         Path config = dir.resolve("turnout.yaml");
         Files.writeString(config, """
                 listen_addr: 127.0.0.1

@@ -379,7 +379,12 @@ final class ClientLogin {
         log.info("client_auth_failed user=\"{}\" db=\"{}\" addr={} reason=\"{}\"", LogText.of(user), LogText.of(dbName),
                 ProxyProtocol.clientAddress(client.channel()), LogText.of(reason));
         LoginFailures.count(LoginFailures.PASSWORD);
-        client.fatal(SqlState.INVALID_PASSWORD, "password authentication failed for user \"" + user + "\"");
+        client.sendFatal(SqlState.INVALID_PASSWORD, "password authentication failed for user \"" + user + "\"");
+    }
+
+    /** Whether a whole startup packet arrived (a connection that sent none has no user to name). */
+    boolean startupReceived() {
+        return startup != null;
     }
 
     /** The client went away mid-login. */
