@@ -17,6 +17,7 @@ import org.yaml.snakeyaml.nodes.Node;
 
 /** Reads turnout.yaml into an immutable {@link TurnoutConfig}, rejecting anything it does not understand. */
 public final class ConfigLoader {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ConfigLoader.class);
     static final List<String> GENERAL_KEYS = List.of(
             "listen_addr", "listen_port", "auth_type", "auth_file", "auth_user", "auth_query",
             "pool_mode", "default_pool_size", "min_pool_size", "reserve_pool_size", "reserve_pool_timeout",
@@ -105,6 +106,11 @@ public final class ConfigLoader {
                 throw top.error("auth_file", "cannot read " + authFile);
             }
             users = AuthFile.read(authFile);
+            String loose = AuthFile.worldReadable(authFile);
+            if (loose != null) {
+                LOG.warn("auth_file_world_readable file={} {} note=\"anyone on this host can read the secrets:"
+                        + " chmod o-rwx (0640 root:turnout)\"", authFile, loose);
+            }
         }
         String authUser = top.string("auth_user", null);
         String authQuery = top.string("auth_query", "SELECT usename, passwd FROM pg_shadow WHERE usename=$1");
