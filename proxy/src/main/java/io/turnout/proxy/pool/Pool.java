@@ -8,6 +8,7 @@ import io.turnout.config.PoolMode;
 import io.turnout.config.PoolSettings;
 import io.turnout.config.topology.ClusterState;
 import io.turnout.proxy.net.Transports;
+import io.turnout.proxy.server.ParamSet;
 import io.turnout.proxy.server.ServerCredentials;
 import java.net.InetSocketAddress;
 import java.util.Map;

@@ -148,8 +148,8 @@ public final class PoolShard implements ServerOwner {
             server.close();
             return;
         }
-        if (server.parkWhileCancelling(() -> offer(server))) {
-            return;
+        if (server.parkWhileCancelling()) {
+            return; // offered again when its cancels are done (cancelsEnded)
         }
         if (pool.paused()) {
             idle.addLast(server); // PAUSE closes it once every server is back
@@ -358,6 +358,11 @@ public final class PoolShard implements ServerOwner {
         }
         pool.loginFailed(sqlState, message);
         failWaitersWhileLoginFails();
+    }
+
+    @Override
+    public void cancelsEnded(ServerConnection server) {
+        offer(server);
     }
 
     @Override
