@@ -61,7 +61,7 @@ public record ConnectionInfo(
      */
     public static ConnectionInfo ofServer(ServerConnection s) {
         String state = s.showState();
-        if (state == null || !(s.owner() instanceof PoolShard owner)) {
+        if (state == null || !(s.owner() instanceof ShardServers owner)) {
             return null;
         }
         Pool pool = owner.pool();
