@@ -17,7 +17,7 @@ import io.turnout.proxy.admin.AdminConsole;
 import io.turnout.proxy.net.ProxyProtocol;
 import io.turnout.proxy.pool.ConnectionInfo;
 import io.turnout.proxy.pool.ShardStats;
-import io.turnout.proxy.pool.ParamSet;
+import io.turnout.proxy.server.ParamSet;
 import io.turnout.proxy.pool.Pool;
 import io.turnout.proxy.pool.PoolShard;
 import io.turnout.proxy.server.ServerConnection;
