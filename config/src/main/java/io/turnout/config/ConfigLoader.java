@@ -72,6 +72,15 @@ public final class ConfigLoader {
      */
     static TurnoutConfig parse(String text, String name, Path source, Path baseDir, Map<String, String> overrides,
                                boolean gateReads) throws ConfigException {
+        return parse(text, name, source, baseDir, overrides, gateReads, false);
+    }
+
+    /**
+     * With {@code quiet}, nothing is logged: the pgbouncer.ini importer checks that its output loads, and its
+     * stdout must carry only the YAML.
+     */
+    static TurnoutConfig parse(String text, String name, Path source, Path baseDir, Map<String, String> overrides,
+                               boolean gateReads, boolean quiet) throws ConfigException {
         Node root;
         try {
             Yaml yaml = new Yaml(new SafeConstructor(new LoaderOptions()));
@@ -107,7 +116,7 @@ public final class ConfigLoader {
             }
             users = AuthFile.read(authFile);
             String loose = AuthFile.worldReadable(authFile);
-            if (loose != null) {
+            if (loose != null && !quiet) {
                 LOG.warn("auth_file_world_readable file={} {} note=\"anyone on this host can read the secrets:"
                         + " chmod o-rwx (0640 root:turnout)\"", authFile, loose);
             }
