@@ -17,7 +17,7 @@ import io.turnout.proxy.admin.AdminConsole;
 import io.turnout.proxy.net.ProxyProtocol;
 import io.turnout.proxy.pool.ConnectionInfo;
 import io.turnout.proxy.pool.ShardStats;
-import io.turnout.proxy.pool.ParamSet;
+import io.turnout.proxy.server.ParamSet;
 import io.turnout.proxy.pool.Pool;
 import io.turnout.proxy.pool.PoolShard;
 import io.turnout.proxy.server.ServerConnection;
@@ -111,8 +111,16 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         java.time.Duration timeout = turnout.config().pool().clientLoginTimeout();
         timers.startLogin(timeout, () -> {
             if (state == State.LOGIN) {
-                fatal(SqlState.PROTOCOL_VIOLATION, "client_login_timeout: login not completed within "
-                        + timeout.toSeconds() + " s");
+                LoginFailures.count(LoginFailures.TIMEOUT);
+                String why = "client_login_timeout: login not completed within " + timeout.toSeconds() + " s";
+                if (login != null && !login.startupReceived()) {
+                    // a silent half-open connection (slowloris): counted in metrics, not worth a log line each;
+                    // ten thousand of them timing out together would otherwise stall the loops on logging
+                    log.debug("client_fatal client={} sqlstate={} error=\"{}\"", this, SqlState.PROTOCOL_VIOLATION, why);
+                    sendFatal(SqlState.PROTOCOL_VIOLATION, why);
+                } else {
+                    fatal(SqlState.PROTOCOL_VIOLATION, why);
+                }
             }
         });
     }
@@ -628,6 +636,14 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
             return;
         }
         log.info("client_fatal client={} sqlstate={} error=\"{}\"", this, sqlState, LogText.of(message));
+        sendFatal(sqlState, message);
+    }
+
+    /** The FATAL ErrorResponse and the close, for a caller that logged why already (or on purpose not). */
+    void sendFatal(String sqlState, String message) {
+        if (!channel.isActive()) {
+            return;
+        }
         ByteBuf out = channel.alloc().buffer(64 + message.length());
         PgWrite.errorResponse(out, "FATAL", sqlState, message);
         channel.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
