@@ -3,19 +3,14 @@ package io.turnout.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.turnout.proxy.testing.DebianPackages;
+import io.turnout.proxy.testing.PgBouncer;
 import io.turnout.proxy.testing.PgServer;
 import io.turnout.proxy.testing.Processes;
 import io.turnout.proxy.testing.TurnoutFixture;
-import java.io.IOException;
-import java.net.ServerSocket;
-import java.net.Socket;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -28,33 +23,18 @@ import org.junit.jupiter.api.Test;
  */
 class PgBouncerExporterIT {
     static final Path PYTHON = Path.of("/usr/bin/python3");
-    static final Path PGBOUNCER = Path.of("/usr/sbin/pgbouncer");
 
     @Test
     void debiansExporterSeesTheSameMetricsAsFromPgBouncer118() throws Exception {
         DebianPackages.ensure("prometheus-pgbouncer-exporter", List.of(Path.of("/usr/bin/prometheus-pgbouncer-exporter")));
         PgServer pg = PgServer.shared();
-        Path dir = Files.createTempDirectory("turnout-pgbouncer-");
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
-        Files.writeString(dir.resolve("users.txt"), "\"admin\" \"\"\n\"alice\" \"\"\n");
-        Files.writeString(dir.resolve("pgbouncer.ini"), "[databases]\napp = host=" + pg.host() + " port=" + pg.port()
-                + " dbname=app user=postgres password=postgres\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = "
-                + port + "\nauth_type = trust\nauth_file = " + dir.resolve("users.txt") + "\nadmin_users = admin\n"
-                + "unix_socket_dir =\npool_mode = transaction\nignore_startup_parameters = extra_float_digits\n");
-        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-        List<String> cmd = new ArrayList<>();
-        if ("root".equals(System.getProperty("user.name"))) {
-            cmd.addAll(List.of("runuser", "-u", "postgres", "--")); // PgBouncer refuses to run as root
-        }
-        cmd.addAll(List.of(PGBOUNCER.toString(), dir.resolve("pgbouncer.ini").toString()));
-        Process pgbouncer = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(dir.resolve("pgbouncer.log").toFile()).start();
-        try (TurnoutFixture turnout = TurnoutFixture.builder(pg).set("auth_type", "trust")
-                .set("admin_users", "admin").user("admin", "").start()) {
-            awaitPort(port, pgbouncer, dir);
+        try (PgBouncer pgbouncer = PgBouncer.start("app = host=" + pg.host() + " port=" + pg.port()
+                        + " dbname=app user=postgres password=postgres",
+                "auth_type = trust\nadmin_users = admin\npool_mode = transaction\n"
+                        + "ignore_startup_parameters = extra_float_digits", "\"admin\" \"\"\n\"alice\" \"\"\n");
+                TurnoutFixture turnout = TurnoutFixture.builder(pg).set("auth_type", "trust")
+                        .set("admin_users", "admin").user("admin", "").start()) {
+            int port = pgbouncer.port();
             // one client each, so both have the app pool
             try (Connection viaPgBouncer = connect(port); Connection viaTurnout = connect(turnout.port())) {
                 viaPgBouncer.createStatement().execute("select 1");
@@ -81,8 +61,6 @@ class PgBouncerExporterIT {
                 assertThat(row(show(pg, turnout.port(), "POOLS"), "pgbouncer").get("pool_mode")).isEqualTo("statement");
                 assertThat(row(show(pg, turnout.port(), "STATS"), "pgbouncer")).isNotNull();
             }
-        } finally {
-            Processes.destroyTree(pgbouncer);
         }
     }
 
@@ -126,20 +104,5 @@ class PgBouncerExporterIT {
                 env, null, null);
         assertThat(r.exitCode()).as("exporter against port %d\n%s%s", port, r.stdout(), r.stderr()).isZero();
         return r.stdout();
-    }
-
-    private static void awaitPort(int port, Process p, Path dir) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (System.nanoTime() < deadline) {
-            if (!p.isAlive()) {
-                throw new AssertionError("pgbouncer exited: " + Files.readString(dir.resolve("pgbouncer.log")));
-            }
-            try (Socket s = new Socket("127.0.0.1", port)) {
-                return;
-            } catch (IOException notYet) {
-                Thread.sleep(50);
-            }
-        }
-        throw new AssertionError("pgbouncer did not listen on " + port);
     }
 }

@@ -2,8 +2,10 @@ package io.turnout.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.turnout.proxy.testing.Await;
 import io.turnout.proxy.testing.PgServer;
-import io.turnout.proxy.testing.Processes;
+import io.turnout.proxy.testing.TurnoutProcess;
+import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,7 +16,6 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Properties;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,35 +27,29 @@ import org.junit.jupiter.api.io.TempDir;
  * does, with SIGHUP at its default, and a second test pins down what Turnout says when it is not.
  */
 class TurnoutProcessIT {
+    /** Every wait here: many times what a quiet machine needs, as CI is a busy 2-core box. */
+    private static final Duration WAIT = Duration.ofSeconds(120);
+
     @TempDir
     Path dir;
 
     @Test
     void sighupReloadsAndShutdownExitsCleanly() throws Exception {
-        List<String> java = List.of("env", "--default-signal=HUP", javaBin());
         int port = freePort();
         Path config = dir.resolve("turnout.yaml");
         String yaml = writeConfig(config, port);
-        Process p = start(java, config);
-        try {
-            try (Connection admin = awaitConsole(port)) {
+        try (TurnoutProcess t = TurnoutProcess.start(config, List.of("env", "--default-signal=HUP"))) {
+            try (Connection admin = awaitConsole(port, t)) {
                 assertThat(setting(admin, "default_pool_size")).isEqualTo("10");
                 Files.writeString(config, yaml.replace("default_pool_size: 10", "default_pool_size: 4"));
-                Processes.run(Duration.ofSeconds(10), List.of("kill", "-HUP", String.valueOf(p.pid()))).orThrow();
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-                while (!setting(admin, "default_pool_size").equals("4") && System.nanoTime() < deadline) {
-                    Thread.sleep(50);
-                }
-                assertThat(setting(admin, "default_pool_size")).as(Files.readString(dir.resolve("turnout.log")))
-                        .isEqualTo("4");
+                t.signal("HUP");
+                Await.until("SIGHUP to reload default_pool_size", WAIT,
+                        () -> setting(admin, "default_pool_size").equals("4"), () -> log(t));
                 admin.createStatement().execute("SHUTDOWN");
             } catch (SQLException e) {
                 // SHUTDOWN may close the console before its reply arrives
             }
-            assertThat(p.waitFor(15, TimeUnit.SECONDS)).as("exits after SHUTDOWN").isTrue();
-            assertThat(p.exitValue()).as(Files.readString(dir.resolve("turnout.log"))).isZero();
-        } finally {
-            Processes.destroyTree(p);
+            assertThat(t.awaitExit(WAIT)).as("exit code after SHUTDOWN\n%s", log(t)).isZero();
         }
     }
 
@@ -64,28 +59,16 @@ class TurnoutProcessIT {
         int port = freePort();
         Path config = dir.resolve("turnout.yaml");
         writeConfig(config, port);
-        Process p = start(List.of("sh", "-c", "trap '' HUP; exec \"$0\" \"$@\"", javaBin()), config);
-        try {
-            try (Connection admin = awaitConsole(port)) {
+        try (TurnoutProcess t = TurnoutProcess.start(config, List.of("sh", "-c", "trap '' HUP; exec \"$0\" \"$@\""))) {
+            try (Connection admin = awaitConsole(port, t)) {
                 // the handlers are installed before the listener opens: the console answering implies the line
-                assertThat(Files.readString(dir.resolve("turnout.log"))).contains("signal_ignored signal=HUP");
+                assertThat(log(t)).contains("signal_ignored signal=HUP");
                 admin.createStatement().execute("SHUTDOWN");
             } catch (SQLException e) {
                 // SHUTDOWN may close the console before its reply arrives
             }
-            assertThat(p.waitFor(15, TimeUnit.SECONDS)).as("exits after SHUTDOWN").isTrue();
-        } finally {
-            Processes.destroyTree(p);
+            t.awaitExit(WAIT);
         }
-    }
-
-    private Process start(List<String> java, Path config) throws Exception {
-        Path jar = Path.of("target", "turnout.jar").toAbsolutePath();
-        assertThat(jar).exists();
-        List<String> cmd = new java.util.ArrayList<>(java);
-        cmd.addAll(List.of("-jar", jar.toString(), "--config", config.toString()));
-        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("turnout.log").toFile())
-                .start();
     }
 
     private String writeConfig(Path config, int port) throws Exception {
@@ -104,35 +87,41 @@ class TurnoutProcessIT {
         }
     }
 
-    private static String javaBin() {
-        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    private static String log(TurnoutProcess t) {
+        try {
+            return Files.readString(t.logFile());
+        } catch (IOException e) {
+            return "(no log: " + e + ")";
+        }
     }
 
-    private static Connection awaitConsole(int port) throws Exception {
+    /** The admin console once the JVM listens; a JVM start on a busy 2-core CI box can take tens of seconds. */
+    private static Connection awaitConsole(int port, TurnoutProcess t) {
         Properties props = new Properties();
         props.setProperty("user", "ops");
         props.setProperty("password", "ops_pw");
         props.setProperty("preferQueryMode", "simple");
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (true) {
+        return Await.value("the admin console on port " + port, WAIT, Duration.ofMillis(100), () -> {
+            if (!t.isAlive()) {
+                throw new Await.Abort("turnout exited");
+            }
             try {
                 return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port + "/pgbouncer", props);
             } catch (SQLException e) {
-                if (System.nanoTime() > deadline) {
-                    throw e;
-                }
-                Thread.sleep(100);
+                throw new IllegalStateException(e); // not listening yet
             }
-        }
+        }, () -> log(t));
     }
 
-    private static String setting(Connection admin, String key) throws SQLException {
+    private static String setting(Connection admin, String key) {
         try (ResultSet rs = admin.createStatement().executeQuery("SHOW CONFIG")) {
             while (rs.next()) {
                 if (rs.getString("key").equals(key)) {
                     return rs.getString("value");
                 }
             }
+        } catch (SQLException e) {
+            throw new IllegalStateException("SHOW CONFIG", e);
         }
         throw new AssertionError("no setting " + key);
     }

@@ -116,9 +116,12 @@ public final class EtcdTestGateway implements AutoCloseable {
         history.removeIf(e -> e.revision() < rev);
     }
 
-    /** Waits until {@code n} watch streams are open and registered for live events (5 s at most). */
+    /**
+     * Waits until {@code n} watch streams are open and registered for live events: 60 s at most, generous for a
+     * busy 2-core CI box (a passing test returns as soon as they are).
+     */
     public void awaitWatchers(int n) throws InterruptedException {
-        long deadline = System.nanoTime() + 5_000_000_000L;
+        long deadline = System.nanoTime() + 60_000_000_000L;
         while (watchers.size() != n) {
             if (System.nanoTime() > deadline) {
                 throw new AssertionError(watchers.size() + " watch streams open, expected " + n);

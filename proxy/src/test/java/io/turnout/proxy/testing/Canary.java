@@ -3,6 +3,7 @@ package io.turnout.proxy.testing;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -12,6 +13,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * the abuse hurts nobody else. {@link #stop()} fails if it saw any error or made no progress.
  */
 public final class Canary implements AutoCloseable {
+    private static final Duration PROGRESS = Duration.ofSeconds(60);
+    private static final Duration JOIN = Duration.ofSeconds(60);
+
     private final Thread thread;
     private final AtomicInteger ok = new AtomicInteger();
     private final List<Throwable> errors = new CopyOnWriteArrayList<>();
@@ -60,23 +64,31 @@ public final class Canary implements AutoCloseable {
         return ok.get();
     }
 
-    /** Stops and asserts it ran without error. */
+    /**
+     * Waits until it has finished one more transaction (it is still served after the abuse; a busy CI box may
+     * take a while), stops it and asserts it ran without error.
+     */
     public void stop() throws InterruptedException {
         int before = ok.get();
-        Thread.sleep(100);
+        try {
+            Await.until("the well-behaved client to make progress", PROGRESS,
+                    () -> ok.get() > before || !errors.isEmpty() || !thread.isAlive());
+        } catch (AssertionError e) {
+            // reported below, after the thread is stopped, with its error if it had one
+        }
         running = false;
-        thread.join(10_000);
+        thread.join(JOIN.toMillis());
         if (!errors.isEmpty()) {
             throw new AssertionError("the well-behaved client failed", errors.get(0));
         }
-        if (ok.get() == 0 || ok.get() == before && thread.isAlive()) {
-            throw new AssertionError("the well-behaved client made no progress");
+        if (ok.get() <= before) {
+            throw new AssertionError("the well-behaved client made no progress in " + PROGRESS.toSeconds() + " s");
         }
     }
 
     @Override
     public void close() throws InterruptedException {
         running = false;
-        thread.join(10_000);
+        thread.join(JOIN.toMillis());
     }
 }

@@ -32,7 +32,7 @@ public final class DebianPackages {
         if (missing(programs).isEmpty()) {
             return;
         }
-        if (!isRoot()) {
+        if (!OwnedDirs.runningAsRoot()) {
             throw new IllegalStateException(missing(programs) + " missing and not root: apt-get install -y " + pkg);
         }
         long t0 = System.nanoTime();
@@ -81,14 +81,6 @@ public final class DebianPackages {
             return true;
         } catch (IOException e) {
             throw new IllegalStateException("cannot write " + POLICY_RC_D + " to keep services from starting", e);
-        }
-    }
-
-    private static boolean isRoot() {
-        try {
-            return ((Number) Files.getAttribute(Path.of("/proc/self"), "unix:uid")).intValue() == 0;
-        } catch (IOException | UnsupportedOperationException e) {
-            return "root".equals(System.getProperty("user.name"));
         }
     }
 }

@@ -7,9 +7,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -36,7 +34,7 @@ public final class EtcdKeyWatch implements AutoCloseable {
 
     private EtcdKeyWatch(EtcdServer etcd, String key) {
         this.key = key;
-        String body = JSON.createObjectNode().set("create_request", JSON.createObjectNode().put("key", b64(key)))
+        String body = JSON.createObjectNode().set("create_request", JSON.createObjectNode().put("key", EtcdClient.encode(key)))
                 .toString();
         HttpRequest req = HttpRequest.newBuilder(URI.create(etcd.endpoint() + "/v3/watch"))
                 .POST(HttpRequest.BodyPublishers.ofString(body)).build();
@@ -57,7 +55,7 @@ public final class EtcdKeyWatch implements AutoCloseable {
     /** Starts watching {@code key} and returns once etcd confirmed the watch (later changes are all seen). */
     public static EtcdKeyWatch start(EtcdServer etcd, String key) throws Exception {
         EtcdKeyWatch w = new EtcdKeyWatch(etcd, key);
-        w.created.get(10, java.util.concurrent.TimeUnit.SECONDS);
+        w.created.get(60, java.util.concurrent.TimeUnit.SECONDS);
         return w;
     }
 
@@ -70,8 +68,7 @@ public final class EtcdKeyWatch implements AutoCloseable {
             }
             for (JsonNode e : r.path("events")) {
                 boolean delete = e.path("type").asText("PUT").equals("DELETE");
-                changes.add(new Change(now, delete ? null : new String(Base64.getDecoder().decode(
-                        e.path("kv").path("value").asText()), StandardCharsets.UTF_8)));
+                changes.add(new Change(now, delete ? null : EtcdClient.decode(e.path("kv").path("value").asText())));
             }
         } catch (IOException e) {
             created.completeExceptionally(e);
@@ -84,25 +81,15 @@ public final class EtcdKeyWatch implements AutoCloseable {
 
     /** The first PUT at or after {@code sinceNanos} whose value matches, waiting up to {@code timeout}. */
     public Change awaitPut(Predicate<String> value, long sinceNanos, Duration timeout) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            for (Change c : changes) {
-                if (c.value() != null && c.nanos() >= sinceNanos && value.test(c.value())) {
-                    return c;
-                }
-            }
-            Thread.sleep(5);
-        }
-        throw new AssertionError("no matching PUT of " + key + " within " + timeout + "; saw " + changes);
+        // each change carries its own arrival time: the poll interval does not bias the measurement
+        return Await.value("a matching PUT of " + key, timeout, Duration.ofMillis(5), () -> changes.stream()
+                .filter(c -> c.value() != null && c.nanos() >= sinceNanos && value.test(c.value()))
+                .findFirst().orElse(null), () -> "saw " + changes);
     }
 
     @Override
     public void close() {
         response.cancel(true);
         response.thenAccept(r -> r.body().close());
-    }
-
-    private static String b64(String s) {
-        return Base64.getEncoder().encodeToString(s.getBytes(StandardCharsets.UTF_8));
     }
 }

@@ -1,20 +1,9 @@
 package io.turnout.proxy.testing;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.File;
-import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Base64;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -31,7 +20,7 @@ import org.slf4j.LoggerFactory;
  * base64). etcd 3.4 serves it at {@code /v3/} and still at the deprecated {@code /v3beta/}; Patroni 3.0.2's etcd3
  * DCS GETs {@code /version} first and picks {@code /v3} for a cluster version of 3.4 or later. No v2 API is
  * needed ({@code --enable-v2} stays off). {@link #get}, {@link #getPrefix}, {@link #put} and {@link #delete} use
- * the same gateway, so a test sees exactly what Patroni wrote.
+ * the same gateway ({@link EtcdClient}), so a test sees exactly what Patroni wrote.
  *
  * <p>{@link #stop()} kills etcd but keeps its data and ports; {@link #restart()} brings it back on the same ports
  * (for "etcd was down for a while" tests; another process could take a port in between, which fails the start
@@ -44,10 +33,7 @@ public final class EtcdServer implements AutoCloseable {
     public static final String HOST = OwnedDirs.HOST;
     private static final Path ETCD = Path.of(System.getenv().getOrDefault("ETCD_BIN", "/usr/bin/etcd"));
     private static final String DIR_PREFIX = "turnout-etcd-";
-    private static final Duration AWAIT = Duration.ofSeconds(30);
-    private static final int PORT_ATTEMPTS = 5;
-    private static final ObjectMapper JSON = new ObjectMapper();
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private static final Duration AWAIT = Duration.ofSeconds(90);
     private static final Set<EtcdServer> LIVE = ConcurrentHashMap.newKeySet();
 
     static {
@@ -56,13 +42,29 @@ public final class EtcdServer implements AutoCloseable {
 
     private final Path dir;
     private final int clientPort;
-    private final int peerPort;
-    private volatile Process process;
+    private final ServerProcess process;
+    private final EtcdClient client;
 
     private EtcdServer(Path dir, int clientPort, int peerPort) {
         this.dir = dir;
         this.clientPort = clientPort;
-        this.peerPort = peerPort;
+        this.client = new EtcdClient(endpoint());
+        String peer = "http://" + HOST + ":" + peerPort;
+        String clientUrl = endpoint();
+        this.process = new ServerProcess("etcd", List.of(ETCD.toString(),
+                "--name", "turnout-test",
+                "--data-dir", dir.resolve("data").toString(),
+                "--listen-client-urls", clientUrl,
+                "--advertise-client-urls", clientUrl,
+                "--listen-peer-urls", peer,
+                "--initial-advertise-peer-urls", peer,
+                "--initial-cluster", "turnout-test=" + peer,
+                "--initial-cluster-state", "new", // ignored when data/ already exists, as after stop()
+                "--initial-cluster-token", dir.getFileName().toString(),
+                "--logger", "zap", // 3.4's default capnslog logger is deprecated and says so at every start
+                "--log-outputs", "stderr"), dir)
+                // an ETCD_* variable in the environment would silently override a flag (etcd reads them as config)
+                .withoutEnv("ETCD");
     }
 
     /** Installs Debian's {@code etcd-server} package if etcd is missing (its own service is kept from starting). */
@@ -73,24 +75,20 @@ public final class EtcdServer implements AutoCloseable {
     /** Starts a new single-node etcd on free ports and waits until /health says it is healthy. */
     public static EtcdServer start() {
         ensureInstalled();
-        OwnedDirs.reapStale(DIR_PREFIX, d -> OwnedDirs.killTree(OwnedDirs.tagged(d.resolve("pid"))));
+        OwnedDirs.reapStale(DIR_PREFIX);
         long t0 = System.nanoTime();
-        for (int attempt = 1; attempt <= PORT_ATTEMPTS; attempt++) {
-            Path dir = OwnedDirs.create(DIR_PREFIX, false);
-            EtcdServer etcd = new EtcdServer(dir, OwnedDirs.freePort(), OwnedDirs.freePort());
+        return FreePorts.retry("etcd", () -> {
+            EtcdServer etcd = new EtcdServer(OwnedDirs.create(DIR_PREFIX, false), FreePorts.pick(), FreePorts.pick());
             LIVE.add(etcd);
-            String problem = etcd.launchAndAwait();
-            if (problem == null) {
-                log.info("etcd on {} in {} ({} ms)", etcd.endpoint(), dir, (System.nanoTime() - t0) / 1_000_000);
-                return etcd;
+            try {
+                etcd.process.startAndAwait(AWAIT, etcd::healthy);
+            } catch (RuntimeException | AssertionError e) {
+                etcd.close();
+                throw e;
             }
-            etcd.close();
-            if (!problem.contains("address already in use") || attempt == PORT_ATTEMPTS) {
-                throw new IllegalStateException("etcd did not become healthy: " + problem);
-            }
-            log.info("a port was taken before etcd could bind it; retrying on others");
-        }
-        throw new AssertionError("unreachable");
+            log.info("etcd on {} in {} ({} ms)", etcd.endpoint(), etcd.dir, (System.nanoTime() - t0) / 1_000_000);
+            return etcd;
+        });
     }
 
     /** {@code http://127.0.0.1:<client port>}: what clients and Turnout's etcd source connect to. */
@@ -108,17 +106,12 @@ public final class EtcdServer implements AutoCloseable {
     }
 
     public boolean isRunning() {
-        Process p = process;
-        return p != null && p.isAlive();
+        return process.isAlive();
     }
 
     /** Kills etcd (SIGKILL, like a crashed host) and keeps its data and ports for {@link #restart()}. */
     public synchronized void stop() {
-        Process p = process;
-        if (p != null) {
-            OwnedDirs.killTree(p.toHandle());
-            process = null;
-        }
+        process.kill();
     }
 
     /**
@@ -130,75 +123,46 @@ public final class EtcdServer implements AutoCloseable {
             throw new IllegalStateException(this + " is closed");
         }
         stop();
-        String problem = launchAndAwait();
-        if (problem != null) {
-            throw new IllegalStateException("etcd did not come back on " + endpoint() + ": " + problem);
-        }
+        process.startAndAwait(AWAIT, this::healthy);
     }
 
     /** The value of {@code key} as UTF-8 text, or null if there is no such key. */
     public String get(String key) {
-        JsonNode kvs = range(encode(key), null).path("kvs");
-        return kvs.isEmpty() ? null : decode(kvs.get(0).path("value").asText());
+        return client.get(key);
     }
 
     /** Every key starting with {@code prefix} and its value, in key order (etcd's range order). */
     public Map<String, String> getPrefix(String prefix) {
-        Map<String, String> out = new LinkedHashMap<>();
-        for (JsonNode kv : range(encode(prefix), prefixEnd(prefix)).path("kvs")) {
-            out.put(decode(kv.path("key").asText()), decode(kv.path("value").asText()));
-        }
-        return out;
+        return client.getPrefix(prefix);
     }
 
     /** Puts a key without a lease. */
     public void put(String key, String value) {
-        ObjectNode body = JSON.createObjectNode().put("key", encode(key)).put("value", encode(value));
-        post("/v3/kv/put", body);
+        client.put(key, value);
     }
 
     /** Deletes a key; returns how many keys were deleted (0 or 1). */
     public int delete(String key) {
-        return post("/v3/kv/deleterange", JSON.createObjectNode().put("key", encode(key))).path("deleted").asInt(0);
+        return client.delete(key);
     }
 
     /** POSTs to etcd's JSON gateway (e.g. {@code /v3/kv/range}) and returns the answer; fails on a non-200. */
     public JsonNode post(String path, JsonNode body) {
-        return post(path, body, null);
+        return client.post(path, body, null);
     }
 
     /** {@link #post(String, JsonNode)} with an auth token (from /v3/auth/authenticate) once auth is enabled. */
     public JsonNode post(String path, JsonNode body, String token) {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(endpoint() + path))
-                .timeout(Duration.ofSeconds(5))
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body.toString()));
-        if (token != null) {
-            b.header("Authorization", token);
-        }
-        HttpRequest req = b.build();
-        try {
-            HttpResponse<String> resp = HTTP.send(req, HttpResponse.BodyHandlers.ofString());
-            if (resp.statusCode() != 200) {
-                throw new IllegalStateException("POST " + path + " " + body + " answered " + resp.statusCode()
-                        + ": " + resp.body());
-            }
-            return JSON.readTree(resp.body());
-        } catch (IOException e) {
-            throw new UncheckedIOException("POST " + endpoint() + path, e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError("interrupted", e);
-        }
+        return client.post(path, body, token);
     }
 
     /** GET /version: {@code {"etcdserver":"3.4.23","etcdcluster":"3.4.0"}}, which Patroni reads first. */
     public String version() {
-        return getText("/version");
+        return client.getText("/version");
     }
 
     public String logTail(int lines) {
-        return OwnedDirs.tail(dir.resolve("etcd.log"), lines);
+        return process.logTail(lines);
     }
 
     /** Kills etcd and deletes its directory. */
@@ -217,93 +181,12 @@ public final class EtcdServer implements AutoCloseable {
 
     // ------------------------------------------------------------------------------------------ internals
 
-    /** Launches etcd and waits for health; null when healthy, else what went wrong (with the log's tail). */
-    private String launchAndAwait() {
-        String peer = "http://" + HOST + ":" + peerPort;
-        ProcessBuilder pb = new ProcessBuilder(ETCD.toString(),
-                "--name", "turnout-test",
-                "--data-dir", dir.resolve("data").toString(),
-                "--listen-client-urls", endpoint(),
-                "--advertise-client-urls", endpoint(),
-                "--listen-peer-urls", peer,
-                "--initial-advertise-peer-urls", peer,
-                "--initial-cluster", "turnout-test=" + peer,
-                "--initial-cluster-state", "new", // ignored when data/ already exists, as after stop()
-                "--initial-cluster-token", dir.getFileName().toString(),
-                "--logger", "zap", // 3.4's default capnslog logger is deprecated and says so at every start
-                "--log-outputs", "stderr")
-                .directory(dir.toFile())
-                .redirectErrorStream(true)
-                // a file, not a pipe nobody drains: etcd logs for as long as it runs
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("etcd.log").toFile()))
-                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
-        // an ETCD_* variable in the environment would silently override a flag (etcd reads them as config)
-        pb.environment().keySet().removeIf(k -> k.startsWith("ETCD"));
+    /** Whether GET /health says healthy (false while etcd is not listening or has no leader yet). */
+    private boolean healthy() {
         try {
-            process = pb.start();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot start " + ETCD, e);
+            return client.getText("/health").contains("\"health\":\"true\"");
+        } catch (UncheckedIOException | IllegalStateException e) {
+            return false;
         }
-        OwnedDirs.writePid(dir.resolve("pid"), process.toHandle());
-        long deadline = System.nanoTime() + AWAIT.toNanos();
-        while (System.nanoTime() < deadline) {
-            if (!process.isAlive()) {
-                return "etcd exited with code " + process.exitValue() + "\n--- etcd.log (tail) ---\n" + logTail(30);
-            }
-            try {
-                if (getText("/health").contains("\"health\":\"true\"")) {
-                    return null;
-                }
-            } catch (UncheckedIOException | IllegalStateException e) {
-                // not listening yet, or no leader yet
-            }
-            OwnedDirs.sleep(Duration.ofMillis(50));
-        }
-        stop();
-        return "not healthy within " + AWAIT.toSeconds() + " s\n--- etcd.log (tail) ---\n" + logTail(30);
-    }
-
-    private String getText(String path) {
-        HttpRequest req = HttpRequest.newBuilder(URI.create(endpoint() + path)).timeout(Duration.ofSeconds(5)).GET()
-                .build();
-        try {
-            HttpResponse<String> resp = HTTP.send(req, HttpResponse.BodyHandlers.ofString());
-            if (resp.statusCode() != 200) {
-                throw new IllegalStateException("GET " + path + " answered " + resp.statusCode() + ": " + resp.body());
-            }
-            return resp.body();
-        } catch (IOException e) {
-            throw new UncheckedIOException("GET " + endpoint() + path, e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError("interrupted", e);
-        }
-    }
-
-    /** A range request; both arguments are base64 already (a range end need not be valid UTF-8). */
-    private JsonNode range(String key, String rangeEnd) {
-        ObjectNode body = JSON.createObjectNode().put("key", key);
-        if (rangeEnd != null) {
-            body.put("range_end", rangeEnd);
-        }
-        return post("/v3/kv/range", body);
-    }
-
-    /** etcd's prefix convention, in base64: the range end is the prefix with its last byte incremented. */
-    private static String prefixEnd(String prefix) {
-        byte[] b = prefix.getBytes(StandardCharsets.UTF_8);
-        if (b.length == 0 || b[b.length - 1] == (byte) 0xff) {
-            throw new IllegalArgumentException("unsupported prefix '" + prefix + "'");
-        }
-        b[b.length - 1]++;
-        return Base64.getEncoder().encodeToString(b);
-    }
-
-    private static String encode(String s) {
-        return Base64.getEncoder().encodeToString(s.getBytes(StandardCharsets.UTF_8));
-    }
-
-    private static String decode(String b64) {
-        return new String(Base64.getDecoder().decode(b64), StandardCharsets.UTF_8);
     }
 }

@@ -21,23 +21,29 @@ public final class HaProxy implements AutoCloseable {
     public record Backend(String name, int port, int readyPort) {
     }
 
-    private final Process process;
+    private static final Path HAPROXY = Path.of("/usr/sbin/haproxy");
+    private static final String DIR_PREFIX = "turnout-haproxy-";
+    private static final Duration AWAIT = Duration.ofSeconds(60);
+
+    private final ServerProcess process;
     private final Path dir;
     private final int port;
 
-    private HaProxy(Process process, Path dir, int port) {
+    private HaProxy(ServerProcess process, Path dir, int port) {
         this.process = process;
         this.dir = dir;
         this.port = port;
     }
 
     public static void ensureInstalled() {
-        DebianPackages.ensure("haproxy", List.of(Path.of("/usr/sbin/haproxy")));
+        DebianPackages.ensure("haproxy", List.of(HAPROXY));
     }
 
-    public static HaProxy start(int port, List<Backend> backends) throws IOException, InterruptedException {
+    /** Starts HAProxy on {@code port} and waits until its runtime API socket exists. */
+    public static HaProxy start(int port, List<Backend> backends) throws IOException {
         ensureInstalled();
-        Path dir = Files.createTempDirectory("turnout-haproxy-");
+        OwnedDirs.reapStale(DIR_PREFIX);
+        Path dir = OwnedDirs.create(DIR_PREFIX, false);
         StringBuilder cfg = new StringBuilder("""
                 global
                   stats socket %s mode 600 level admin
@@ -61,17 +67,14 @@ public final class HaProxy implements AutoCloseable {
         }
         Path file = dir.resolve("haproxy.cfg");
         Files.writeString(file, cfg);
-        Processes.run(Duration.ofSeconds(10), List.of("/usr/sbin/haproxy", "-c", "-f", file.toString())).orThrow();
-        Process p = new ProcessBuilder("/usr/sbin/haproxy", "-db", "-f", file.toString())
-                .redirectErrorStream(true).redirectOutput(dir.resolve("haproxy.log").toFile()).start();
-        HaProxy h = new HaProxy(p, dir, port);
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (!Files.exists(dir.resolve("admin.sock"))) {
-            if (System.nanoTime() > deadline || !p.isAlive()) {
-                h.close();
-                throw new IllegalStateException("haproxy did not start: " + Files.readString(dir.resolve("haproxy.log")));
-            }
-            Thread.sleep(20);
+        Processes.run(Duration.ofSeconds(30), List.of(HAPROXY.toString(), "-c", "-f", file.toString())).orThrow();
+        HaProxy h = new HaProxy(new ServerProcess("haproxy", List.of(HAPROXY.toString(), "-db", "-f",
+                file.toString()), dir), dir, port);
+        try {
+            h.process.startAndAwait(AWAIT, () -> Files.exists(dir.resolve("admin.sock")));
+        } catch (RuntimeException | AssertionError e) {
+            h.close();
+            throw e;
         }
         return h;
     }
@@ -108,12 +111,12 @@ public final class HaProxy implements AutoCloseable {
     }
 
     public String log() throws IOException {
-        return Files.readString(dir.resolve("haproxy.log"));
+        return Files.readString(process.log());
     }
 
     @Override
     public void close() {
-        Processes.destroyTree(process);
+        process.kill();
         OwnedDirs.deleteTree(dir);
     }
 }

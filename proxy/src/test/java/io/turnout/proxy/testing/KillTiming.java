@@ -2,7 +2,10 @@ package io.turnout.proxy.testing;
 
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
 
 /**
  * How long Patroni took to replace a killed leader ({@link PatroniCluster#killLeader()}), from just before the
@@ -11,11 +14,11 @@ import java.util.concurrent.TimeoutException;
  */
 public record KillTiming(String killed, String newLeader, Duration leaderKeyGone, Duration newLeaderKey) {
     private static final Duration POLL = Duration.ofMillis(20);
-    private static final Duration GIVE_UP = Duration.ofMinutes(2);
+    private static final Duration GIVE_UP = Duration.ofMinutes(3);
 
     /**
      * Starts a daemon thread polling {@code leaderKey} from {@code t0} (a System.nanoTime()) until it names
-     * another member than {@code killed}; the future fails after two minutes without that.
+     * another member than {@code killed}; the future fails after three minutes without that.
      */
     static CompletableFuture<KillTiming> watch(EtcdServer etcd, String leaderKey, String killed, long t0) {
         CompletableFuture<KillTiming> timing = new CompletableFuture<>();
@@ -23,6 +26,18 @@ public record KillTiming(String killed, String newLeader, Duration leaderKeyGone
         t.setDaemon(true);
         t.start();
         return timing;
+    }
+
+    /** The timing once the watcher saw a new leader key; fails with {@code describe}'s text after {@code timeout}. */
+    static KillTiming await(CompletableFuture<KillTiming> watch, Duration timeout, Supplier<String> describe) {
+        try {
+            return watch.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new AssertionError(describe.get() + "\n(waited " + timeout.toSeconds() + " s)", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
+        }
     }
 
     private static void poll(EtcdServer etcd, String leaderKey, String killed, long t0,
@@ -44,7 +59,7 @@ public record KillTiming(String killed, String newLeader, Duration leaderKeyGone
                 timing.complete(new KillTiming(killed, v, gone == null ? since : gone, since));
                 return;
             }
-            OwnedDirs.sleep(POLL);
+            Await.sleep(POLL);
         }
         timing.completeExceptionally(new TimeoutException(leaderKey + " still names " + killed));
     }

@@ -2,15 +2,12 @@ package io.turnout.proxy.testing;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipalLookupService;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -23,8 +20,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Temporary directories that know which JVM owns them, and the helpers the {@link EtcdServer} and
- * {@link PatroniCluster} fixtures share: free ports, pid files, running as the postgres OS user.
+ * Temporary directories that know which JVM owns them, and what every server fixture needs around them: pid
+ * files, reaping what a dead JVM left, running as the postgres OS user, log tails.
  *
  * <p>Each directory holds an {@code owner} file tagging the JVM ("pid start-instant": a pid alone could name an
  * unrelated process after a pid wrap). A JVM killed without its shutdown hooks (SIGKILL, a CI timeout) leaves
@@ -33,7 +30,7 @@ import org.slf4j.LoggerFactory;
  */
 final class OwnedDirs {
     private static final Logger log = LoggerFactory.getLogger(OwnedDirs.class);
-    static final String HOST = "127.0.0.1";
+    static final String HOST = FreePorts.HOST;
     private static final Set<String> REAPED = ConcurrentHashMap.newKeySet();
 
     private OwnedDirs() {}
@@ -109,6 +106,21 @@ final class OwnedDirs {
         }
     }
 
+    /** {@link #reapStale(String, Consumer)} killing what every {@code *.pid} file in the directory names. */
+    static void reapStale(String prefix) {
+        reapStale(prefix, OwnedDirs::killTagged);
+    }
+
+    /** Kills every live process a {@code *.pid} file under {@code dir} names (see {@link #writePid}). */
+    static void killTagged(Path dir) {
+        try (Stream<Path> files = Files.walk(dir)) {
+            files.filter(f -> f.getFileName().toString().endsWith(".pid")).map(OwnedDirs::tagged)
+                    .forEach(Processes::destroyTree);
+        } catch (IOException | UncheckedIOException e) {
+            log.warn("could not list {}: {}", dir, e.toString());
+        }
+    }
+
     /**
      * Once per JVM and prefix: for each {@code /tmp/<prefix>*} whose owner JVM is gone, runs {@code stop} (kill
      * what the pid files in it name) and deletes it. A directory without a readable owner tag is being created
@@ -137,36 +149,6 @@ final class OwnedDirs {
         }
     }
 
-    /**
-     * SIGKILLs a process and all its descendants (collected first, so none is re-parented and missed), then waits
-     * until they are dead. A dead process that is not the JVM's child stays a zombie until init reaps it, which
-     * init here does only every couple of seconds: zombies count as dead, as they hold no port, file or memory.
-     */
-    static void killTree(ProcessHandle h) {
-        if (h == null) {
-            return;
-        }
-        List<ProcessHandle> all = new ArrayList<>(h.descendants().toList());
-        all.add(h);
-        all.forEach(ProcessHandle::destroyForcibly);
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        for (ProcessHandle p : all) {
-            while (p.isAlive() && !isZombie(p) && System.nanoTime() < deadline) {
-                sleep(Duration.ofMillis(10));
-            }
-        }
-    }
-
-    private static boolean isZombie(ProcessHandle h) {
-        try {
-            String stat = Files.readString(Path.of("/proc", Long.toString(h.pid()), "stat"));
-            // "pid (comm) S ...": comm may hold spaces and parentheses, the state follows the last ')'
-            return stat.charAt(stat.lastIndexOf(')') + 2) == 'Z';
-        } catch (IOException | RuntimeException e) {
-            return !h.isAlive(); // no /proc entry: gone
-        }
-    }
-
     static void deleteTree(Path root) {
         try (Stream<Path> all = Files.walk(root)) {
             for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
@@ -179,14 +161,6 @@ final class OwnedDirs {
         }
     }
 
-    static int freePort() {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(HOST))) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot find a free TCP port on " + HOST, e);
-        }
-    }
-
     /** The last {@code lines} lines of a log file, for failure messages. */
     static String tail(Path file, int lines) {
         try {
@@ -196,15 +170,6 @@ final class OwnedDirs {
             return "(no " + file + ")";
         } catch (IOException | UncheckedIOException e) {
             return "(cannot read " + file + ": " + e + ")";
-        }
-    }
-
-    static void sleep(Duration d) {
-        try {
-            Thread.sleep(d.toMillis());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError("interrupted", e);
         }
     }
 

@@ -1,8 +1,6 @@
 package io.turnout.proxy.testing;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
@@ -10,17 +8,15 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Predicate;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -68,14 +64,13 @@ public final class PatroniCluster implements AutoCloseable {
     public static final int RETRY_TIMEOUT_SECONDS = 4;
 
     static final Path PATRONI = Path.of("/usr/bin/patroni");
-    private static final Path PATRONICTL = Path.of("/usr/bin/patronictl");
-    private static final Path PG_BIN = Path.of(System.getenv().getOrDefault("PG_BIN", "/usr/lib/postgresql/15/bin"));
+    static final Path PATRONICTL = Path.of("/usr/bin/patronictl");
     private static final String DIR_PREFIX = "turnout-patroni-";
-    private static final Duration START = Duration.ofSeconds(120);
-    private static final Duration AWAIT = Duration.ofSeconds(60);
+    /** Deadlines for a busy 2-core CI box running several clusters at once: many times a quiet machine's. */
+    private static final Duration START = Duration.ofSeconds(180);
+    private static final Duration AWAIT = Duration.ofSeconds(120);
     private static final Duration POLL = Duration.ofMillis(100);
     private static final Set<PatroniCluster> LIVE = ConcurrentHashMap.newKeySet();
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     static {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> LIVE.forEach(PatroniCluster::close), "patroni-shutdown"));
@@ -100,8 +95,8 @@ public final class PatroniCluster implements AutoCloseable {
     /** Installs Debian's {@code patroni} and {@code postgresql-15} if missing (their services kept from starting). */
     public static void ensureInstalled() {
         DebianPackages.ensure("patroni", List.of(PATRONI, PATRONICTL));
-        DebianPackages.ensure("postgresql-15", List.of(PG_BIN.resolve("postgres"), PG_BIN.resolve("initdb"),
-                PG_BIN.resolve("pg_ctl"), PG_BIN.resolve("pg_rewind"), PG_BIN.resolve("pg_basebackup")));
+        DebianPackages.ensure("postgresql-15", Stream.of("postgres", "initdb", "pg_ctl", "pg_rewind", "pg_basebackup")
+                .map(PatroniConfig.PG_BIN::resolve).toList());
     }
 
     /** {@link #start(EtcdServer, String, String, int)} in namespace {@value #DEFAULT_NAMESPACE}. */
@@ -127,18 +122,13 @@ public final class PatroniCluster implements AutoCloseable {
             throw new IllegalArgumentException("nodes >= 1 and a namespace like /service/ please");
         }
         ensureInstalled();
-        OwnedDirs.reapStale(DIR_PREFIX, PatroniCluster::reap);
+        OwnedDirs.reapStale(DIR_PREFIX, PatroniNode::reapAll);
         long t0 = System.nanoTime();
         PatroniCluster c = new PatroniCluster(etcd, namespace, scope, OwnedDirs.create(DIR_PREFIX, true), failsafe);
         LIVE.add(c);
         try {
             for (int i = 1; i <= nodes; i++) {
-                String name = scope + "-" + i;
-                Path nodeDir = Files.createDirectory(c.dir.resolve(name));
-                OwnedDirs.chownToPostgres(nodeDir);
-                PatroniNode n = new PatroniNode(name, OwnedDirs.freePort(), OwnedDirs.freePort(), nodeDir);
-                PatroniConfig.write(c, n, etcd.hostPort(), PG_BIN);
-                c.nodes.add(n);
+                c.nodes.add(PatroniConfig.newNode(c, c.dir, scope + "-" + i));
             }
             PatroniNode first = c.nodes.get(0);
             first.launch();
@@ -171,13 +161,11 @@ public final class PatroniCluster implements AutoCloseable {
         // a thread each: the common pool may have a single worker on a 2-core machine
         ExecutorService pool = Executors.newFixedThreadPool(scopes.length);
         try {
-            List<Callable<PatroniCluster>> starts = new ArrayList<>();
-            for (String s : scopes) {
-                starts.add(() -> start(etcd, DEFAULT_NAMESPACE, s, nodes, failsafe));
-            }
+            List<Future<PatroniCluster>> starts = Stream.of(scopes)
+                    .map(s -> pool.submit(() -> start(etcd, DEFAULT_NAMESPACE, s, nodes, failsafe))).toList();
             List<PatroniCluster> started = new ArrayList<>();
             Throwable failure = null;
-            for (Future<PatroniCluster> f : pool.invokeAll(starts)) {
+            for (Future<PatroniCluster> f : starts) {
                 try {
                     started.add(f.get());
                 } catch (ExecutionException e) {
@@ -274,19 +262,11 @@ public final class PatroniCluster implements AutoCloseable {
      * running and not in recovery, and takes SQL connections out of recovery; returns it.
      */
     public PatroniNode awaitLeader(Predicate<PatroniNode> which, Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
+        return Await.value("a matching leader in " + scope, timeout, POLL, () -> {
             String name = leaderName();
-            if (name != null) {
-                PatroniNode n = node(name);
-                if (which.test(n) && n.isRunningPrimary() && n.isWritable()) {
-                    return n;
-                }
-            }
-            OwnedDirs.sleep(POLL);
-        }
-        throw new AssertionError("no matching leader in " + scope + " within " + timeout.toSeconds() + " s\n"
-                + describe());
+            PatroniNode n = name == null ? null : node(name);
+            return n != null && which.test(n) && n.isRunningPrimary() && n.isWritable() ? n : null;
+        }, this::describe);
     }
 
     /**
@@ -295,20 +275,16 @@ public final class PatroniCluster implements AutoCloseable {
      * report it running a loop before its key does, and topology sources read the key.
      */
     public void awaitStreaming(Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
+        long t0 = System.nanoTime();
         PatroniNode leader = awaitLeader(n -> true, timeout);
-        while (System.nanoTime() < deadline) {
-            Set<String> streaming = leader.streamingReplicas();
-            PatroniNode l = leader;
-            boolean all = nodes.stream().filter(n -> n != l && n.isPatroniRunning())
-                    .allMatch(n -> streaming.contains(n.name()) && n.isRunningReplica());
-            if (all && nodes.stream().filter(PatroniNode::isPatroniRunning).allMatch(n -> published(n, n == l))) {
-                return;
-            }
-            OwnedDirs.sleep(POLL);
-        }
-        throw new AssertionError("members of " + scope + " not all streaming from " + leader.name() + " within "
-                + timeout.toSeconds() + " s\n" + describe());
+        Await.until("members of " + scope + " to stream from " + leader.name(), timeout.minusNanos(System.nanoTime() - t0),
+                POLL, () -> {
+                    Set<String> streaming = leader.streamingReplicas();
+                    List<PatroniNode> running = nodes.stream().filter(PatroniNode::isPatroniRunning).toList();
+                    return running.stream().filter(n -> n != leader)
+                            .allMatch(n -> streaming.contains(n.name()) && n.isRunningReplica())
+                            && running.stream().allMatch(n -> n.isPublished(etcd, memberKey(n.name()), n == leader));
+                }, this::describe);
     }
 
     /**
@@ -320,25 +296,13 @@ public final class PatroniCluster implements AutoCloseable {
         PatroniNode leader = awaitLeader(n -> true, AWAIT);
         PatroniNode candidate = nodes.stream().filter(n -> n != leader && n.isPatroniRunning()).findFirst()
                 .orElseThrow(() -> new IllegalStateException("no running replica to switch over to in " + scope));
-        Processes.Result r = Processes.run(AWAIT, List.of(PATRONICTL.toString(), "-c", leader.configFile().toString(),
-                "switchover", "--leader", leader.name(), "--candidate", candidate.name(), "--force", scope),
-                PatroniNode.cleanEnv(), dir, null);
-        if (!r.ok() || !r.stdout().contains("Successfully switched over")) {
-            throw new AssertionError("patronictl switchover failed (exit " + r.exitCode() + ")\n--- stdout ---\n"
-                    + r.stdout() + "\n--- stderr ---\n" + r.stderr() + "\n" + describe());
-        }
+        PatroniControl.patronictl(this, "switchover", "Successfully switched over", List.of("--leader", leader.name(),
+                "--candidate", candidate.name(), "--force", scope));
         awaitLeader(n -> n == candidate, AWAIT);
         awaitStreaming(AWAIT);
         Duration took = Duration.ofNanos(System.nanoTime() - t0);
         log.info("switchover in {}: {} -> {} ({} ms)", scope, leader.name(), candidate.name(), took.toMillis());
         return took;
-    }
-
-    /** {@code patronictl -c <first member's config> args...} (the config only names etcd and the scope). */
-    Processes.Result patronictl(Duration timeout, List<String> args) {
-        List<String> cmd = new ArrayList<>(List.of(PATRONICTL.toString(), "-c", nodes.get(0).configFile().toString()));
-        cmd.addAll(args);
-        return Processes.run(timeout, cmd, PatroniNode.cleanEnv(), dir, null);
     }
 
     /**
@@ -356,19 +320,10 @@ public final class PatroniCluster implements AutoCloseable {
 
     /** Waits until the leader key names another member than the one {@link #killLeader()} killed. */
     public KillTiming awaitNewLeaderKey(Duration timeout) {
-        CompletableFuture<KillTiming> f = lastKill;
-        if (f == null) {
+        if (lastKill == null) {
             throw new IllegalStateException("killLeader() was not called on " + scope);
         }
-        try {
-            return f.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (ExecutionException | TimeoutException e) {
-            throw new AssertionError("no new leader key in " + scope + " within " + timeout.toSeconds() + " s\n"
-                    + describe(), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError("interrupted", e);
-        }
+        return KillTiming.await(lastKill, timeout, () -> "no new leader key in " + scope + "\n" + describe());
     }
 
     /**
@@ -382,16 +337,12 @@ public final class PatroniCluster implements AutoCloseable {
             throw new IllegalStateException(node + " still has a postmaster running; kill it first");
         }
         node.launch();
-        long deadline = System.nanoTime() + START.toNanos();
-        while (System.nanoTime() < deadline) {
+        Await.until(node + " to rejoin " + scope + " as a replica", START, POLL, () -> {
             String leaderName = leaderName();
-            if (leaderName != null && !leaderName.equals(node.name()) && node.isRunningReplica()) {
-                awaitStreaming(Duration.ofNanos(Math.max(deadline - System.nanoTime(), 0)));
-                return Duration.ofNanos(System.nanoTime() - t0);
-            }
-            OwnedDirs.sleep(POLL);
-        }
-        throw new AssertionError(node + " did not rejoin " + scope + " as a replica\n" + describe());
+            return leaderName != null && !leaderName.equals(node.name()) && node.isRunningReplica();
+        }, this::describe);
+        awaitStreaming(START);
+        return Duration.ofNanos(System.nanoTime() - t0);
     }
 
     /** Every member's REST view and log tail plus the cluster's etcd keys: for failure messages. */
@@ -425,28 +376,5 @@ public final class PatroniCluster implements AutoCloseable {
     public String toString() {
         return "PatroniCluster[" + scope + ", " + nodes.stream().map(PatroniNode::toString)
                 .collect(Collectors.joining(", ")) + "]";
-    }
-
-    // ------------------------------------------------------------------------------------------ internals
-
-    /** Whether the member key in etcd says running, with the role expected. */
-    private boolean published(PatroniNode n, boolean leader) {
-        try {
-            String v = etcd.get(memberKey(n.name()));
-            JsonNode m = v == null ? null : JSON.readTree(v);
-            return m != null && m.path("state").asText().equals("running")
-                    && (leader ? PatroniNode.isPrimaryRole(m.path("role").asText()) : m.path("role").asText().equals("replica"));
-        } catch (java.io.IOException | RuntimeException e) {
-            return false;
-        }
-    }
-
-    /** Stops what a dead JVM's cluster left running: each member's Patroni first, then its postmaster. */
-    private static void reap(Path clusterDir) {
-        try (var members = Files.list(clusterDir)) {
-            members.filter(Files::isDirectory).forEach(PatroniNode::reap);
-        } catch (java.io.IOException e) {
-            log.warn("could not list {}: {}", clusterDir, e.toString());
-        }
     }
 }

@@ -132,21 +132,15 @@ class PatroniClusterIT {
     }
 
     /** Replication is asynchronous: a replica has a write only some milliseconds later. */
-    private static void awaitCount(PatroniNode n, long expected) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        long last = -1;
-        while (System.nanoTime() < deadline) {
+    private static void awaitCount(PatroniNode n, long expected) {
+        // a rejoining replica may still be starting up: a failed count is "not yet"
+        Await.until(expected + " rows in t on " + n, Duration.ofSeconds(120), () -> {
             try {
-                last = count(n);
+                return count(n) == expected;
             } catch (SQLException e) {
-                last = -1; // a rejoining replica may still be starting up
+                throw new IllegalStateException(e);
             }
-            if (last == expected) {
-                return;
-            }
-            Thread.sleep(50);
-        }
-        assertThat(last).as("rows in t on " + n).isEqualTo(expected);
+        });
     }
 
     private static long ms(long since) {

@@ -11,15 +11,30 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Writes a node's {@code patroni.yml} for {@link PatroniCluster}. It is written as JSON, which YAML parsers
+ * Makes a {@link PatroniCluster}'s members: directory, ports and {@code patroni.yml}. It is written as JSON, which YAML parsers
  * (Patroni's PyYAML) read as flow-style YAML: Jackson does the quoting, no YAML library is needed.
  */
 final class PatroniConfig {
+    static final Path PG_BIN = Path.of(System.getenv().getOrDefault("PG_BIN", PgServer.DEFAULT_PG_BIN));
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private PatroniConfig() {}
 
-    static void write(PatroniCluster cluster, PatroniNode node, String etcdHostPort, Path pgBin) {
+    /** A member {@code name} of {@code cluster} with its own directory under {@code clusterDir}, free ports and config. */
+    static PatroniNode newNode(PatroniCluster cluster, Path clusterDir, String name) {
+        Path nodeDir;
+        try {
+            nodeDir = Files.createDirectory(clusterDir.resolve(name));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        OwnedDirs.chownToPostgres(nodeDir);
+        PatroniNode n = new PatroniNode(name, FreePorts.pick(), FreePorts.pick(), nodeDir);
+        write(cluster, n, cluster.etcd().hostPort(), PG_BIN);
+        return n;
+    }
+
+    private static void write(PatroniCluster cluster, PatroniNode node, String etcdHostPort, Path pgBin) {
         Map<String, Object> pgParams = new LinkedHashMap<>();
         // small enough for several clusters of several nodes on a 2-core CI machine
         pgParams.put("max_connections", 50);

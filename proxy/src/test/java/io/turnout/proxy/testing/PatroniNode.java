@@ -2,7 +2,6 @@ package io.turnout.proxy.testing;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -12,7 +11,6 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -20,9 +18,9 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.stream.Stream;
 
 /**
  * One member of a {@link PatroniCluster}: a real {@code patroni} process (run as the postgres OS user through
@@ -36,17 +34,27 @@ public final class PatroniNode {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
+    /**
+     * The inherited variables removed before running patroni or patronictl: PATRONI_* ones override the config
+     * file; PG* ones would reach pg_basebackup, pg_rewind and libpq; PYTHON* ones could point /usr/bin/python3
+     * at another interpreter's modules.
+     */
+    private static final String[] ENV_PREFIXES = {"PATRONI", "PG", "PYTHON"};
+
     private final String name;
     private final int pgPort;
     private final int restPort;
     private final Path dir;
-    private volatile Process process;
+    /** {@code patroni patroni.yml}; it bootstraps, clones, rewinds or just starts PostgreSQL as needed. */
+    private final ServerProcess patroni;
 
     PatroniNode(String name, int pgPort, int restPort, Path dir) {
         this.name = name;
         this.pgPort = pgPort;
         this.restPort = restPort;
         this.dir = dir;
+        this.patroni = new ServerProcess("patroni", OwnedDirs.asPostgres(List.of(PatroniCluster.PATRONI.toString(),
+                configFile().toString())), dir).withoutEnv(ENV_PREFIXES);
     }
 
     /** The Patroni member name: {@code <scope>-<n>}; also its application_name when it streams. */
@@ -97,14 +105,9 @@ public final class PatroniNode {
         return connect(PatroniCluster.SUPERUSER, PatroniCluster.SUPERUSER_PASSWORD, db);
     }
 
+    /** A short connect timeout: the probes of {@link PatroniCluster} ask nodes that may be down or hung. */
     public Connection connect(String user, String password, String db) throws SQLException {
-        Properties props = new Properties();
-        props.setProperty("user", user);
-        props.setProperty("password", password);
-        props.setProperty("connectTimeout", "5");
-        props.setProperty("socketTimeout", "30");
-        props.setProperty("ApplicationName", "turnout-test");
-        return DriverManager.getConnection(jdbcUrl(db), props);
+        return PgSql.connect(jdbcUrl(db), user, password, Duration.ofSeconds(5), Duration.ofSeconds(30));
     }
 
     /** pg_is_in_recovery() over JDBC: true on a replica (or a leader still promoting). */
@@ -157,8 +160,7 @@ public final class PatroniNode {
 
     /** Whether this node's Patroni process is alive (it may be killed by {@link PatroniCluster#killLeader()}). */
     public boolean isPatroniRunning() {
-        Process p = process;
-        return p != null && p.isAlive();
+        return patroni.isAlive();
     }
 
     /**
@@ -185,8 +187,24 @@ public final class PatroniNode {
         }
     }
 
+    /** {@code method} (POST, DELETE) of a REST API path with a JSON body (or none); returns status and body. */
+    HttpResponse<String> restSend(String method, String path, String json) {
+        HttpRequest req = HttpRequest.newBuilder(URI.create(restUrl() + path)).timeout(Duration.ofSeconds(30))
+                .header("Content-Type", "application/json")
+                .method(method, json == null ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofString(json)).build();
+        try {
+            return HTTP.send(req, HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new UncheckedIOException(method + " " + restUrl() + path, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
+        }
+    }
+
     public String logTail(int lines) {
-        return OwnedDirs.tail(logFile(), lines);
+        return patroni.logTail(lines);
     }
 
     @Override
@@ -196,17 +214,24 @@ public final class PatroniNode {
 
     // -------------------------------------------------------------------------- lifecycle, for the cluster
 
-    /**
-     * The inherited variables to remove (null values, as {@link Processes#run} takes them) before running patroni
-     * or patronictl: PATRONI_* ones override the config file; PG* ones would reach pg_basebackup, pg_rewind and
-     * libpq; PYTHON* ones could point /usr/bin/python3 at another interpreter's modules.
-     */
+    /** The inherited variables to remove before running patronictl (null values, as {@link Processes#run} takes them). */
     static Map<String, String> cleanEnv() {
         Map<String, String> env = new HashMap<>();
-        System.getenv().keySet().stream()
-                .filter(k -> k.startsWith("PATRONI") || k.startsWith("PG") || k.startsWith("PYTHON"))
+        System.getenv().keySet().stream().filter(k -> Stream.of(ENV_PREFIXES).anyMatch(k::startsWith))
                 .forEach(k -> env.put(k, null));
         return env;
+    }
+
+    /** Whether this member's key in etcd ({@code key}) says running, as leader or as replica. */
+    boolean isPublished(EtcdServer etcd, String key, boolean leader) {
+        try {
+            String v = etcd.get(key);
+            JsonNode m = v == null ? null : JSON.readTree(v);
+            return m != null && m.path("state").asText().equals("running")
+                    && (leader ? isPrimaryRole(m.path("role").asText()) : m.path("role").asText().equals("replica"));
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
     }
 
     /** Patroni 3.x says master, 4.x primary. */
@@ -215,46 +240,22 @@ public final class PatroniNode {
     }
 
     /** kill -9 of Patroni alone (runuser and its children): PostgreSQL, not its child, runs on. */
-    synchronized void killPatroniOnly() {
-        Process p = process;
-        if (p != null) {
-            OwnedDirs.killTree(p.toHandle());
-            try {
-                p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+    void killPatroniOnly() {
+        patroni.kill();
     }
 
     /** The running Patroni process (runuser's child when the tests run as root), or null. */
     ProcessHandle patroniProcess() {
-        Process p = process;
-        if (p == null || !p.isAlive()) {
+        ProcessHandle h = patroni.handle();
+        if (h == null || !h.isAlive()) {
             return null;
         }
-        return OwnedDirs.runningAsRoot() ? p.toHandle().children().findFirst().orElse(null) : p.toHandle();
+        return OwnedDirs.runningAsRoot() ? h.children().findFirst().orElse(null) : h;
     }
 
-    /** Starts {@code patroni patroni.yml}; it bootstraps, clones, rewinds or just starts PostgreSQL as needed. */
-    synchronized void launch() {
-        if (isPatroniRunning()) {
-            throw new IllegalStateException(name + "'s Patroni is already running");
-        }
-        ProcessBuilder pb = new ProcessBuilder(OwnedDirs.asPostgres(List.of(PatroniCluster.PATRONI.toString(),
-                configFile().toString())))
-                .directory(dir.toFile())
-                .redirectErrorStream(true)
-                // a file, not a pipe nobody drains: Patroni logs every loop_wait for as long as it runs
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile().toFile()))
-                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
-        cleanEnv().forEach((k, v) -> pb.environment().remove(k));
-        try {
-            process = pb.start();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot start " + PatroniCluster.PATRONI, e);
-        }
-        OwnedDirs.writePid(dir.resolve("patroni.pid"), process.toHandle());
+    /** Starts Patroni; it must not be running. */
+    void launch() {
+        patroni.start();
     }
 
     /**
@@ -263,20 +264,19 @@ public final class PatroniNode {
      * member key stay in etcd until their lease (ttl) runs out.
      */
     synchronized void kill() {
-        Process p = process;
-        if (p != null) {
-            OwnedDirs.killTree(p.toHandle()); // runuser, patroni and whatever patroni runs (pg_basebackup, ...)
-        }
-        ProcessHandle pm = postmaster();
-        if (pm != null) {
-            OwnedDirs.killTree(pm);
-        }
+        patroni.kill(); // runuser, patroni and whatever patroni runs (pg_basebackup, ...)
+        Processes.destroyTree(postmaster());
     }
 
-    /** Stops what a dead JVM left running in a member directory: Patroni (by its pid file), then PostgreSQL. */
-    static void reap(Path memberDir) {
-        OwnedDirs.killTree(OwnedDirs.tagged(memberDir.resolve("patroni.pid")));
-        new PatroniNode(memberDir.getFileName().toString(), 0, 0, memberDir).kill();
+    /** Stops what a dead JVM's cluster left running: each member's Patroni (by its pid file), then PostgreSQL. */
+    static void reapAll(Path clusterDir) {
+        OwnedDirs.killTagged(clusterDir);
+        try (var members = Files.list(clusterDir)) {
+            members.filter(Files::isDirectory)
+                    .forEach(d -> new PatroniNode(d.getFileName().toString(), 0, 0, d).kill());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + clusterDir, e);
+        }
     }
 
     /** The running postmaster named by data/postmaster.pid, or null. PostgreSQL is not Patroni's child. */

@@ -35,9 +35,9 @@ import org.slf4j.LoggerFactory;
 public final class PgShard implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(PgShard.class);
 
-    private static final Duration BASEBACKUP_TIMEOUT = Duration.ofSeconds(120);
-    private static final Duration AWAIT = Duration.ofSeconds(60);
-    private static final Duration POLL = Duration.ofMillis(50);
+    /** Deadlines for a busy 2-core CI box: many times what a quiet machine needs. */
+    private static final Duration BASEBACKUP_TIMEOUT = Duration.ofSeconds(180);
+    private static final Duration AWAIT = Duration.ofSeconds(120);
 
     /** One PostgreSQL server of the shard; which role it has depends on the shard's history. */
     public static final class Node {
@@ -285,7 +285,7 @@ public final class PgShard implements AutoCloseable {
     private static String controlData(Node node, String field) {
         PgServer s = node.server();
         // LC_ALL=C: the field names are translated otherwise
-        String out = s.runAsServerUser(Duration.ofSeconds(30),
+        String out = s.runAsServerUser(Duration.ofSeconds(60),
                 List.of("env", "LC_ALL=C", s.bin("pg_controldata"), "-D", s.dataDir().toString())).orThrow().stdout();
         for (String line : out.split("\n")) {
             if (line.startsWith(field + ":")) {
@@ -296,30 +296,8 @@ public final class PgShard implements AutoCloseable {
     }
 
     private void await(BooleanSupplier condition, String what) {
-        long deadline = System.nanoTime() + AWAIT.toNanos();
-        AssertionError last = null;
-        while (System.nanoTime() < deadline) {
-            try {
-                if (condition.getAsBoolean()) {
-                    return;
-                }
-                last = null;
-            } catch (AssertionError e) {
-                last = e; // psql against a server that is still starting or shutting down
-            }
-            try {
-                Thread.sleep(POLL.toMillis());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError("interrupted waiting for " + what, e);
-            }
-        }
-        AssertionError timeout = new AssertionError("timed out after " + AWAIT.toSeconds() + " s waiting for "
-                + what + "\n--- " + primary + " log (tail) ---\n" + primary.server().logTail(30)
+        // psql fails against a server that is still starting or shutting down: Await counts that as "not yet"
+        Await.until(what, AWAIT, condition, () -> "--- " + primary + " log (tail) ---\n" + primary.server().logTail(30)
                 + "\n--- " + replica + " log (tail) ---\n" + replica.server().logTail(30));
-        if (last != null) {
-            timeout.addSuppressed(last);
-        }
-        throw timeout;
     }
 }

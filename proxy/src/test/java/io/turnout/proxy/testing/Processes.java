@@ -7,8 +7,10 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -24,6 +26,8 @@ import java.util.concurrent.TimeUnit;
 public final class Processes {
     /** How long the output pumps may run on after the process exited (a grandchild may hold the pipe). */
     private static final Duration DRAIN = Duration.ofSeconds(5);
+    /** How long a killed process tree may take to die (a busy CI box schedules it late). */
+    private static final Duration KILL_WAIT = Duration.ofSeconds(30);
 
     private Processes() {}
 
@@ -144,13 +148,34 @@ public final class Processes {
         destroyTree(p.toHandle());
     }
 
+    /**
+     * SIGKILLs a process and all its descendants (collected first, so none is re-parented and missed), then waits
+     * until they are dead; {@code null} is ignored. A dead process that is not the JVM's child stays a zombie
+     * until init reaps it, which init here does only every couple of seconds: zombies count as dead, as they
+     * hold no port, file or memory. Best effort: an unkillable process must not hang the test run.
+     */
     public static void destroyTree(ProcessHandle h) {
-        h.descendants().forEach(ProcessHandle::destroyForcibly);
-        h.destroyForcibly();
+        if (h == null) {
+            return;
+        }
+        List<ProcessHandle> all = new ArrayList<>(h.descendants().toList());
+        all.add(h);
+        all.forEach(ProcessHandle::destroyForcibly);
+        long deadline = System.nanoTime() + KILL_WAIT.toNanos();
+        for (ProcessHandle p : all) {
+            while (p.isAlive() && !isZombie(p) && System.nanoTime() < deadline) {
+                Await.sleep(Duration.ofMillis(10));
+            }
+        }
+    }
+
+    private static boolean isZombie(ProcessHandle h) {
         try {
-            h.onExit().get(10, TimeUnit.SECONDS);
-        } catch (Exception ignored) {
-            // best effort: a zombie or an unkillable child must not hang the test run
+            String stat = Files.readString(Path.of("/proc", Long.toString(h.pid()), "stat"));
+            // "pid (comm) S ...": comm may hold spaces and parentheses, the state follows the last ')'
+            return stat.charAt(stat.lastIndexOf(')') + 2) == 'Z';
+        } catch (IOException | RuntimeException e) {
+            return !h.isAlive(); // no /proc entry: gone
         }
     }
 

@@ -4,8 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -13,10 +11,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -34,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * <p>{@link #start} runs {@code /usr/bin/prometheus} on a free 127.0.0.1 port with its config and TSDB in a fresh
  * {@code /tmp/turnout-prom-*} directory, scraping job {@value #JOB}. Prometheus does not refuse to run as root,
  * so it runs as whoever the JVM is. {@link #close()} kills it and deletes the directory; a shutdown hook does
- * the same at JVM exit, and the next JVM reaps what a killed one left (as PgServer does).
+ * the same at JVM exit, and the next JVM reaps what a killed one left.
  */
 public final class Prometheus implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Prometheus.class);
@@ -45,12 +41,10 @@ public final class Prometheus implements AutoCloseable {
 
     private static final Path BIN = Path.of(System.getenv().getOrDefault("PROMETHEUS_BIN", "/usr/bin"));
     private static final String DIR_PREFIX = "turnout-prom-";
-    private static final Duration AWAIT = Duration.ofSeconds(60);
-    private static final int PORT_ATTEMPTS = 5;
+    private static final Duration AWAIT = Duration.ofSeconds(90);
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private static final Set<Prometheus> LIVE = ConcurrentHashMap.newKeySet();
-    private static volatile boolean reaped;
 
     static {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> LIVE.forEach(Prometheus::close), "prometheus-shutdown"));
@@ -61,12 +55,16 @@ public final class Prometheus implements AutoCloseable {
 
     private final Path dir;
     private final int port;
-    private final Process process;
+    private final ServerProcess process;
 
-    private Prometheus(Path dir, int port, Process process) {
+    private Prometheus(Path dir, int port) {
         this.dir = dir;
         this.port = port;
-        this.process = process;
+        this.process = new ServerProcess("prometheus", List.of(BIN.resolve("prometheus").toString(),
+                "--config.file=" + dir.resolve("prometheus.yml"),
+                "--storage.tsdb.path=" + dir.resolve("data"),
+                "--web.listen-address=" + HOST + ":" + port,
+                "--log.level=info"), dir);
     }
 
     /** Installs Debian's {@code prometheus} package (both programs) if either is missing; fails if it cannot. */
@@ -99,11 +97,9 @@ public final class Prometheus implements AutoCloseable {
      */
     public static Prometheus start(String targetHostPort, String metricsPath, Duration scrapeInterval) {
         ensureInstalled();
-        reapStaleDirs();
-        Path dir;
+        OwnedDirs.reapStale(DIR_PREFIX);
+        Path dir = OwnedDirs.create(DIR_PREFIX, false);
         try {
-            dir = Files.createTempDirectory(Path.of("/tmp"), DIR_PREFIX);
-            Files.writeString(dir.resolve("owner"), tag(ProcessHandle.current()));
             String interval = scrapeInterval.toMillis() + "ms";
             Files.writeString(dir.resolve("prometheus.yml"), String.join("\n",
                     "global:",
@@ -117,30 +113,24 @@ public final class Prometheus implements AutoCloseable {
                     "      - targets: ['" + targetHostPort + "']",
                     ""));
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot create the Prometheus test directory under /tmp", e);
+            OwnedDirs.deleteTree(dir);
+            throw new UncheckedIOException("cannot write the Prometheus config in " + dir, e);
         }
         long t0 = System.nanoTime();
-        for (int attempt = 1; attempt <= PORT_ATTEMPTS; attempt++) {
-            int port = freePort();
-            Process p = launch(dir, port);
-            Prometheus prom = new Prometheus(dir, port, p);
+        try {
+            Prometheus prom = FreePorts.retry("Prometheus", () -> {
+                Prometheus p = new Prometheus(dir, FreePorts.pick());
+                p.process.startAndAwait(AWAIT, p::ready);
+                return p;
+            });
             LIVE.add(prom);
-            if (prom.awaitReady()) {
-                log.info("Prometheus on {}:{} scraping {}{} every {} in {} ({} ms)", HOST, port, targetHostPort,
-                        metricsPath, scrapeInterval, dir, (System.nanoTime() - t0) / 1_000_000);
-                return prom;
-            }
-            String tail = prom.logTail(30);
-            Processes.destroyTree(p);
-            LIVE.remove(prom);
-            if (!tail.contains("address already in use") || attempt == PORT_ATTEMPTS) {
-                OwnedDirs.deleteTree(dir);
-                throw new IllegalStateException("Prometheus did not become ready on port " + port
-                        + "\n--- prometheus.log (tail) ---\n" + tail);
-            }
-            log.info("port {} was taken before Prometheus could bind it; retrying on another", port);
+            log.info("Prometheus on {}:{} scraping {}{} every {} in {} ({} ms)", HOST, prom.port, targetHostPort,
+                    metricsPath, scrapeInterval, dir, (System.nanoTime() - t0) / 1_000_000);
+            return prom;
+        } catch (RuntimeException | AssertionError e) {
+            OwnedDirs.deleteTree(dir);
+            throw e;
         }
-        throw new AssertionError("unreachable");
     }
 
     public String baseUrl() {
@@ -194,40 +184,26 @@ public final class Prometheus implements AutoCloseable {
      * 5 s after {@link #start} whatever the interval: Prometheus 2.42 applies new targets at most every 5 s.
      */
     public void awaitScrape(String job) {
-        long deadline = System.nanoTime() + AWAIT.toNanos();
-        JsonNode targets = null;
-        while (System.nanoTime() < deadline) {
-            targets = api("/api/v1/targets?state=active").path("activeTargets");
+        Await.until("job " + job + " to be scraped", AWAIT, () -> {
             boolean up = false;
-            for (JsonNode t : targets) {
+            for (JsonNode t : api("/api/v1/targets?state=active").path("activeTargets")) {
                 up |= job.equals(t.path("labels").path("job").asText()) && "up".equals(t.path("health").asText());
             }
-            if (up && query("up{job=\"" + job + "\"} == 1").size() == 1) {
-                return;
-            }
-            sleep(Duration.ofMillis(100));
-        }
-        throw new AssertionError("job " + job + " was not scraped within " + AWAIT.toSeconds() + " s; targets: "
-                + targets + "\n--- prometheus.log (tail) ---\n" + logTail(30));
+            return up && query("up{job=\"" + job + "\"} == 1").size() == 1;
+        }, () -> "targets: " + api("/api/v1/targets?state=active").path("activeTargets")
+                + "\n--- prometheus.log (tail) ---\n" + logTail(30));
     }
 
     /** The last {@code lines} lines of Prometheus's own log, for failure messages. */
     public String logTail(int lines) {
-        try {
-            List<String> all = Files.readAllLines(dir.resolve("prometheus.log"), StandardCharsets.UTF_8);
-            return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
-        } catch (NoSuchFileException e) {
-            return "(no prometheus.log)";
-        } catch (IOException e) {
-            return "(cannot read prometheus.log: " + e + ")";
-        }
+        return process.logTail(lines);
     }
 
     /** Kills Prometheus and deletes its directory (config, TSDB, log). */
     @Override
     public void close() {
         if (LIVE.remove(this)) {
-            Processes.destroyTree(process);
+            process.kill();
             OwnedDirs.deleteTree(dir);
         }
     }
@@ -239,106 +215,22 @@ public final class Prometheus implements AutoCloseable {
 
     // ------------------------------------------------------------------------------------------ internals
 
-    private static Process launch(Path dir, int port) {
-        Path data = dir.resolve("data");
-        ProcessBuilder pb = new ProcessBuilder(BIN.resolve("prometheus").toString(),
-                "--config.file=" + dir.resolve("prometheus.yml"),
-                "--storage.tsdb.path=" + data,
-                "--web.listen-address=" + HOST + ":" + port,
-                "--log.level=info")
-                .directory(dir.toFile())
-                .redirectErrorStream(true)
-                // a file, not a pipe nobody drains: Prometheus logs for as long as it runs
-                .redirectOutput(dir.resolve("prometheus.log").toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-        try {
-            Process p = pb.start();
-            Files.writeString(dir.resolve("pid"), tag(p.toHandle()));
-            return p;
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot start " + BIN.resolve("prometheus"), e);
-        }
-    }
-
-    /** Polls /-/ready; false if Prometheus exited or did not get ready in time. */
-    private boolean awaitReady() {
-        long deadline = System.nanoTime() + AWAIT.toNanos();
+    /** Whether GET /-/ready answers 200 (false while Prometheus is not listening yet). */
+    private boolean ready() {
         HttpRequest req = HttpRequest.newBuilder(URI.create(baseUrl() + "/-/ready"))
                 .timeout(Duration.ofSeconds(5)).GET().build();
-        while (System.nanoTime() < deadline && process.isAlive()) {
-            try {
-                if (HTTP.send(req, HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
-                    return true;
-                }
-            } catch (IOException e) {
-                // not listening yet
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError("interrupted", e);
-            }
-            sleep(Duration.ofMillis(100));
-        }
-        return false;
-    }
-
-    /** "pid start-instant": a pid alone could name an unrelated process after a reboot or pid wrap. */
-    private static String tag(ProcessHandle h) {
-        return h.pid() + " " + h.info().startInstant().map(Instant::toString).orElse("?") + "\n";
-    }
-
-    private static ProcessHandle tagged(Path file) throws IOException {
-        String[] t = Files.readString(file).strip().split(" ");
-        return ProcessHandle.of(Long.parseLong(t[0]))
-                .filter(h -> h.isAlive() && h.info().startInstant().map(Instant::toString).orElse("?").equals(t[1]))
-                .orElse(null);
-    }
-
-    /** Kills and removes the servers of JVMs that died without running their shutdown hook. Once per JVM. */
-    private static synchronized void reapStaleDirs() {
-        if (reaped) {
-            return;
-        }
-        reaped = true;
-        try (Stream<Path> dirs = Files.list(Path.of("/tmp"))) {
-            for (Path d : dirs.filter(x -> x.getFileName().toString().startsWith(DIR_PREFIX)).toList()) {
-                try {
-                    if (tagged(d.resolve("owner")) != null) {
-                        continue;
-                    }
-                    ProcessHandle server = Files.exists(d.resolve("pid")) ? tagged(d.resolve("pid")) : null;
-                    if (server != null) {
-                        Processes.destroyTree(server);
-                    }
-                } catch (IOException | RuntimeException e) {
-                    continue; // half-written tags: a JVM is starting one right now; leave it alone
-                }
-                log.info("removing stale Prometheus test directory {}", d);
-                OwnedDirs.deleteTree(d);
-            }
+        try {
+            return HTTP.send(req, HttpResponse.BodyHandlers.discarding()).statusCode() == 200;
         } catch (IOException e) {
-            log.warn("could not clean up stale Prometheus test directories: {}", e.toString());
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
         }
     }
 
     private static double value(JsonNode pair) {
         // [ <unix time>, "<value>" ]: the value is a string so that NaN and +Inf survive JSON
         return Double.parseDouble(pair.path(1).asText());
-    }
-
-    private static int freePort() {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(HOST))) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot find a free TCP port on " + HOST, e);
-        }
-    }
-
-    private static void sleep(Duration d) {
-        try {
-            Thread.sleep(d.toMillis());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError("interrupted", e);
-        }
     }
 }

@@ -16,7 +16,7 @@ public final class RawClient implements AutoCloseable {
 
     public RawClient(int port) throws IOException {
         socket = new Socket("127.0.0.1", port);
-        socket.setSoTimeout(10_000);
+        socket.setSoTimeout(30_000); // a generous read deadline: only a failing test waits for it
         in = new DataInputStream(socket.getInputStream());
         out = socket.getOutputStream();
     }

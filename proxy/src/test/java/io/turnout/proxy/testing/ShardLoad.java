@@ -3,6 +3,7 @@ package io.turnout.proxy.testing;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
@@ -18,6 +19,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * dead leader from ones that began after it died. A worker whose connection dies reconnects.
  */
 public final class ShardLoad implements AutoCloseable {
+    /** How long the waits below give the load: a busy 2-core CI box may stall it for many seconds. */
+    private static final Duration AWAIT = Duration.ofSeconds(120);
     public static final String TABLE = "CREATE TABLE IF NOT EXISTS fo_log (id bigserial primary key, worker int, "
             + "port int, ts timestamptz)";
 
@@ -102,21 +105,16 @@ public final class ShardLoad implements AutoCloseable {
         }
     }
 
-    /** Waits for {@code more} commits (at most 30 s) and fails when they do not come. */
+    /** Waits for {@code more} commits (at most {@link #AWAIT}) and fails when they do not come. */
     public void awaitCommits(long more) throws InterruptedException {
         long target = commits.get() + more;
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (commits.get() < target && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-        }
-        if (commits.get() < target) {
-            throw new AssertionError(database + ": load stalled at " + commits.get() + " commits; failures " + failures);
-        }
+        Await.until(database + " to commit " + more + " more transactions", AWAIT, Duration.ofMillis(5),
+                () -> commits.get() >= target, () -> "load stalled at " + commits.get() + " commits; failures " + failures);
     }
 
-    /** The first commit at or after {@code sinceNanos} served by {@code port} (nanoTime), waiting up to 30 s; -1 if none. */
+    /** The first commit at or after {@code sinceNanos} served by {@code port} (nanoTime), waiting up to {@link #AWAIT}; -1 if none. */
     public long firstCommitOn(int port, long sinceNanos) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        long deadline = System.nanoTime() + AWAIT.toNanos();
         while (System.nanoTime() < deadline) {
             long best = -1;
             for (long[] c : commitLog) {

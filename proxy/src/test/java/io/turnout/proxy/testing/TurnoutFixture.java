@@ -147,7 +147,7 @@ public final class TurnoutFixture implements AutoCloseable {
             p.setProperty("password", password);
         }
         p.setProperty("connectTimeout", "10");
-        p.setProperty("socketTimeout", "60");
+        p.setProperty("socketTimeout", "120"); // a login waits its turn on a busy CI box too
         p.putAll(extra);
         return DriverManager.getConnection(jdbcUrl(db), p);
     }
@@ -174,10 +174,6 @@ public final class TurnoutFixture implements AutoCloseable {
     @Override
     public void close() {
         server.close();
-        try (var files = Files.walk(dir)) {
-            files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        OwnedDirs.deleteTree(dir);
     }
 }
