@@ -4,7 +4,6 @@ import io.netty.channel.EventLoop;
 import io.turnout.config.ConfigException;
 import io.turnout.config.DatabaseConfig;
 import io.turnout.protocol.SqlState;
-import io.turnout.proxy.TurnoutServer;
 import io.turnout.proxy.client.ClientConnection;
 import io.turnout.proxy.pool.ConnectionInfo;
 import io.turnout.proxy.pool.Database;
@@ -25,10 +24,10 @@ final class AdminControl {
     /** How often a waiting command (PAUSE, WAIT_CLOSE) looks again. */
     private static final long POLL_MILLIS = 50;
 
-    private final TurnoutServer turnout;
+    private final Pooler turnout;
     private final EventLoop loop;
 
-    AdminControl(TurnoutServer turnout, EventLoop loop) {
+    AdminControl(Pooler turnout, EventLoop loop) {
         this.turnout = turnout;
         this.loop = loop;
     }

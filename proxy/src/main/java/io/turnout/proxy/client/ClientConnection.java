@@ -11,9 +11,7 @@ import io.turnout.protocol.PgFrameScanner;
 import io.turnout.protocol.PgProtocolException;
 import io.turnout.protocol.PgWrite;
 import io.turnout.protocol.SqlState;
-import io.turnout.proxy.LogText;
-import io.turnout.proxy.TurnoutServer;
-import io.turnout.proxy.admin.AdminConsole;
+import io.turnout.proxy.log.LogText;
 import io.turnout.proxy.net.ProxyProtocol;
 import io.turnout.proxy.pool.ConnectionInfo;
 import io.turnout.proxy.pool.ShardStats;
@@ -41,14 +39,14 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
 
     public enum State { LOGIN, IDLE, WAITING, ACTIVE, CLOSED }
 
-    private final TurnoutServer turnout;
+    private final Clients clients;
     private final PgFrameScanner scanner;
     private final long id = ConnectionInfo.nextId();
     private final long connectNanos = System.nanoTime();
     private final RequestClock clock = new RequestClock(connectNanos);
     private ShardStats stats;
     /** Set when this client logged in to the admin console instead of a database. */
-    private AdminConsole admin;
+    private ConsoleSession admin;
     private Channel channel;
     private State state = State.LOGIN;
     private ClientLogin login;
@@ -92,9 +90,9 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     /** Closed by a Terminate while waiting, with requests still to run on the server it will get. */
     private boolean orphaned;
 
-    public ClientConnection(TurnoutServer turnout) {
-        this.turnout = turnout;
-        this.scanner = new PgFrameScanner(io.netty.buffer.ByteBufAllocator.DEFAULT, turnout.config().maxPacketSize(), true);
+    public ClientConnection(Clients clients) {
+        this.clients = clients;
+        this.scanner = new PgFrameScanner(io.netty.buffer.ByteBufAllocator.DEFAULT, clients.config().maxPacketSize(), true);
     }
 
     // ---- channel events ----
@@ -104,11 +102,11 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         channel = ctx.channel();
         readPause = new ReadPause(channel);
         timers = new ClientTimers(channel.eventLoop());
-        deadlines = new ClientDeadlines(channel.eventLoop(), clock, () -> turnout.config().pool().clientLimits(),
+        deadlines = new ClientDeadlines(channel.eventLoop(), clock, () -> clients.config().pool().clientLimits(),
                 () -> state == State.IDLE && server == null && admin == null, () -> state == State.WAITING,
                 this::deadlinePassed);
-        login = new ClientLogin(this, turnout);
-        java.time.Duration timeout = turnout.config().pool().clientLoginTimeout();
+        login = new ClientLogin(this, clients);
+        java.time.Duration timeout = clients.config().pool().clientLoginTimeout();
         timers.startLogin(timeout, () -> {
             if (state == State.LOGIN) {
                 fatal(SqlState.PROTOCOL_VIOLATION, "client_login_timeout: login not completed within "
@@ -179,13 +177,13 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
             login.abandon();
         }
         if (cancelKey != 0) {
-            turnout.cancels().unregister(cancelKey, this);
+            clients.cancels().unregister(cancelKey, this);
         }
         if (counted) {
-            turnout.clientCount().decrementAndGet();
+            clients.count().decrementAndGet();
         }
         if (pool != null) {
-            turnout.clientCounts().release(pool.db().clientCounter(), user);
+            clients.counts().release(pool.db().clientCounter(), user);
         }
         if (was == State.WAITING) {
             if (terminated && !pending.isEmpty() && !clientMidFrame && !outstanding.unsynced()) {
@@ -529,7 +527,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     void authenticated(String user, String database, Pool pool, Map<String, String> startup) {
         this.user = user;
         this.database = database;
-        String refused = turnout.clientCounts().admit(turnout.config().pool().clientLimits(), pool.db().clientCounter(), user);
+        String refused = clients.counts().admit(clients.config().pool().clientLimits(), pool.db().clientCounter(), user);
         if (refused != null) {
             fatal(SqlState.PROTOCOL_VIOLATION, refused); // PgBouncer's code and words for these two limits
             return;
@@ -537,7 +535,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         this.pool = pool;
         this.mode = pool.mode();
         this.shard = pool.shard(channel.eventLoop());
-        this.handback = new ServerHandback(turnout, pool, shard);
+        this.handback = new ServerHandback(clients.cancels(), pool, shard);
         this.stats = shard.stats();
         this.params = pool.intern(ParamSet.fromStartup(startup));
         int maxPrepared = pool.settings().maxPreparedStatements();
@@ -545,10 +543,10 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
             listen = new ListenGuard(pool.settings().listenMode());
         }
         if (mode != PoolMode.SESSION && maxPrepared > 0) {
-            statements = new NamedStatements(turnout.pools().prepared(), maxPrepared, shard.stats());
+            statements = new NamedStatements(clients.pools().prepared(), maxPrepared, shard.stats());
         }
         this.login = null;
-        int[] key = turnout.cancels().register(this);
+        int[] key = clients.cancels().register(this);
         cancelKey = key[0];
         cancelSecret = key[1];
         timers.loginDone();
@@ -571,11 +569,11 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         this.database = database;
         this.login = null;
         timers.loginDone();
-        int[] key = turnout.cancels().register(this);
+        int[] key = clients.cancels().register(this);
         cancelKey = key[0];
         cancelSecret = key[1];
         state = State.IDLE;
-        admin = new AdminConsole(turnout, channel, user, fullAccess, this::fatal);
+        admin = clients.consoles().open(channel, user, fullAccess, this::fatal);
         admin.welcome(cancelKey, cancelSecret);
     }
 
@@ -593,9 +591,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
 
     /** Counts this client against max_client_conn; false when the limit is reached. */
     boolean countClient() {
-        int max = turnout.config().pool().maxClientConn();
-        if (turnout.clientCount().incrementAndGet() > max) {
-            turnout.clientCount().decrementAndGet();
+        if (!clients.admit(clients.config().pool().maxClientConn())) {
             return false;
         }
         counted = true;
@@ -611,7 +607,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
         }
         ServerConnection s = server;
         s.beginCancel();
-        turnout.cancels().sendCancel(s.address(), s.backendPid(), s.backendSecret(), channel.eventLoop(),
+        clients.cancels().sendCancel(s.address(), s.backendPid(), s.backendSecret(), channel.eventLoop(),
                 s::endCancel);
     }
 
@@ -642,7 +638,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter
     }
 
     private void startIdleTxTimer() {
-        java.time.Duration timeout = turnout.config().pool().idleTransactionTimeout();
+        java.time.Duration timeout = clients.config().pool().idleTransactionTimeout();
         timers.startIdleTransaction(timeout, () -> {
             if (server != null && outstanding.expectedReady() == 0 && txStatus != 'I') {
                 fatal(SqlState.IDLE_IN_TRANSACTION_TIMEOUT, "idle_transaction_timeout: transaction idle for more than "

@@ -17,8 +17,7 @@ import io.turnout.protocol.auth.AuthException;
 import io.turnout.protocol.auth.Md5;
 import io.turnout.protocol.auth.ScramSecret;
 import io.turnout.protocol.auth.ScramServer;
-import io.turnout.proxy.LogText;
-import io.turnout.proxy.TurnoutServer;
+import io.turnout.proxy.log.LogText;
 import io.turnout.proxy.net.ProxyProtocol;
 import io.turnout.proxy.pool.Database;
 import io.turnout.proxy.tls.ChannelBinding;
@@ -39,7 +38,7 @@ final class ClientLogin {
     private enum Step { STARTUP, CLEARTEXT, MD5, SASL_INITIAL, SASL_RESPONSE }
 
     private final ClientConnection client;
-    private final TurnoutServer turnout;
+    private final Clients clients;
     private final TurnoutConfig config;
     private Step step = Step.STARTUP;
     private Map<String, String> startup;
@@ -56,10 +55,10 @@ final class ClientLogin {
     private boolean awaitingLookup;
     private boolean secretFromAuthQuery;
 
-    ClientLogin(ClientConnection client, TurnoutServer turnout) {
+    ClientLogin(ClientConnection client, Clients clients) {
         this.client = client;
-        this.turnout = turnout;
-        this.config = turnout.config();
+        this.clients = clients;
+        this.config = clients.config();
     }
 
     void onFrame(byte type, ByteBuf frame) {
@@ -88,7 +87,7 @@ final class ClientLogin {
     private void onStartup(StartupPacket p) {
         Channel ch = client.channel();
         if (p.isCancelRequest()) {
-            turnout.cancels().cancel(p.processId(), p.secretKey());
+            clients.cancels().cancel(p.processId(), p.secretKey());
             ch.close();
             return;
         }
@@ -135,7 +134,7 @@ final class ClientLogin {
         }
         database = config.database(dbName);
         if (database != null && !config.databases().containsKey(dbName) && database.isPatroni()
-                && !turnout.topology().scopeExists(database.patroniScope())) {
+                && !clients.patroniScopeExists(database.patroniScope())) {
             database = null; // a wildcard name with no such Patroni cluster behind it
         }
         secret = config.users().get(user);
@@ -148,7 +147,7 @@ final class ClientLogin {
         if (secret == null && authUser != null && config.authType() != AuthType.TRUST
                 && config.authType() != AuthType.CERT) {
             awaitingLookup = true;
-            AuthQuery.lookup(turnout.pools(), database, authUser, config.authQuery(), user, ch.eventLoop(),
+            AuthQuery.lookup(clients.pools(), database, authUser, config.authQuery(), user, ch.eventLoop(),
                     new AuthQuery.Result() {
                         @Override
                         public void found(String looked) {
@@ -292,7 +291,7 @@ final class ClientLogin {
                 try {
                     byte[] serverFinal = scram.handleClientFinal(PgRead.body(frame));
                     if (scramFromVerifier) {
-                        turnout.pools().rememberScramKeys(user, scram.clientKey(),
+                        clients.pools().rememberScramKeys(user, scram.clientKey(),
                                 ScramSecret.parse(secret).serverKey());
                     }
                     Channel ch = client.channel();
@@ -322,7 +321,7 @@ final class ClientLogin {
             scramFromVerifier = true;
             return new ScramServer(ScramSecret.parse(secret));
         }
-        return new ScramServer(turnout.scramSecretFor(user, secret));
+        return new ScramServer(clients.scramSecretFor(user, secret));
     }
 
     private boolean cleartextMatches(String password) {
@@ -344,7 +343,7 @@ final class ClientLogin {
 
     private void succeed() {
         if (secretFromAuthQuery) {
-            turnout.pools().rememberLookedUpSecret(user, secret);
+            clients.pools().rememberLookedUpSecret(user, secret);
         }
         Channel ch = client.channel();
         ByteBuf out = ch.alloc().buffer(16);
@@ -358,12 +357,12 @@ final class ClientLogin {
             client.fatal(SqlState.INVALID_CATALOG_NAME, "database \"" + dbName + "\" does not exist");
             return;
         }
-        Database state = turnout.pools().database(dbName);
+        Database state = clients.pools().database(dbName);
         if (state != null && state.disabled()) {
             client.fatal(SqlState.CANNOT_CONNECT_NOW, "database \"" + dbName + "\" does not allow connections (DISABLE)");
             return;
         }
-        client.authenticated(user, database.name(), turnout.pools().pool(database, user), startup);
+        client.authenticated(user, database.name(), clients.pools().pool(database, user), startup);
     }
 
     private void fail(String reason) {

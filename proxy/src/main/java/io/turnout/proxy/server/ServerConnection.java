@@ -13,7 +13,7 @@ import io.turnout.protocol.PgProtocolException;
 import io.turnout.protocol.PgRead;
 import io.turnout.protocol.PgWrite;
 import io.turnout.protocol.ServerError;
-import io.turnout.proxy.LogText;
+import io.turnout.proxy.log.LogText;
 import io.turnout.proxy.pool.ConnectionInfo;
 import io.turnout.proxy.pool.ParamSet;
 import io.turnout.proxy.pool.Pool;
