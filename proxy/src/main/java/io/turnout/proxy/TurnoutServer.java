@@ -18,7 +18,7 @@ import io.turnout.proxy.admin.Snapshot;
 import io.turnout.proxy.admin.SnapshotCollector;
 import io.turnout.proxy.admin.StatsHistory;
 import io.turnout.proxy.client.CancelRegistry;
-import io.turnout.proxy.client.ClientConnection;
+import io.turnout.proxy.client.ClientHandler;
 import io.turnout.proxy.client.Clients;
 import io.turnout.proxy.metrics.HttpEndpoint;
 import io.turnout.proxy.metrics.Metrics;
@@ -121,7 +121,7 @@ public final class TurnoutServer implements Pooler, MetricsSource, AutoCloseable
                         }
                         ch.pipeline().addLast("negotiation",
                                 new StartupNegotiation(() -> tls, config.pool().clientLoginTimeout()));
-                        ch.pipeline().addLast(new ClientConnection(clients));
+                        ch.pipeline().addLast(new ClientHandler(clients));
                     }
                 });
         TcpOptions.applyToChildren(b, config.network(), transports.kind());
@@ -307,7 +307,7 @@ public final class TurnoutServer implements Pooler, MetricsSource, AutoCloseable
     public void suspend(boolean suspend) {
         suspended = suspend;
         listener.config().setAutoRead(!suspend);
-        snapshots.act(i -> !i.server() && !i.admin(), h -> ((ClientConnection) h).suspend(suspend));
+        snapshots.act(i -> !i.server() && !i.admin(), h -> ((ClientHandler) h).suspend(suspend));
     }
 
     @Override

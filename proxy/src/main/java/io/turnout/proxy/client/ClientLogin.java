@@ -37,7 +37,8 @@ final class ClientLogin {
 
     private enum Step { STARTUP, CLEARTEXT, MD5, SASL_INITIAL, SASL_RESPONSE }
 
-    private final ClientConnection client;
+    private final ClientHandler client;
+    private final ClientWelcome welcome;
     private final Clients clients;
     private final TurnoutConfig config;
     private Step step = Step.STARTUP;
@@ -55,8 +56,9 @@ final class ClientLogin {
     private boolean awaitingLookup;
     private boolean secretFromAuthQuery;
 
-    ClientLogin(ClientConnection client, Clients clients) {
+    ClientLogin(ClientHandler client, Clients clients, ClientWelcome welcome) {
         this.client = client;
+        this.welcome = welcome;
         this.clients = clients;
         this.config = clients.config();
     }
@@ -112,7 +114,7 @@ final class ClientLogin {
         if (dbName.isEmpty()) {
             dbName = user;
         }
-        if (!client.countClient()) {
+        if (!welcome.countClient()) {
             out.release();
             client.fatal(SqlState.TOO_MANY_CONNECTIONS, "no more connections allowed (max_client_conn "
                     + config.pool().maxClientConn() + ")");
@@ -350,7 +352,7 @@ final class ClientLogin {
         PgWrite.authenticationOk(out);
         ch.write(out, ch.voidPromise());
         if (adminDb != null) {
-            client.authenticatedAdmin(user, adminDb, adminFull);
+            welcome.authenticatedAdmin(user, adminDb, adminFull);
             return;
         }
         if (database == null) {
@@ -362,7 +364,7 @@ final class ClientLogin {
             client.fatal(SqlState.CANNOT_CONNECT_NOW, "database \"" + dbName + "\" does not allow connections (DISABLE)");
             return;
         }
-        client.authenticated(user, database.name(), clients.pools().pool(database, user), startup);
+        welcome.authenticated(user, database.name(), clients.pools().pool(database, user), startup);
     }
 
     private void fail(String reason) {
