@@ -45,6 +45,7 @@ public final class Pool {
     private volatile boolean targetConfirmed;
     private volatile Map<String, String> welcome;
     private volatile long loginFailedUntilNanos;
+    private final RestartHold restart = new RestartHold();
     private volatile String loginErrorState;
     private volatile String loginError;
     private volatile int generation;
@@ -140,6 +141,7 @@ public final class Pool {
             welcome = Map.copyOf(params);
         }
         loginFailedUntilNanos = 0;
+        restart.ended();
         if (backoffNanos != 0 && !database.config().isPatroni()) {
             // a static server back from recovery (Patroni leaders wait for the primary check): every loop
             // holding clients may open its servers now
@@ -153,9 +155,9 @@ public final class Pool {
     }
 
     void loginFailed(String sqlState, String message) {
-        if (CANNOT_CONNECT_NOW.equals(sqlState)) {
-            // starting up, in recovery (every backend restarts after one crashed) or shutting down: seconds at
-            // most, so hold clients and ask again soon rather than refuse them for server_login_retry
+        if (CANNOT_CONNECT_NOW.equals(sqlState) || restart.holds(this, sqlState)) {
+            // starting up, in recovery (after a backend crashed), shutting down, or restarting (RestartHold):
+            // seconds at most, so hold clients and ask again soon rather than refuse them for server_login_retry
             targetUnusable("the server " + address() + " is not accepting logins yet: " + message, Retry.STARTING);
             return;
         }
