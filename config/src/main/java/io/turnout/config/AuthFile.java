@@ -17,6 +17,22 @@ public final class AuthFile {
     private AuthFile() {
     }
 
+    /**
+     * "mode 0644" when others (not only the owner and group) may read {@code file}, else null (and null
+     * where POSIX modes do not exist). Turnout warns then rather than refusing, as PgBouncer accepts it too.
+     */
+    public static String worldReadable(Path file) {
+        try {
+            java.util.Set<java.nio.file.attribute.PosixFilePermission> perms = Files.getPosixFilePermissions(file);
+            if (!perms.contains(java.nio.file.attribute.PosixFilePermission.OTHERS_READ)) {
+                return null;
+            }
+            return "mode " + java.nio.file.attribute.PosixFilePermissions.toString(perms);
+        } catch (UnsupportedOperationException | IOException e) {
+            return null;
+        }
+    }
+
     public static Map<String, String> read(Path file) throws ConfigException {
         List<String> lines;
         try {

@@ -17,6 +17,7 @@ import org.yaml.snakeyaml.nodes.Node;
 
 /** Reads turnout.yaml into an immutable {@link TurnoutConfig}, rejecting anything it does not understand. */
 public final class ConfigLoader {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ConfigLoader.class);
     static final List<String> GENERAL_KEYS = List.of(
             "listen_addr", "listen_port", "auth_type", "auth_file", "auth_user", "auth_query",
             "pool_mode", "default_pool_size", "min_pool_size", "reserve_pool_size", "reserve_pool_timeout",
@@ -35,10 +36,7 @@ public final class ConfigLoader {
             "server_tls_ciphers", "client_channel_binding", "server_channel_binding");
     /** Names of the admin console's virtual databases; no configured database may take them. */
     public static final List<String> ADMIN_DATABASES = List.of("pgbouncer", "turnout");
-    static final List<String> DATABASE_KEYS = List.of(
-            "host", "port", "dbname", "user", "password", "pool_size", "min_pool_size", "reserve_pool_size",
-            "pool_mode", "max_db_connections", "auth_user", "patroni_scope",
-            "server_tls_sslmode");
+    static final List<String> DATABASE_KEYS = DatabaseSection.KEYS;
 
     private ConfigLoader() {
     }
@@ -65,6 +63,24 @@ public final class ConfigLoader {
      */
     public static TurnoutConfig parse(String text, String name, Path source, Path baseDir,
                                       Map<String, String> overrides) throws ConfigException {
+        return parse(text, name, source, baseDir, overrides, true);
+    }
+
+    /**
+     * With {@code gateReads} false, databases that read from standbys or list several hosts load too: for
+     * the tests of those keys while the proxy does not route them yet ({@link DatabaseSection#requireRouted}).
+     */
+    static TurnoutConfig parse(String text, String name, Path source, Path baseDir, Map<String, String> overrides,
+                               boolean gateReads) throws ConfigException {
+        return parse(text, name, source, baseDir, overrides, gateReads, false);
+    }
+
+    /**
+     * With {@code quiet}, nothing is logged: the pgbouncer.ini importer checks that its output loads, and its
+     * stdout must carry only the YAML.
+     */
+    static TurnoutConfig parse(String text, String name, Path source, Path baseDir, Map<String, String> overrides,
+                               boolean gateReads, boolean quiet) throws ConfigException {
         Node root;
         try {
             Yaml yaml = new Yaml(new SafeConstructor(new LoaderOptions()));
@@ -99,6 +115,11 @@ public final class ConfigLoader {
                 throw top.error("auth_file", "cannot read " + authFile);
             }
             users = AuthFile.read(authFile);
+            String loose = AuthFile.worldReadable(authFile);
+            if (loose != null && !quiet) {
+                LOG.warn("auth_file_world_readable file={} {} note=\"anyone on this host can read the secrets:"
+                        + " chmod o-rwx (0640 root:turnout)\"", authFile, loose);
+            }
         }
         String authUser = top.string("auth_user", null);
         String authQuery = top.string("auth_query", "SELECT usename, passwd FROM pg_shadow WHERE usename=$1");
@@ -153,7 +174,7 @@ public final class ConfigLoader {
             if (ADMIN_DATABASES.contains(db)) {
                 throw dbs.error(db, "'" + db + "' is the admin console's name; pick another database name");
             }
-            DatabaseConfig d = database(dbs, db, pool, consul != null || etcd != null);
+            DatabaseConfig d = DatabaseSection.parse(dbs, db, pool, consul != null || etcd != null);
             (d.isTemplate() ? templates : databases).put(db, d);
         }
         String metricsPort = top.string("metrics_port", null);
@@ -163,6 +184,11 @@ public final class ConfigLoader {
                     + " client certificates whose CN is the user name)");
         }
 
+        if (gateReads) {
+            Map<String, DatabaseConfig> all = new LinkedHashMap<>(databases);
+            all.putAll(templates);
+            DatabaseSection.requireRouted(dbs, all);
+        }
         return new TurnoutConfig(source,
                 top.string("listen_addr", "127.0.0.1"),
                 top.integer("listen_port", 6432, 0, 65535),
@@ -207,61 +233,11 @@ public final class ConfigLoader {
         tuples.add(new org.yaml.snakeyaml.nodes.NodeTuple(keyNode, valueNode));
     }
 
-    private static DatabaseConfig database(YamlSection dbs, String name, PoolSettings pool, boolean dcs)
-            throws ConfigException {
-        YamlSection db = dbs.section(name);
-        db.rejectUnknown(DATABASE_KEYS);
-        if (name.indexOf('*') >= 0 && name.indexOf('*') != name.length() - 1) {
-            throw dbs.error(name, "only a trailing * is supported in a database name (e.g. shard_*)");
-        }
-        boolean template = name.endsWith("*");
-        String scope = db.string("patroni_scope", null);
-        if (scope != null) {
-            if (db.has("host")) {
-                throw db.error("patroni_scope", "host and patroni_scope are exclusive: a Patroni database takes"
-                        + " its host and port from the cluster's leader");
-            }
-            if (db.has("port")) {
-                throw db.error("port", "a patroni_scope database takes its port from the leader's conn_url");
-            }
-            if (!dcs) {
-                throw db.error("patroni_scope", "needs a consul: or etcd: section (where Patroni's keys are read)");
-            }
-            scope = scope.strip();
-            String concrete = template ? scope : scope.replace(DatabaseConfig.DB_PLACEHOLDER, name);
-            if (concrete.isEmpty() || concrete.indexOf('/') >= 0) {
-                throw db.error("patroni_scope", "expected a Patroni scope name (no slashes), got '" + scope + "'");
-            }
-            scope = concrete;
-        } else if (!db.has("host")) {
-            throw dbs.error(name, dcs ? "host or patroni_scope is required" : "host is required");
-        }
-        String user = db.string("user", null);
-        String password = db.string("password", null);
-        if (password != null && user == null) {
-            throw db.error("password", "password needs user (the server login it belongs to)");
-        }
-        String dbname = db.string("dbname", template ? DatabaseConfig.DB_PLACEHOLDER : name);
-        return new DatabaseConfig(name,
-                db.string("host", null),
-                scope != null ? 0 : db.integer("port", 5432, 1, 65535),
-                template ? dbname : dbname.replace(DatabaseConfig.DB_PLACEHOLDER, name),
-                user,
-                password,
-                db.integer("pool_size", pool.defaultPoolSize(), 1, 100_000),
-                db.integer("min_pool_size", pool.minPoolSize(), 0, 100_000),
-                db.integer("reserve_pool_size", pool.reservePoolSize(), 0, 100_000),
-                enumValue(db, "pool_mode", pool.poolMode().key(), PoolMode::of, "session, transaction, statement"),
-                db.integer("max_db_connections", pool.maxDbConnections(), 0, 1_000_000),
-                db.string("auth_user", null),
-                scope);
-    }
-
-    private interface Parser<T> {
+    interface Parser<T> {
         T parse(String value);
     }
 
-    private static <T> T enumValue(YamlSection s, String key, String fallback, Parser<T> parser, String allowed)
+    static <T> T enumValue(YamlSection s, String key, String fallback, Parser<T> parser, String allowed)
             throws ConfigException {
         String raw = s.string(key, fallback);
         T v = parser.parse(raw.trim());

@@ -25,6 +25,7 @@ final class PgBouncerDatabases {
         SAME.put("pool_mode", "pool_mode");
         SAME.put("max_db_connections", "max_db_connections");
         SAME.put("auth_user", "auth_user");
+        SAME.put("load_balance_hosts", "load_balance_hosts");
     }
 
     private static final List<String> INTS = List.of("port", "pool_size", "min_pool_size", "reserve_pool_size",
@@ -72,11 +73,18 @@ final class PgBouncerDatabases {
             String turnoutKey = SAME.get(key);
             if (turnoutKey == null) {
                 warnings.add(PgBouncerSettings.warn(e, key + "=" + shown(key, value) + " dropped: " + why(key)));
-            } else if (key.equals("host") || key.equals("port")) {
+            } else if (key.equals("host")) {
                 List<String> several = PgBouncerSettings.split(value);
                 if (several.size() > 1) {
-                    warnings.add(PgBouncerSettings.warn(e, key + "=" + value + ": Turnout connects to one server per"
-                            + " database; kept " + several.get(0) + " (PgBouncer spread connections over all)"));
+                    warnings.add(PgBouncerSettings.warn(e, key + "=" + value + ": kept; a comma list of hosts "
+                            + DatabaseSection.NOT_ROUTED + " and refused at start until then"));
+                }
+                out.put(turnoutKey, several.isEmpty() ? value : String.join(",", several));
+            } else if (key.equals("port")) {
+                List<String> several = PgBouncerSettings.split(value);
+                if (several.size() > 1) {
+                    warnings.add(PgBouncerSettings.warn(e, key + "=" + value + ": Turnout takes one port for all"
+                            + " hosts; kept " + several.get(0)));
                 }
                 out.put(turnoutKey, several.isEmpty() ? value : several.get(0));
             } else {
@@ -133,6 +141,14 @@ final class PgBouncerDatabases {
             }
             return mode;
         }
+        if (key.equals("load_balance_hosts")) {
+            if (LoadBalanceHosts.of(value) == null) {
+                warnings.add(PgBouncerSettings.warn(e, "load_balance_hosts=" + value + " dropped: expected "
+                        + LoadBalanceHosts.ALLOWED));
+                return null;
+            }
+            return LoadBalanceHosts.of(value).key();
+        }
         return YamlText.scalar(value);
     }
 
@@ -140,7 +156,6 @@ final class PgBouncerDatabases {
         return switch (key) {
             case "client_encoding", "datestyle", "timezone", "application_name" -> STARTUP;
             case "connect_query" -> "Turnout runs no query on new server connections";
-            case "load_balance_hosts" -> "Turnout connects to one server per database";
             case "auth_dbname", "auth_query" -> "not supported per database (the global auth_query applies)";
             case "server_lifetime", "max_db_client_connections" -> "not supported per database";
             default -> "unknown connection parameter";

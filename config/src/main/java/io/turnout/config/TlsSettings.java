@@ -62,7 +62,7 @@ public record TlsSettings(
         }
         String best = null;
         for (String name : serverModeByDatabase.keySet()) {
-            if (name.endsWith("*") && database.startsWith(name.substring(0, name.length() - 1))
+            if (name.indexOf('*') >= 0 && DatabaseConfig.patternMatches(name, database)
                     && (best == null || name.length() > best.length())) {
                 best = name;
             }

@@ -13,7 +13,7 @@ import java.util.Map;
  * @param maxPacketSize largest protocol message accepted, in bytes (PgBouncer's max_packet_size)
  * @param statsPeriod how often SHOW STATS averages are recomputed (PgBouncer's stats_period)
  * @param metricsPort HTTP port of /metrics, /health and /ready; -1 = no HTTP endpoint, 0 = any free port
- * @param databaseTemplates wildcard databases ("shard_*") by pattern; see {@link #database(String)}
+ * @param databaseTemplates wildcard databases ("shard_*", "shard_*_ro") by pattern; see {@link #database(String)}
  * @param consul where Patroni clusters are watched in Consul, or null (no Patroni database, or etcd)
  * @param etcd where Patroni clusters are watched in etcd, or null; at most one of consul and etcd is set
  * @param network PROXY protocol, TCP keepalive, SO_REUSEPORT, peering and drain settings
@@ -44,8 +44,8 @@ public record TurnoutConfig(
         TlsSettings tls) {
 
     /**
-     * The database a client asks for: a configured one by exact name, else the template with the longest
-     * matching prefix made concrete for that name, else null.
+     * The database a client asks for: a configured one by exact name, else the most specific (longest)
+     * matching template ("shard_*_ro" before "shard_*") made concrete for that name, else null.
      */
     public DatabaseConfig database(String name) {
         DatabaseConfig exact = databases.get(name);

@@ -18,6 +18,8 @@ import org.yaml.snakeyaml.nodes.SequenceNode;
 /** Typed, line-aware reads from one YAML mapping; every error says file:line and the key's path. */
 final class YamlSection {
     private static final Pattern DURATION = Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*(ms|s|m|h|d)?");
+    /** PostgreSQL's memory units as Patroni's parse_int reads them (1kB = 1024 B); the case is forgiven. */
+    private static final Pattern BYTES = Pattern.compile("(\\d{1,19})\\s*(B|kB|MB|GB|TB)?", Pattern.CASE_INSENSITIVE);
 
     private final String file;
     private final String path;
@@ -143,6 +145,35 @@ final class YamlSection {
             default -> amount * 1000;
         };
         return Duration.ofMillis(Math.round(millis));
+    }
+
+    /** A size in bytes: a plain number, or with a unit as PostgreSQL writes it: 512kB, 16MB, 1GB, 1TB. */
+    long bytes(String key, long fallback) throws ConfigException {
+        String raw = string(key, null);
+        if (raw == null) {
+            return fallback;
+        }
+        Matcher m = BYTES.matcher(raw.trim());
+        if (!m.matches()) {
+            throw error(valueNode(key), qualified(key), "expected a size such as 1048576, 512kB, 16MB or 1GB, got '"
+                    + raw + "'");
+        }
+        int shift = switch (m.group(2) == null ? "b" : m.group(2).toLowerCase(java.util.Locale.ROOT)) {
+            case "kb" -> 10;
+            case "mb" -> 20;
+            case "gb" -> 30;
+            case "tb" -> 40;
+            default -> 0;
+        };
+        try {
+            long amount = Long.parseLong(m.group(1));
+            if (amount > (Long.MAX_VALUE >> shift)) {
+                throw new NumberFormatException();
+            }
+            return amount << shift;
+        } catch (NumberFormatException e) {
+            throw error(valueNode(key), qualified(key), "size too large: '" + raw + "'");
+        }
     }
 
     /** A YAML sequence of mappings (e.g. {@code peers: [{id: 2, host: h}]}); empty when the key is absent. */

@@ -113,7 +113,7 @@ public final class FailoverBench {
                             loads.add(new TxLoad(db, () -> turnout.connect(db), opt.clients(), opt.rate()));
                         }
                         planned.add(SwitchoverRound.run(r, cluster, loads, opt.beforeSeconds(), opt.afterSeconds(),
-                                FailoverBench::progress));
+                                timeline, FailoverBench::progress));
                     }
                     return SwitchoverRound.report(planned, System.out);
                 }

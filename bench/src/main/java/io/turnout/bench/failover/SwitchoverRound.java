@@ -3,6 +3,7 @@ package io.turnout.bench.failover;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
 
 /**
@@ -14,7 +15,7 @@ import java.util.function.Consumer;
 record SwitchoverRound(int number, long errors, long heldMaxMs, long patroniMs, long turnoutMs) {
 
     static SwitchoverRound run(int number, ClusterDriver cluster, List<TxLoad> loads, int beforeSeconds,
-            int afterSeconds, Consumer<String> progress) throws Exception {
+            int afterSeconds, Timeline timeline, Consumer<String> progress) throws Exception {
         List<List<TxLoad.Tx>> txs = new ArrayList<>();
         ClusterDriver.Failover f;
         try {
@@ -40,9 +41,35 @@ record SwitchoverRound(int number, long errors, long heldMaxMs, long patroniMs, 
         SwitchoverRound r = new SwitchoverRound(number, errors, heldMax / 1_000_000,
                 Math.round(Round.ms(f.keyWritten() - f.killStarted())), first < 0 ? -1 : (first - from) / 1_000_000);
         progress.accept(String.format("round %d: %s; %s", number, r.line(), f.note()));
+        if (first >= 0) {
+            progress.accept(String.format("round %d: turnout's share: %s", number, steps(timeline, cluster.dcs(), cluster.dbname(0), f, from, first)));
+        }
         txs.stream().flatMap(List::stream).filter(t -> t.error() != null).limit(5)
                 .forEach(t -> progress.accept("  error: " + t.error()));
         return r;
+    }
+
+    /**
+     * Where Turnout's share went, in ms from its start (the later of the new key and the promotion; negative:
+     * before it): the new key seen, the first login to the new leader, the promotion seen by the probe, the
+     * first commit; with the logins, probe polls and GC pauses in between. A slow round explains itself.
+     */
+    private static String steps(Timeline timeline, String dcs, String dbname, ClusterDriver.Failover f, long from,
+            long first) {
+        long since = Math.min(f.leaderGone(), f.keyWritten());
+        Timeline.Event seen = timeline.first(dcs + "_leader_changed", since, Map.of("endpoint", "127.0.0.1:" + f.newPort()));
+        Timeline.Event login = timeline.first("server_login_ok", since, Map.of("db", dbname));
+        Timeline.Event promoted = timeline.first("leader_promoted", since, Map.of());
+        long logins = timeline.count("server_login_ok", since, first, e -> dbname.equals(e.get("db")));
+        long probes = timeline.count("leader_not_primary_yet", since, first, e -> true);
+        long gcMs = timeline.sumMs("gc_pause", since, first);
+        return "key_seen=" + at(seen, from) + " first_login=" + at(login, from) + " promotion_seen=" + at(promoted, from)
+                + " first_commit=" + Math.round(Round.ms(first - from)) + " logins=" + logins + " not_primary_yet="
+                + probes + " gc_ms=" + gcMs + " (ms after max(key, promotion))";
+    }
+
+    private static String at(Timeline.Event e, long from) {
+        return e == null ? "-" : Long.toString(Math.round(Round.ms(e.nanos() - from)));
     }
 
     String line() {

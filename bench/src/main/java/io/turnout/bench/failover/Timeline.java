@@ -65,7 +65,7 @@ final class Timeline extends AppenderBase<ILoggingEvent> {
         root.addAppender(timeline);
         ctx.getLogger("io.netty").setLevel(Level.WARN);
         timeline.watchGc();
-        ctx.getLogger("io.turnout.proxy.server.ServerConnection").setLevel(Level.DEBUG);
+        ctx.getLogger("io.turnout.proxy.server").setLevel(Level.DEBUG); // server_login_ok (ServerLogin)
         // pool_slot_moved: a server closed to give its slot to another event loop (see Round's churn count)
         ctx.getLogger("io.turnout.proxy.pool.PoolShard").setLevel(Level.DEBUG);
         // investigation knob: -Dfailover.debug=io.turnout.proxy.pool,... adds DEBUG loggers

@@ -11,9 +11,12 @@ import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** proxy/target/turnout.jar as a process of its own (its RSS is Turnout's alone), with its memory readings. */
-final class TurnoutJar implements AutoCloseable {
-    record Memory(long rssKib, long heapKib) {
+/**
+ * proxy/target/turnout.jar as a process of its own (its RSS is Turnout's alone), with its memory readings;
+ * bench/idle's and bench/hostile's.
+ */
+public final class TurnoutJar implements AutoCloseable {
+    public record Memory(long rssKib, long heapKib) {
     }
 
     private final Process process;
@@ -25,11 +28,19 @@ final class TurnoutJar implements AutoCloseable {
     }
 
     static TurnoutJar start(Options o, PgServer pg, Path dir) throws Exception {
-        Path jar = Path.of(System.getProperty("turnout.jar", "proxy/target/turnout.jar")).toAbsolutePath();
-        if (!Files.exists(jar)) {
-            throw new IllegalStateException(jar + " is missing (bench/idle --build)");
-        }
-        Files.writeString(dir.resolve("users.txt"), "\"" + IdleBench.USER + "\" \"" + IdleBench.PASSWORD + "\"\n");
+        return start(pg, dir, IdleBench.USER, IdleBench.PASSWORD, "max_client_conn: " + (o.clients() + o.active() + 100)
+                + "\nworkers: 0\ntransport: " + o.transport() + "\n", o.turnoutOpts());
+    }
+
+    /**
+     * Writes {@code dir}/users.txt with {@code user} and turnout.yaml (SCRAM, transaction pooling, pool size 20,
+     * {@code settings} lines, database app on {@code pg} as its superuser) and starts the jar on them.
+     */
+    public static TurnoutJar start(PgServer pg, Path dir, String user, String password, String settings,
+                                   String turnoutOpts) throws Exception {
+        Path users = dir.resolve("users.txt");
+        Files.writeString(users, "\"" + user + "\" \"" + password + "\"\n");
+        Files.setPosixFilePermissions(users, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         Path config = dir.resolve("turnout.yaml");
         Files.writeString(config, """
                 listen_addr: 127.0.0.1
@@ -38,19 +49,25 @@ final class TurnoutJar implements AutoCloseable {
                 auth_file: users.txt
                 pool_mode: transaction
                 default_pool_size: 20
-                max_client_conn: %d
-                workers: 0
-                transport: %s
-                databases:
+                %sdatabases:
                   %s: { host: 127.0.0.1, port: %d, dbname: %s, user: postgres, password: postgres }
-                """.formatted(o.clients() + o.active() + 100, o.transport(), PgServer.APP_DB, pg.port(), PgServer.APP_DB));
+                """.formatted(settings, PgServer.APP_DB, pg.port(), PgServer.APP_DB));
+        return launch(config, turnoutOpts);
+    }
+
+    /** Starts the jar (system property turnout.jar) on {@code config}, logging to turnout.log beside it. */
+    public static TurnoutJar launch(Path config, String turnoutOpts) throws Exception {
+        Path jar = Path.of(System.getProperty("turnout.jar", "proxy/target/turnout.jar")).toAbsolutePath();
+        if (!Files.exists(jar)) {
+            throw new IllegalStateException(jar + " is missing (run the bench script with --build)");
+        }
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        if (!o.turnoutOpts().isEmpty()) {
-            cmd.addAll(List.of(o.turnoutOpts().split("\\s+")));
+        if (!turnoutOpts.isEmpty()) {
+            cmd.addAll(List.of(turnoutOpts.split("\\s+")));
         }
         cmd.addAll(List.of("-jar", jar.toString(), "--config", config.toString()));
-        Path log = dir.resolve("turnout.log");
+        Path log = config.resolveSibling("turnout.log");
         // setsid: a session of its own, as bench/race gives it (autogroup scheduling, see there)
         cmd.add(0, "setsid");
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
@@ -59,7 +76,7 @@ final class TurnoutJar implements AutoCloseable {
         while (System.nanoTime() < deadline) {
             Matcher m = listening.matcher(Files.readString(log));
             if (m.find()) {
-                IdleBench.log("Turnout pid " + p.pid() + " on port " + m.group(1) + ", transport=" + m.group(2));
+                log("Turnout pid " + p.pid() + " on port " + m.group(1) + ", transport=" + m.group(2));
                 return new TurnoutJar(p, Integer.parseInt(m.group(1)));
             }
             if (!p.isAlive()) {
@@ -71,12 +88,12 @@ final class TurnoutJar implements AutoCloseable {
         throw new IllegalStateException("Turnout did not start; " + log + ":\n" + Files.readString(log));
     }
 
-    int port() {
+    public int port() {
         return port;
     }
 
     /** RSS from /proc, heap used after a full GC: what the process holds, not garbage waiting for a collection. */
-    Memory memory() throws IOException {
+    public Memory memory() throws IOException {
         long pid = javaPid();
         Processes.run(Duration.ofSeconds(120), List.of("jcmd", String.valueOf(pid), "GC.run")).orThrow();
         String heap = Processes.run(Duration.ofSeconds(60), List.of("jcmd", String.valueOf(pid), "GC.heap_info"))
@@ -85,11 +102,17 @@ final class TurnoutJar implements AutoCloseable {
         if (!m.find()) {
             throw new IllegalStateException("no heap figure in jcmd GC.heap_info:\n" + heap);
         }
+        return new Memory(rssKib(), Long.parseLong(m.group(1)));
+    }
+
+    /** Resident set size now, from /proc (no GC first). */
+    public long rssKib() throws IOException {
+        long pid = javaPid();
         Matcher rss = Pattern.compile("VmRSS:\\s+(\\d+) kB").matcher(Files.readString(Path.of("/proc", pid + "", "status")));
         if (!rss.find()) {
             throw new IllegalStateException("no VmRSS for pid " + pid);
         }
-        return new Memory(Long.parseLong(rss.group(1)), Long.parseLong(m.group(1)));
+        return Long.parseLong(rss.group(1));
     }
 
     /** Client sockets Turnout holds (established to its port). */
@@ -107,6 +130,10 @@ final class TurnoutJar implements AutoCloseable {
     @Override
     public void close() {
         Processes.destroyTree(process);
-        IdleBench.log("Turnout stopped");
+        log("Turnout stopped");
+    }
+
+    private static void log(String s) {
+        System.err.printf("[turnout %tT] %s%n", java.time.LocalTime.now(), s);
     }
 }

@@ -29,8 +29,12 @@ public final class ConsulSource implements TopologySource {
     private final TopologyPublisher publisher = new TopologyPublisher("consul");
     // loop thread only
     private final Map<String, LeaderWatch> watches = new LinkedHashMap<>();
-    /** Each watched scope's failover and config keys (switchover requests, maintenance mode). */
-    private final List<ScopeKeyWatch> keyWatches = new ArrayList<>();
+    /**
+     * Each watched scope's failover and config keys (switchover requests, maintenance mode) and, for scopes
+     * whose members are watched, their members prefix and status / optime/leader keys.
+     */
+    private final List<ConsulWatch> keyWatches = new ArrayList<>();
+    private final Map<String, MemberTracker> memberTrackers = new LinkedHashMap<>();
     private ScopeDiscovery discovery;
 
     /** Builds the HTTP client (TLS material is read here) without contacting Consul yet. */
@@ -63,34 +67,70 @@ public final class ConsulSource implements TopologySource {
     @Override
     public void watch(String scope) {
         TopologySource.checkScope(scope);
+        loop.execute(() -> watchLeader(scope));
+    }
+
+    @Override
+    public void watchMembers(String scope) {
+        TopologySource.checkScope(scope);
         loop.execute(() -> {
-            if (publisher.closed() || watches.containsKey(scope)) {
+            watchLeader(scope);
+            if (publisher.closed() || memberTrackers.containsKey(scope)) {
                 return;
             }
-            ClusterState initial = ClusterState.unknown(scope, Instant.now());
-            LeaderWatch w = new LeaderWatch(http, loop.executor(), config.namespace(), scope, config.waitTime(),
-                    MIN_INTERVAL, initial, publisher::publish);
-            watches.put(scope, w);
-            List<ScopeKeyWatch> keys = List.of(
-                    keyWatch(scope, PatroniKeys.FAILOVER, w.tracker(), ClusterTracker::failoverValue, () -> {
-                        if (w.tracker().awaitingLeaderRead()) {
-                            w.readNow();
-                        }
+            MemberTracker t = new MemberTracker("consul", scope, publisher::publishMembers);
+            memberTrackers.put(scope, t);
+            List<ConsulWatch> added = List.of(
+                    new MembersWatch(http, loop.executor(), config.namespace(), scope, config.waitTime(), MIN_INTERVAL,
+                            t),
+                    keyWatch(scope, PatroniKeys.STATUS, v -> {
+                        t.status(v);
+                        t.publish();
                     }),
-                    keyWatch(scope, PatroniKeys.CONFIG, w.tracker(), ClusterTracker::configValue, () -> { }));
-            keyWatches.addAll(keys);
-            publisher.publish(initial);
+                    keyWatch(scope, PatroniKeys.LEADER_OPTIME, v -> {
+                        t.legacyOptime(v);
+                        t.publish();
+                    }));
+            keyWatches.addAll(added);
             if (publisher.started()) {
-                w.start();
-                keys.forEach(ConsulWatch::start);
+                added.forEach(ConsulWatch::start);
             }
         });
     }
 
-    private ScopeKeyWatch keyWatch(String scope, String name, ClusterTracker tracker, ScopeKeyWatch.Sink sink,
-            Runnable afterChange) {
+    /** Adds the leader, failover and config watches of {@code scope} (loop thread). */
+    private void watchLeader(String scope) {
+        if (publisher.closed() || watches.containsKey(scope)) {
+            return;
+        }
+        ClusterState initial = ClusterState.unknown(scope, Instant.now());
+        LeaderWatch w = new LeaderWatch(http, loop.executor(), config.namespace(), scope, config.waitTime(),
+                MIN_INTERVAL, initial, publisher::publish);
+        watches.put(scope, w);
+        ClusterTracker tracker = w.tracker();
+        List<ScopeKeyWatch> keys = List.of(
+                keyWatch(scope, PatroniKeys.FAILOVER, v -> {
+                    tracker.failoverValue(v);
+                    tracker.republish();
+                    if (tracker.awaitingLeaderRead()) {
+                        w.readNow();
+                    }
+                }),
+                keyWatch(scope, PatroniKeys.CONFIG, v -> {
+                    tracker.configValue(v);
+                    tracker.republish();
+                }));
+        keyWatches.addAll(keys);
+        publisher.publish(initial);
+        if (publisher.started()) {
+            w.start();
+            keys.forEach(ConsulWatch::start);
+        }
+    }
+
+    private ScopeKeyWatch keyWatch(String scope, String name, java.util.function.Consumer<String> onChange) {
         return new ScopeKeyWatch(http, loop.executor(), PatroniKeys.scopeKey(config.namespace(), scope, name),
-                config.waitTime(), MIN_INTERVAL, tracker, sink, afterChange);
+                config.waitTime(), MIN_INTERVAL, onChange);
     }
 
     @Override

@@ -11,9 +11,9 @@ import java.util.TreeSet;
 
 /**
  * Patroni's keys under one etcd namespace as last read: per scope the leader's name, each member's value
- * (still base64: only the leader's is ever decoded, and only for a watched scope) and the names of the
- * other keys (config, status, history, failsafe...), so that a scope exists while any of its keys does; the
- * failover and config keys' values are kept too (switchover requests, maintenance mode).
+ * (still base64: decoded only for a watched scope) and the names of the other keys (config, status, history,
+ * failsafe...), so that a scope exists while any of its keys does; the failover and config keys' values are
+ * kept too (switchover requests, maintenance mode), and status and optime/leader (the leader's last LSN).
  *
  * <p>Patroni rewrites every member key each loop_wait (xlog_location), so most events are members that do
  * not lead: {@link #apply} files them away with one map put and reports only what a watcher must re-check.
@@ -24,7 +24,7 @@ final class EtcdMirror {
         String leader;
         final Map<String, String> members = new HashMap<>();
         final Set<String> others = new HashSet<>();
-        /** Values (base64) of the keys a watcher reads besides the leader's: failover and config. */
+        /** Values (base64) of the keys a watcher reads besides the members: failover, config, status, optime/leader. */
         final Map<String, String> values = new HashMap<>();
 
         boolean empty() {
@@ -32,10 +32,15 @@ final class EtcdMirror {
         }
     }
 
+    private static final Set<String> VALUES = Set.of(PatroniKeys.FAILOVER, PatroniKeys.CONFIG, PatroniKeys.STATUS,
+            PatroniKeys.LEADER_OPTIME);
+
     /** {@code /service/}: Patroni's etcd keys start with a slash. */
     private final String prefix;
     private final Map<String, Scope> scopes = new HashMap<>();
     private boolean scopesChanged;
+    /** Scopes with a member, status or optime/leader key changed since {@link #takeMembersChanged}. */
+    private final Set<String> membersChanged = new HashSet<>();
 
     EtcdMirror(String prefix) {
         this.prefix = prefix;
@@ -79,15 +84,23 @@ final class EtcdMirror {
             String before = e.delete() ? s.members.remove(member) : s.members.put(member, e.kv().value());
             boolean same = e.delete() ? before == null : e.kv().value().equals(before);
             changed = !same && member.equals(s.leader) ? path.scope() : null;
+            if (!same) {
+                membersChanged.add(path.scope());
+            }
         } else {
             if (e.delete()) {
                 s.others.remove(path.rest());
             } else {
                 s.others.add(path.rest());
             }
-            if (path.rest().equals(PatroniKeys.FAILOVER) || path.rest().equals(PatroniKeys.CONFIG)) {
+            if (VALUES.contains(path.rest())) {
                 String before = e.delete() ? s.values.remove(path.rest()) : s.values.put(path.rest(), e.kv().value());
-                changed = java.util.Objects.equals(before, e.delete() ? null : e.kv().value()) ? null : path.scope();
+                boolean same = java.util.Objects.equals(before, e.delete() ? null : e.kv().value());
+                if (path.rest().equals(PatroniKeys.FAILOVER) || path.rest().equals(PatroniKeys.CONFIG)) {
+                    changed = same ? null : path.scope();
+                } else if (!same) {
+                    membersChanged.add(path.scope());
+                }
             }
         }
         if (s.empty()) {
@@ -110,7 +123,24 @@ final class EtcdMirror {
         return b64 == null ? null : EtcdKv.decode(b64);
     }
 
-    /** The value of a scope's {@code failover} or {@code config} key as text, or null when it is missing. */
+    /** Every member's value (Patroni's JSON) by member name; empty when the scope has none. */
+    Map<String, String> members(String scope) {
+        Scope s = scopes.get(scope);
+        Map<String, String> out = new HashMap<>();
+        if (s != null) {
+            s.members.forEach((name, b64) -> out.put(name, EtcdKv.decode(b64)));
+        }
+        return out;
+    }
+
+    /** The scopes whose members, status or optime/leader changed since the last call; clears the set. */
+    Set<String> takeMembersChanged() {
+        Set<String> out = new TreeSet<>(membersChanged);
+        membersChanged.clear();
+        return out;
+    }
+
+    /** A scope's {@code failover}, {@code config}, {@code status} or {@code optime/leader} value as text, or null. */
     String text(String scope, String key) {
         Scope s = scopes.get(scope);
         String b64 = s == null ? null : s.values.get(key);

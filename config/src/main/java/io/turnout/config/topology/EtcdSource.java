@@ -37,6 +37,7 @@ public final class EtcdSource implements TopologySource {
     private final EtcdWatch stream;
     // loop thread only
     private final Map<String, ClusterTracker> trackers = new LinkedHashMap<>();
+    private final Map<String, MemberTracker> memberTrackers = new LinkedHashMap<>();
     private boolean discover;
     /** The mirror has been read at least once. */
     private boolean loaded;
@@ -96,6 +97,21 @@ public final class EtcdSource implements TopologySource {
     }
 
     @Override
+    public void watchMembers(String scope) {
+        watch(scope);
+        loop.execute(() -> {
+            if (publisher.closed() || memberTrackers.containsKey(scope)) {
+                return;
+            }
+            MemberTracker t = new MemberTracker("etcd", scope, publisher::publishMembers);
+            memberTrackers.put(scope, t);
+            if (loaded) {
+                resolveMembers(scope, t);
+            }
+        });
+    }
+
+    @Override
     public void discover() {
         loop.execute(() -> {
             if (publisher.closed() || discover) {
@@ -129,6 +145,8 @@ public final class EtcdSource implements TopologySource {
             loaded = true;
             outage = null;
             trackers.values().forEach(EtcdSource.this::resolve);
+            mirror.takeMembersChanged();
+            memberTrackers.forEach(EtcdSource.this::resolveMembers);
             publishScopesIfChanged();
         }
 
@@ -139,6 +157,12 @@ public final class EtcdSource implements TopologySource {
                 ClusterTracker t = trackers.get(s);
                 if (t != null) {
                     resolve(t);
+                }
+            }
+            for (String s : mirror.takeMembersChanged()) {
+                MemberTracker t = memberTrackers.get(s);
+                if (t != null) {
+                    resolveMembers(s, t);
                 }
             }
             publishScopesIfChanged();
@@ -163,6 +187,14 @@ public final class EtcdSource implements TopologySource {
             // a bad or missing member value needs no retry timer here: its next write arrives on the stream
             t.leader(name, mirror.member(scope, name), revision);
         }
+    }
+
+    /** The scope's members and leader LSN from the mirror (parsed only where a value changed). */
+    private void resolveMembers(String scope, MemberTracker t) {
+        t.members(mirror.members(scope));
+        t.status(mirror.text(scope, PatroniKeys.STATUS));
+        t.legacyOptime(mirror.text(scope, PatroniKeys.LEADER_OPTIME));
+        t.publish();
     }
 
     private void publishScopesIfChanged() {

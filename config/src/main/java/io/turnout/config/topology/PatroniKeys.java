@@ -19,6 +19,10 @@ public final class PatroniKeys {
     public static final String FAILOVER = "failover";
     /** The cluster's dynamic configuration; {@code pause: true} is maintenance mode. */
     public static final String CONFIG = "config";
+    /** Patroni 2.1+: JSON with the leader's last LSN in {@code optime} (also slots, retain_slots). */
+    public static final String STATUS = "status";
+    /** The legacy leader LSN (plain integer), written while a Patroni older than 2.1 is in the cluster. */
+    public static final String LEADER_OPTIME = "optime/leader";
     static final int DEFAULT_PORT = 5432;
 
     // ObjectMapper is thread-safe once configured; readTree touches no shared mutable state
@@ -116,8 +120,77 @@ public final class PatroniKeys {
             throw new PatroniDataException("member " + name + ": " + e.getMessage());
         }
         JsonNode timeline = root.get("timeline");
+        java.util.Map<String, String> tags = new java.util.TreeMap<>();
+        boolean noLoadBalance = false;
+        JsonNode t = root.get("tags");
+        if (t != null && t.isObject()) {
+            for (java.util.Map.Entry<String, JsonNode> tag : t.properties()) {
+                tags.put(tag.getKey(), tag.getValue().isValueNode() ? tag.getValue().asText() : tag.getValue().toString());
+            }
+            noLoadBalance = truthy(t.get("noloadbalance"));
+        }
         return new PatroniMember(name, endpoint, text(root, "role"), text(root, "state"),
-                timeline != null && timeline.canConvertToLong() ? timeline.asLong() : 0, text(root, "api_url"));
+                timeline != null && timeline.canConvertToLong() ? timeline.asLong() : 0, text(root, "api_url"),
+                lsn(root.get("xlog_location")), text(root, "replication_state"), tags, noLoadBalance);
+    }
+
+    /**
+     * The leader's last LSN as Patroni's {@code Status.from_node} reads it: the {@code status} key when it
+     * exists (JSON object with {@code optime}, or a bare integer), else the legacy {@code optime/leader}
+     * key; 0 when unknown or unreadable, which Patroni's lag check takes as "not lagging".
+     */
+    public static long leaderLsn(String status, String legacyOptime) {
+        String value = status != null ? status : legacyOptime;
+        if (value == null) {
+            return 0;
+        }
+        JsonNode root;
+        try {
+            root = JSON.readTree(value);
+        } catch (JsonProcessingException e) {
+            return 0;
+        }
+        if (root == null) {
+            return 0;
+        }
+        return lsn(root.isObject() ? root.get("optime") : root.isIntegralNumber() ? root : null);
+    }
+
+    /** A byte position written as a JSON integer (or its text); 0 when absent, negative or not a number. */
+    private static long lsn(JsonNode n) {
+        if (n == null) {
+            return 0;
+        }
+        long v;
+        if (n.isNumber() && n.canConvertToLong()) {
+            v = n.asLong();
+        } else if (n.isTextual() && n.asText().strip().matches("\\d{1,19}")) {
+            try {
+                v = Long.parseLong(n.asText().strip());
+            } catch (NumberFormatException e) {
+                return 0;
+            }
+        } else {
+            return 0;
+        }
+        return Math.max(v, 0);
+    }
+
+    /** Python's bool() of a JSON value: Patroni tests {@code bool(tags.get('noloadbalance', False))}. */
+    private static boolean truthy(JsonNode n) {
+        if (n == null || n.isNull()) {
+            return false;
+        }
+        if (n.isBoolean()) {
+            return n.asBoolean();
+        }
+        if (n.isNumber()) {
+            return n.asDouble() != 0;
+        }
+        if (n.isTextual()) {
+            return !n.asText().isEmpty();
+        }
+        return n.size() > 0;
     }
 
     /**

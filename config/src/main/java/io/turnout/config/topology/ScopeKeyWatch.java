@@ -4,31 +4,24 @@ import io.turnout.config.topology.ConsulHttp.Reply;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.function.Consumer;
 
 /**
- * A blocking query on one more key of a Patroni cluster in Consul ({@code failover} or {@code config}), whose
- * value goes to the cluster's {@link ClusterTracker}. A key of its own rather than a watch on the whole
- * prefix: members rewrite their keys every loop_wait, these two change only when someone acts. Failures only
- * back off: the leader watch marks the cluster stale.
+ * A blocking query on one more key of a Patroni cluster in Consul ({@code failover}, {@code config},
+ * {@code status}, {@code optime/leader}), whose value (null: absent) goes to {@code onChange} each time it
+ * differs from the last one. A key of its own rather than a watch on the whole prefix: members rewrite their
+ * keys every loop_wait, most of these change only when someone acts. Failures only back off: the leader watch
+ * marks the cluster stale.
  */
 final class ScopeKeyWatch extends ConsulWatch {
-    /** What the tracker is told of this key's value (null: absent). */
-    interface Sink {
-        void value(ClusterTracker tracker, String value);
-    }
-
-    private final ClusterTracker tracker;
-    private final Sink sink;
-    private final Runnable afterChange;
+    private final Consumer<String> onChange;
     private boolean known;
     private String last;
 
     ScopeKeyWatch(ConsulHttp http, ScheduledExecutorService loop, String key, Duration wait, Duration minInterval,
-            ClusterTracker tracker, Sink sink, Runnable afterChange) {
+            Consumer<String> onChange) {
         super(http, loop, key, "", wait, minInterval);
-        this.tracker = tracker;
-        this.sink = sink;
-        this.afterChange = afterChange;
+        this.onChange = onChange;
     }
 
     @Override
@@ -43,9 +36,7 @@ final class ScopeKeyWatch extends ConsulWatch {
         if (!known || !java.util.Objects.equals(value, last)) {
             known = true;
             last = value;
-            sink.value(tracker, value);
-            tracker.republish();
-            afterChange.run();
+            onChange.accept(value);
         }
         next();
     }

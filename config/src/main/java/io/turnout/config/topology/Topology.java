@@ -15,14 +15,19 @@ import java.util.TreeSet;
  * @param clusters scope to its state (only watched scopes)
  * @param discoveredScopes scopes that exist under the DCS namespace, for wildcard databases; empty until
  *        discovery is enabled on the source
+ * @param members scope to every member with its lag, for the scopes whose members are watched
+ *        ({@link TopologySource#watchMembers}); kept apart from {@code clusters} so a member's loop_wait
+ *        rewrite never looks like a leader change
  */
-public record Topology(long version, Map<String, ClusterState> clusters, Set<String> discoveredScopes) {
-    public static final Topology EMPTY = new Topology(0, Map.of(), Set.of());
+public record Topology(long version, Map<String, ClusterState> clusters, Set<String> discoveredScopes,
+        Map<String, ShardMembers> members) {
+    public static final Topology EMPTY = new Topology(0, Map.of(), Set.of(), Map.of());
 
     public Topology {
         // sorted copies: stable iteration for SHOW TOPOLOGY and logs, immutability for readers
         clusters = Collections.unmodifiableMap(new TreeMap<>(clusters));
         discoveredScopes = Collections.unmodifiableSet(new TreeSet<>(discoveredScopes));
+        members = Collections.unmodifiableMap(new TreeMap<>(members));
     }
 
     /** The state of {@code scope}, or null when it is not watched. */
@@ -37,7 +42,22 @@ public record Topology(long version, Map<String, ClusterState> clusters, Set<Str
         }
         Map<String, ClusterState> next = new TreeMap<>(clusters);
         next.put(state.scope(), state);
-        return new Topology(version + 1, next, discoveredScopes);
+        return new Topology(version + 1, next, discoveredScopes, members);
+    }
+
+    /** The members of {@code scope}, or null when they are not watched. */
+    public ShardMembers members(String scope) {
+        return members.get(scope);
+    }
+
+    /** A new snapshot with {@code shard} replacing its scope's members, or this one when nothing changed. */
+    public Topology withMembers(ShardMembers shard) {
+        if (shard.equals(members.get(shard.scope()))) {
+            return this;
+        }
+        Map<String, ShardMembers> next = new TreeMap<>(members);
+        next.put(shard.scope(), shard);
+        return new Topology(version + 1, clusters, discoveredScopes, next);
     }
 
     /** A new snapshot with the given discovered scopes, or this one when they are the same. */
@@ -45,7 +65,7 @@ public record Topology(long version, Map<String, ClusterState> clusters, Set<Str
         if (discoveredScopes.equals(new TreeSet<>(scopes))) {
             return this;
         }
-        return new Topology(version + 1, clusters, scopes);
+        return new Topology(version + 1, clusters, scopes, members);
     }
 
     /** Scopes whose leader differs between {@code older} and this snapshot (what a retarget must look at). */

@@ -56,6 +56,14 @@ final class TopologyPublisher {
         }
     }
 
+    void publishMembers(ShardMembers shard) {
+        Topology next = current.withMembers(shard);
+        if (next != current) {
+            current = next;
+            notifyListener(next);
+        }
+    }
+
     void publishScopes(Set<String> scopes) {
         Topology prev = current;
         Topology next = prev.withDiscovered(scopes);

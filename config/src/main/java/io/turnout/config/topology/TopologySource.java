@@ -19,6 +19,14 @@ public interface TopologySource extends AutoCloseable {
     /** Adds a scope to watch; safe from any thread, a no-op when already watched. Publishes it as UNKNOWN first. */
     void watch(String scope);
 
+    /**
+     * Watches {@code scope} as {@link #watch} does and also every one of its members (role, state, lag, tags)
+     * and the leader's last LSN, published as {@link Topology#members}: for databases that read from standbys.
+     * Safe from any thread, a no-op when already done. Costs more than a leader watch: every member rewrites
+     * its key each loop_wait.
+     */
+    void watchMembers(String scope);
+
     /** Also list the scopes present under the namespace into {@link Topology#discoveredScopes()} (wildcard databases). */
     void discover();
 

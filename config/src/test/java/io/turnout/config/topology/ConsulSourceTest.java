@@ -317,4 +317,20 @@ class ConsulSourceTest {
         return Thread.getAllStackTraces().keySet().stream()
                 .filter(t -> t.isAlive() && !t.getName().startsWith("consul-test-server")).count();
     }
+
+    @Test
+    void membersAndTheLeadersLsnFollowTheirKeys() throws Exception {
+        MemberScenario.Dcs dcs = new MemberScenario.Dcs("service/s/", consul::put, consul::delete);
+        MemberScenario.seed(dcs);
+        source = new ConsulSource(config(Duration.ofSeconds(30)));
+        source.watchMembers("s");
+        source.watch("leader-only");
+        source.start(seen);
+        MemberScenario.run(dcs, seen);
+        assertThat(source.current().members("leader-only")).isNull();
+        assertThat(consul.requestLog()).extracting(ConsulTestServer.Request::key)
+                .contains("service/s/members/", "service/s/status", "service/s/optime/leader")
+                .as("a leader-only scope pays no member watch")
+                .noneMatch(k -> k.startsWith("service/leader-only/members") || k.equals("service/leader-only/status"));
+    }
 }

@@ -59,4 +59,25 @@ class EtcdMirrorTest {
         assertThat(m.apply(delete("/service/zz/leader"))).isNull();
         assertThat(m.scopes()).isEmpty();
     }
+
+    @Test
+    void anyMemberStatusOrOptimeChangeMarksItsScopeForMemberWatchers() {
+        m.reset(List.of(new Kv("/service/a/leader", EtcdKv.encode("a-1"), 1)));
+        m.takeMembersChanged();
+        m.apply(put("/service/a/members/a-2", "{\"xlog_location\":1}"));
+        m.apply(put("/service/b/status", "{\"optime\":5}"));
+        assertThat(m.takeMembersChanged()).containsExactly("a", "b");
+        assertThat(m.takeMembersChanged()).as("taken").isEmpty();
+        m.apply(put("/service/a/members/a-2", "{\"xlog_location\":1}"));
+        m.apply(put("/service/b/status", "{\"optime\":5}"));
+        m.apply(put("/service/a/history", "[]"));
+        assertThat(m.takeMembersChanged()).as("same values, and keys no member watcher reads").isEmpty();
+        m.apply(put("/service/c/optime/leader", "7"));
+        m.apply(delete("/service/b/status"));
+        assertThat(m.takeMembersChanged()).containsExactly("b", "c");
+        assertThat(m.text("c", PatroniKeys.LEADER_OPTIME)).isEqualTo("7");
+        assertThat(m.text("b", PatroniKeys.STATUS)).isNull();
+        assertThat(m.members("a")).containsOnlyKeys("a-2").containsEntry("a-2", "{\"xlog_location\":1}");
+        assertThat(m.members("nope")).isEmpty();
+    }
 }

@@ -228,4 +228,14 @@ class EtcdSourceTest {
         etcd.put(NS + "a/members/a-3", member(5500, "master", 1));
         seen.await(0, "a", s -> leaderIs(s, "a-3", 5500), SOON);
     }
+
+    @Test
+    void membersAndTheLeadersLsnFollowTheirKeys() throws Exception {
+        MemberScenario.Dcs dcs = new MemberScenario.Dcs(NS + "s/", etcd::put, etcd::delete);
+        MemberScenario.seed(dcs);
+        source("leader-only");
+        source.watchMembers("s");
+        MemberScenario.run(dcs, seen);
+        assertThat(source.current().members("leader-only")).isNull();
+    }
 }

@@ -127,6 +127,16 @@ public record ScramSecret(int iterations, byte[] salt, byte[] storedKey, byte[] 
         return serverKey;
     }
 
+    /**
+     * True when {@code other} is this verifier (keys compared in constant time): checking a cleartext
+     * password against a stored verifier must not tell an attacker how many leading bytes were right.
+     */
+    public boolean sameKeys(ScramSecret other) {
+        boolean stored = java.security.MessageDigest.isEqual(storedKey, other.storedKey);
+        boolean server = java.security.MessageDigest.isEqual(serverKey, other.serverKey);
+        return stored & server & iterations == other.iterations & java.security.MessageDigest.isEqual(salt, other.salt);
+    }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof ScramSecret other

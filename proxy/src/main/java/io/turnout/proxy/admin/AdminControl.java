@@ -9,7 +9,7 @@ import io.turnout.proxy.pool.ConnectionInfo;
 import io.turnout.proxy.pool.Database;
 import io.turnout.proxy.pool.Pool;
 import io.turnout.proxy.pool.PoolShard;
-import io.turnout.proxy.server.ServerConnection;
+import io.turnout.proxy.server.ServerHandler;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
@@ -158,8 +158,8 @@ final class AdminControl {
         return turnout.snapshots().act(which, h -> {
             if (h instanceof ClientHandler c) {
                 c.kill("database " + c.info().database() + " killed by an administrator (KILL)");
-            } else if (h instanceof ServerConnection s) {
-                s.close();
+            } else if (h instanceof ServerHandler s) {
+                s.server().close();
             }
         }).thenApply(n -> Response.done("KILL"));
     }

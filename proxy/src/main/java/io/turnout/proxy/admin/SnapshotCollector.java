@@ -7,10 +7,9 @@ import io.turnout.proxy.client.ClientHandler;
 import io.turnout.proxy.net.Transports;
 import io.turnout.proxy.pool.ConnectionInfo;
 import io.turnout.proxy.pool.Pool;
-import io.turnout.proxy.pool.PoolShard;
 import io.turnout.proxy.pool.Pools;
 import io.turnout.proxy.pool.StatsTotals;
-import io.turnout.proxy.server.ServerConnection;
+import io.turnout.proxy.server.ServerHandler;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -34,7 +33,7 @@ public final class SnapshotCollector {
     }
 
     /**
-     * Runs {@code action} on every client ({@link ClientHandler}) or server ({@link ServerConnection})
+     * Runs {@code action} on every client ({@link ClientHandler}) or server ({@link ServerHandler})
      * that {@code which} selects, each on its own loop; completes with how many were selected.
      */
     public CompletableFuture<Integer> act(java.util.function.Predicate<ConnectionInfo> which,
@@ -48,7 +47,7 @@ public final class SnapshotCollector {
                 }
                 ChannelHandler h = ch.pipeline().last();
                 ConnectionInfo info = h instanceof ClientHandler c ? c.info()
-                        : h instanceof ServerConnection s && s.owner() instanceof PoolShard shard ? s.info(shard.pool())
+                        : h instanceof ServerHandler s ? ConnectionInfo.ofServer(s.server())
                         : null;
                 if (info != null && which.test(info)) {
                     action.accept(h);
@@ -74,8 +73,8 @@ public final class SnapshotCollector {
                 if (info != null) {
                     clients.add(info);
                 }
-            } else if (h instanceof ServerConnection s && s.owner() instanceof PoolShard shard) {
-                ConnectionInfo info = s.info(shard.pool());
+            } else if (h instanceof ServerHandler s) {
+                ConnectionInfo info = ConnectionInfo.ofServer(s.server());
                 if (info != null) {
                     servers.add(info);
                 }

@@ -61,8 +61,16 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
         Duration timeout = clients.config().pool().clientLoginTimeout();
         timers.startLogin(timeout, () -> {
             if (link.state() == ClientState.LOGIN) {
-                fatal(SqlState.PROTOCOL_VIOLATION, "client_login_timeout: login not completed within "
-                        + timeout.toSeconds() + " s");
+                LoginFailures.count(LoginFailures.TIMEOUT);
+                String why = "client_login_timeout: login not completed within " + timeout.toSeconds() + " s";
+                if (router.silentLogin()) {
+                    // a silent half-open connection (slowloris): counted in metrics, not worth a log line each;
+                    // ten thousand of them timing out together would otherwise stall the loops on logging
+                    log.debug("client_fatal client={} sqlstate={} error=\"{}\"", this, SqlState.PROTOCOL_VIOLATION, why);
+                    sendFatal(SqlState.PROTOCOL_VIOLATION, why);
+                } else {
+                    fatal(SqlState.PROTOCOL_VIOLATION, why);
+                }
             }
         });
     }
@@ -121,6 +129,14 @@ public final class ClientHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         log.info("client_fatal client={} sqlstate={} error=\"{}\"", this, sqlState, LogText.of(message));
+        sendFatal(sqlState, message);
+    }
+
+    /** The FATAL ErrorResponse and the close, for a caller that logged why already (or on purpose not). */
+    void sendFatal(String sqlState, String message) {
+        if (!channel.isActive()) {
+            return;
+        }
         ByteBuf out = channel.alloc().buffer(64 + message.length());
         PgWrite.errorResponse(out, "FATAL", sqlState, message);
         channel.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);

@@ -121,14 +121,9 @@ final class ClientLogin {
             return;
         }
         if (ConfigLoader.ADMIN_DATABASES.contains(dbName)) {
+            // whether the user may use the console is told only after authentication, as for a database
+            // name: a stranger cannot find out who is in admin_users or stats_users
             adminFull = config.adminUsers().contains(user);
-            if (!adminFull && !config.statsUsers().contains(user)) {
-                out.release();
-                log.info("client_admin_refused user=\"{}\" addr={}", LogText.of(user), ProxyProtocol.clientAddress(client.channel()));
-                client.fatal(SqlState.INVALID_AUTHORIZATION, "user \"" + user
-                        + "\" may not use the admin console (admin_users, stats_users)");
-                return;
-            }
             adminDb = dbName;
             secret = config.users().get(user);
             challenge(out);
@@ -219,8 +214,10 @@ final class ClientLogin {
                 if (user.equals(cn)) {
                     succeed();
                 } else {
-                    log.info("client_auth_failed user={} db={} addr={} reason=\"{}\"", user, dbName,
-                            ProxyProtocol.clientAddress(ch), cn == null ? "no client certificate" : "certificate CN " + cn);
+                    log.info("client_auth_failed user=\"{}\" db=\"{}\" addr={} reason=\"{}\"", LogText.of(user),
+                            LogText.of(dbName), ProxyProtocol.clientAddress(ch),
+                            cn == null ? "no client certificate" : "certificate CN " + LogText.of(cn));
+                    LoginFailures.count(LoginFailures.CERTIFICATE);
                     client.fatal(SqlState.INVALID_AUTHORIZATION, "certificate authentication failed for user \""
                             + user + "\"");
                 }
@@ -317,7 +314,7 @@ final class ClientLogin {
 
     private ScramServer serverFor(String secret) {
         if (secret == null) {
-            return ScramServer.forUnknownUser();
+            return ScramServer.forUnknownUser(user); // a stable salt per name, as a real user's: no tell
         }
         if (ScramSecret.looksLikeScram(secret)) {
             scramFromVerifier = true;
@@ -329,14 +326,19 @@ final class ClientLogin {
     private boolean cleartextMatches(String password) {
         if (ScramSecret.looksLikeScram(secret)) {
             ScramSecret stored = ScramSecret.parse(secret);
-            return ScramSecret.fromPassword(password, stored.salt(), stored.iterations()).equals(stored);
+            return ScramSecret.fromPassword(password, stored.salt(), stored.iterations()).sameKeys(stored);
         }
-        if (isMd5(secret)) {
-            return java.security.MessageDigest.isEqual(Md5.hash(user, password).getBytes(StandardCharsets.US_ASCII),
-                    secret.getBytes(StandardCharsets.US_ASCII));
+        String expected = isMd5(secret) ? Md5.hash(user, password) : password;
+        // digests of equal length: MessageDigest.isEqual would otherwise answer a length mismatch at once
+        return java.security.MessageDigest.isEqual(sha256(expected), sha256(secret));
+    }
+
+    private static byte[] sha256(String s) {
+        try {
+            return java.security.MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
         }
-        return java.security.MessageDigest.isEqual(password.getBytes(StandardCharsets.UTF_8),
-                secret.getBytes(StandardCharsets.UTF_8));
     }
 
     private static boolean isMd5(String secret) {
@@ -352,6 +354,13 @@ final class ClientLogin {
         PgWrite.authenticationOk(out);
         ch.write(out, ch.voidPromise());
         if (adminDb != null) {
+            if (!adminFull && !config.statsUsers().contains(user)) {
+                log.info("client_admin_refused user=\"{}\" addr={}", LogText.of(user), ProxyProtocol.clientAddress(ch));
+                LoginFailures.count(LoginFailures.ADMIN_REFUSED);
+                client.fatal(SqlState.INVALID_AUTHORIZATION, "user \"" + user
+                        + "\" may not use the admin console (admin_users, stats_users)");
+                return;
+            }
             welcome.authenticatedAdmin(user, adminDb, adminFull);
             return;
         }
@@ -370,7 +379,13 @@ final class ClientLogin {
     private void fail(String reason) {
         log.info("client_auth_failed user=\"{}\" db=\"{}\" addr={} reason=\"{}\"", LogText.of(user), LogText.of(dbName),
                 ProxyProtocol.clientAddress(client.channel()), LogText.of(reason));
-        client.fatal(SqlState.INVALID_PASSWORD, "password authentication failed for user \"" + user + "\"");
+        LoginFailures.count(LoginFailures.PASSWORD);
+        client.sendFatal(SqlState.INVALID_PASSWORD, "password authentication failed for user \"" + user + "\"");
+    }
+
+    /** Whether a whole startup packet arrived (a connection that sent none has no user to name). */
+    boolean startupReceived() {
+        return startup != null;
     }
 
     /** The client went away mid-login. */

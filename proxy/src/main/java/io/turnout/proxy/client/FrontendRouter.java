@@ -212,6 +212,11 @@ final class FrontendRouter implements PgFrameScanner.Listener {
         this.console = console;
     }
 
+    /** Still logging in, and not even a whole startup packet arrived (a connection with no user to name). */
+    boolean silentLogin() {
+        return login != null && !login.startupReceived();
+    }
+
     boolean console() {
         return console != null;
     }

@@ -2,9 +2,9 @@ package io.turnout.proxy.client;
 
 import io.netty.channel.EventLoop;
 import io.turnout.config.PoolMode;
-import io.turnout.proxy.pool.ParamSet;
 import io.turnout.proxy.pool.Pool;
 import io.turnout.proxy.pool.PoolShard;
+import io.turnout.proxy.server.ParamSet;
 import io.turnout.proxy.server.ServerConnection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

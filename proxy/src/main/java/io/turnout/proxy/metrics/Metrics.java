@@ -16,6 +16,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.turnout.config.DatabaseConfig;
 import io.turnout.proxy.admin.Snapshot;
+import io.turnout.proxy.client.LoginFailures;
 import io.turnout.proxy.pool.Database;
 import io.turnout.proxy.pool.SwitchoverDrain;
 import io.turnout.proxy.pool.Pool;
@@ -112,6 +113,12 @@ public final class Metrics {
         tlsHandshakes("client", "failed", TlsHandshakes.CLIENT_FAILED);
         tlsHandshakes("server", "ok", TlsHandshakes.SERVER_OK);
         tlsHandshakes("server", "failed", TlsHandshakes.SERVER_FAILED);
+        for (String reason : LoginFailures.reasons()) {
+            FunctionCounter.builder("turnout.client.login.failures", LoginFailures.of(reason),
+                            java.util.concurrent.atomic.LongAdder::sum).tags("reason", reason)
+                    .description("client logins that failed, by reason (password, certificate, admin_refused, timeout)")
+                    .register(registry);
+        }
     }
 
     private void tlsHandshakes(String side, String result, java.util.concurrent.atomic.LongAdder count) {

@@ -1,5 +1,8 @@
 package io.turnout.proxy.pool;
 
+import io.netty.channel.Channel;
+import io.turnout.proxy.server.ConnectionIds;
+import io.turnout.proxy.server.ServerConnection;
 import java.net.InetSocketAddress;
 
 /**
@@ -33,7 +36,6 @@ public record ConnectionInfo(
 
     private static final long EPOCH_BASE_MILLIS = System.currentTimeMillis();
     private static final long NANO_BASE = System.nanoTime();
-    private static final java.util.concurrent.atomic.AtomicLong IDS = new java.util.concurrent.atomic.AtomicLong();
 
     /** Wall-clock milliseconds for a {@link System#nanoTime()} reading (no clock call per event). */
     public static long epochMillis(long nanos) {
@@ -50,6 +52,24 @@ public record ConnectionInfo(
 
     /** Ids shared by clients and servers, as PgBouncer's {@code id} column (KILL_CLIENT takes them). */
     public static long nextId() {
-        return IDS.incrementAndGet();
+        return ConnectionIds.next();
+    }
+
+    /**
+     * {@code s} as SHOW SERVERS prints it, or null once closed or when no pool owns it; call on {@code s}'s
+     * loop.
+     */
+    public static ConnectionInfo ofServer(ServerConnection s) {
+        String state = s.showState();
+        if (state == null || !(s.owner() instanceof ShardServers owner)) {
+            return null;
+        }
+        Pool pool = owner.pool();
+        Channel ch = s.channel();
+        return new ConnectionInfo(true, s.id(), s.user(), pool.database(), pool, state,
+                host(ch.remoteAddress()), port(ch.remoteAddress()), host(ch.localAddress()), port(ch.localAddress()),
+                epochMillis(s.createdNanos()), epochMillis(s.linkedNanos()), 0, s.closeNeeded(), s.linkedClientId(),
+                s.backendPid(), s.loginParams().getOrDefault("application_name", ""), s.prepared().size(),
+                s.generation(), false, io.turnout.proxy.tls.TlsHandshakes.describe(ch));
     }
 }

@@ -8,6 +8,7 @@ import io.turnout.config.PoolMode;
 import io.turnout.config.PoolSettings;
 import io.turnout.config.topology.ClusterState;
 import io.turnout.proxy.net.Transports;
+import io.turnout.proxy.server.ParamSet;
 import io.turnout.proxy.server.ServerCredentials;
 import java.net.InetSocketAddress;
 import java.util.Map;
@@ -17,8 +18,8 @@ import java.util.function.Supplier;
 
 /**
  * Server connections for one (database, user), split into one {@link PoolShard} per event loop so that
- * acquire and release never lock. The only cross-thread state is here: slot counters (atomics), the cached
- * welcome parameters and the login-failure window (volatiles).
+ * acquire and release never lock. The only cross-thread state is here: slot counters (atomics, in
+ * {@link PoolSlots}), the cached welcome parameters and the login-failure window (volatiles).
  */
 public final class Pool {
     private final String user;
@@ -27,7 +28,7 @@ public final class Pool {
     private final Supplier<ServerCredentials> credentials;
     private final PoolShard[] shards;
     private final Transports transports;
-    private final AtomicInteger servers = new AtomicInteger();
+    private final PoolSlots slots;
     private final AtomicInteger waiting = new AtomicInteger();
     /** Servers that completed login and are not closed yet. */
     private final AtomicInteger live = new AtomicInteger();
@@ -58,6 +59,7 @@ public final class Pool {
         this.user = user;
         this.credentials = credentials;
         this.transports = transports;
+        this.slots = new PoolSlots(this, database);
         this.shards = new PoolShard[transports.size()];
         for (int i = 0; i < shards.length; i++) {
             shards[i] = new PoolShard(this, transports.loops().get(i), i, bootstrap.clone(transports.loops().get(i)),
@@ -85,55 +87,9 @@ public final class Pool {
         return p;
     }
 
-    /** Takes a server slot if the pool (plus the reserve, when allowed) and the database limit have room. */
-    boolean tryReserveSlot(boolean useReserve) {
-        DatabaseConfig db = database.config();
-        int limit = db.poolSize() + (useReserve ? db.reservePoolSize() : 0);
-        int maxDb = db.maxDbConnections();
-        AtomicInteger databaseServers = database.serverCounter();
-        while (true) {
-            int n = servers.get();
-            if (n >= limit) {
-                return false;
-            }
-            if (databaseServers.incrementAndGet() > maxDb && maxDb > 0) {
-                databaseServers.decrementAndGet();
-                return false;
-            }
-            if (servers.compareAndSet(n, n + 1)) {
-                return true;
-            }
-            databaseServers.decrementAndGet();
-        }
-    }
-
-    /** More servers than pool_size plus reserve: a RELOAD or SET shrank the pool. */
-    boolean overLimit() {
-        DatabaseConfig db = database.config();
-        return servers.get() > db.poolSize() + db.reservePoolSize();
-    }
-
-    /** Gives a slot back and lets shards whose clients wait use it (one hop each, only when they wait). */
-    void releaseSlot(PoolShard from) {
-        servers.decrementAndGet();
-        database.serverCounter().decrementAndGet();
-        if (waiting.get() > 0) {
-            for (PoolShard s : shards) {
-                if (s != from && s.hasWaiters()) {
-                    s.loop().execute(s::fill);
-                }
-            }
-        }
-    }
-
-    /** Another shard's clients wait while every slot is taken: ask shards holding idle servers to free one. */
-    void requestSlot(PoolShard from) {
-        for (PoolShard s : shards) {
-            if (s != from && s.idleCount() > 0) {
-                s.loop().execute(s::shedIdleForOthers);
-                return;
-            }
-        }
+    /** The pool's server slots and their balance between loops. */
+    PoolSlots slots() {
+        return slots;
     }
 
     void loginSucceeded(Map<String, String> params) {
@@ -376,7 +332,7 @@ public final class Pool {
     }
 
     public int serverCount() {
-        return servers.get();
+        return slots.count();
     }
 
     /** Where new servers connect (the static host or the current Patroni leader), or null while held. */

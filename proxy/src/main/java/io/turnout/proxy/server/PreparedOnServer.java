@@ -40,7 +40,7 @@ public final class PreparedOnServer {
         names.clear();
     }
 
-    int size() {
+    public int size() {
         return names.size();
     }
 }

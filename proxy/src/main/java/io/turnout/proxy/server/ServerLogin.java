@@ -1,8 +1,11 @@
 package io.turnout.proxy.server;
 
+import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.util.concurrent.ScheduledFuture;
 import io.turnout.protocol.AuthRequest;
 import io.turnout.protocol.BackendType;
 import io.turnout.protocol.PgRead;
@@ -12,36 +15,85 @@ import io.turnout.protocol.auth.AuthException;
 import io.turnout.protocol.auth.Md5;
 import io.turnout.protocol.auth.ScramClient;
 import io.turnout.config.TlsSettings;
+import io.turnout.proxy.log.LogText;
 import io.turnout.proxy.tls.ChannelBinding;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * The startup exchange of one server connection: StartupMessage, the authentication requests, then the
- * parameters and cancel key PostgreSQL reports until ReadyForQuery. Tells its connection what it learns.
+ * The login of one server connection, from connect to hand-off: the connect and its timeout, StartupMessage,
+ * the authentication requests, then the parameters and cancel key PostgreSQL reports until ReadyForQuery.
+ * The outcome goes to the connection's {@link ServerOwner}, on the connection's loop.
  */
 final class ServerLogin {
+    private static final Logger log = LoggerFactory.getLogger(ServerLogin.class);
     private static final String SCRAM = "SCRAM-SHA-256";
 
     private final ServerConnection server;
     private final ServerCredentials credentials;
-    private final String database;
     private ScramClient scram;
     /** The SCRAM exchange was bound to the TLS channel (SCRAM-SHA-256-PLUS). */
     private boolean bound;
+    private ScheduledFuture<?> timeout;
 
-    ServerLogin(ServerConnection server, ServerCredentials credentials, String database) {
+    ServerLogin(ServerConnection server, ServerCredentials credentials) {
         this.server = server;
         this.credentials = credentials;
-        this.database = database;
+    }
+
+    /** Connects on {@code bootstrap}'s loop; {@code tls} null: plaintext (server_tls_sslmode disable or allow). */
+    void connect(Bootstrap bootstrap, ServerTls tls, long timeoutMillis) {
+        InetSocketAddress address = server.address();
+        ChannelFuture f = bootstrap.clone().handler(tls == null ? server.handler
+                : tls.initializer(server, address, Duration.ofMillis(timeoutMillis))).connect(address);
+        server.attach(f.channel());
+        timeout = f.channel().eventLoop().schedule(() -> fail("08006",
+                "server login timed out after " + timeoutMillis + " ms (server_connect_timeout)"),
+                timeoutMillis, TimeUnit.MILLISECONDS);
+        f.addListener(done -> {
+            if (!done.isSuccess()) {
+                fail("08006", "could not connect to server " + address.getHostString() + ":"
+                        + address.getPort() + ": " + ServerConnection.rootMessage(done.cause()));
+            }
+        });
+    }
+
+    /** The login failed (or the connection died during it): the owner hears it once. */
+    void fail(String sqlState, String message) {
+        if (server.state() != ServerConnection.State.LOGIN) {
+            return;
+        }
+        server.loginEnded(false);
+        if (timeout != null) {
+            timeout.cancel(false);
+        }
+        log.warn("server_login_failed db={} user={} addr={} sqlstate={} error=\"{}\"", LogText.of(server.database()),
+                LogText.of(credentials.user()), server.address(), sqlState, LogText.of(message)); // the client's user, db
+        server.channel().close();
+        server.owner().loginFailed(server, sqlState, message);
+    }
+
+    private void succeeded() {
+        if (timeout != null) {
+            timeout.cancel(false);
+        }
+        server.loginEnded(true);
+        log.debug("server_login_ok id={} db={} user={} pid={}", server.id(), server.database(), credentials.user(),
+                server.backendPid());
+        server.owner().loginSucceeded(server);
     }
 
     void start(ChannelHandlerContext ctx) {
         ByteBuf out = ctx.alloc().buffer(128);
         Map<String, String> startup = new LinkedHashMap<>();
         startup.put("user", credentials.user());
-        startup.put("database", database);
+        startup.put("database", server.database());
         PgWrite.startupMessage(out, startup);
         ctx.writeAndFlush(out, ctx.voidPromise());
     }
@@ -57,7 +109,7 @@ final class ServerLogin {
                         respond(AuthRequest.parse(frame), out);
                     } catch (AuthException e) {
                         out.release();
-                        server.failLogin("28P01", "server login failed for user " + credentials.user() + ": "
+                        fail("28P01", "server login failed for user " + credentials.user() + ": "
                                 + e.getMessage());
                         return;
                     }
@@ -69,15 +121,17 @@ final class ServerLogin {
                 }
                 case BackendType.PARAMETER_STATUS -> {
                     String[] nv = PgRead.parameterStatus(frame);
-                    server.loginParameter(nv[0], nv[1]);
+                    server.params.loggedIn(nv[0], nv[1]);
                 }
-                case BackendType.BACKEND_KEY_DATA ->
-                        server.loginKey(frame.getInt(frame.readerIndex() + 5), frame.getInt(frame.readerIndex() + 9));
+                case BackendType.BACKEND_KEY_DATA -> {
+                    server.backendPid = frame.getInt(frame.readerIndex() + 5);
+                    server.backendSecret = frame.getInt(frame.readerIndex() + 9);
+                }
                 case BackendType.ERROR_RESPONSE -> {
                     ServerError e = ServerError.parse(frame);
-                    server.failLogin(e.sqlState() != null ? e.sqlState() : "08006", e.message());
+                    fail(e.sqlState() != null ? e.sqlState() : "08006", e.message());
                 }
-                case BackendType.READY_FOR_QUERY -> server.loginDone();
+                case BackendType.READY_FOR_QUERY -> succeeded();
                 default -> { } // NoticeResponse, NegotiateProtocolVersion: nothing to do
             }
         } finally {

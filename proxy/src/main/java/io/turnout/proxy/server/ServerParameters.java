@@ -1,6 +1,5 @@
 package io.turnout.proxy.server;
 
-import io.turnout.proxy.pool.ParamSet;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Locale;

@@ -22,7 +22,7 @@ public record ServerTls(TlsContexts contexts, SslMode mode) {
             protected void initChannel(Channel ch) {
                 ch.attr(io.turnout.proxy.tls.ChannelBinding.SERVER_POLICY).set(contexts.settings().serverChannelBinding());
                 ch.pipeline().addLast("server-tls", new ServerTlsNegotiation(server, contexts, mode, address, timeout));
-                ch.pipeline().addLast(server);
+                ch.pipeline().addLast(server.handler);
             }
         };
     }

@@ -15,13 +15,20 @@ public final class Canary implements AutoCloseable {
     private final Thread thread;
     private final AtomicInteger ok = new AtomicInteger();
     private final List<Throwable> errors = new CopyOnWriteArrayList<>();
+    /** The slowest round trip since the last {@link #resetMax()}, in nanoseconds. */
+    private final java.util.concurrent.atomic.AtomicLong maxNanos = new java.util.concurrent.atomic.AtomicLong();
     private volatile boolean running = true;
 
     public Canary(TurnoutFixture turnout) throws Exception {
-        Connection c = turnout.connect();
+        this(turnout.connect());
+    }
+
+    /** A canary on {@code c} (which it closes), for a Turnout that is not a fixture (bench/hostile). */
+    public Canary(Connection c) {
         thread = new Thread(() -> {
             try (c) {
                 while (running) {
+                    long t0 = System.nanoTime();
                     try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("select 1")) {
                         rs.next();
                         if (rs.getInt(1) != 1) {
@@ -29,6 +36,7 @@ public final class Canary implements AutoCloseable {
                         }
                         ok.incrementAndGet();
                     }
+                    maxNanos.accumulateAndGet(System.nanoTime() - t0, Math::max);
                     Thread.sleep(5);
                 }
             } catch (Throwable t) {
@@ -36,6 +44,20 @@ public final class Canary implements AutoCloseable {
             }
         }, "canary");
         thread.start();
+    }
+
+    /** The slowest {@code select 1} round trip since it started or since {@link #resetMax()}, in ms. */
+    public double maxMillis() {
+        return maxNanos.get() / 1e6;
+    }
+
+    public void resetMax() {
+        maxNanos.set(0);
+    }
+
+    /** Round trips completed so far. */
+    public int completed() {
+        return ok.get();
     }
 
     /** Stops and asserts it ran without error. */

@@ -1,4 +1,4 @@
-package io.turnout.proxy.pool;
+package io.turnout.proxy.server;
 
 import java.util.ArrayList;
 import java.util.List;
