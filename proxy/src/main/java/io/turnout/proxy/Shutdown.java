@@ -5,7 +5,7 @@ import io.netty.channel.EventLoop;
 import io.turnout.config.NetworkSettings;
 import io.turnout.proxy.admin.Snapshot;
 import io.turnout.proxy.admin.SnapshotCollector;
-import io.turnout.proxy.client.ClientConnection;
+import io.turnout.proxy.client.ClientHandler;
 import io.turnout.proxy.pool.Pool;
 import io.turnout.proxy.pool.PoolShard;
 import io.turnout.proxy.pool.Pools;
@@ -98,7 +98,7 @@ final class Shutdown {
             closeUnneededServers(snap);
             if (System.nanoTime() - deadline > 0) {
                 log.warn("turnout_drain_timeout clients_closed={}", snap.clients().stream().filter(i -> !i.admin()).count());
-                snapshots.act(i -> !i.server() && !i.admin(), h -> ((ClientConnection) h)
+                snapshots.act(i -> !i.server() && !i.admin(), h -> ((ClientHandler) h)
                         .kill("Turnout is shutting down (drain_timeout reached)"));
                 loop.schedule(this::stopNow, 200, TimeUnit.MILLISECONDS);
                 return;

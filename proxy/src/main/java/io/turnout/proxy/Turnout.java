@@ -131,6 +131,6 @@ public final class Turnout {
     }
 
     static String version() {
-        return TurnoutServer.version();
+        return TurnoutServer.VERSION;
     }
 }

@@ -12,13 +12,17 @@ import io.turnout.config.TurnoutConfig;
 import io.turnout.config.topology.ConsulSource;
 import io.turnout.config.topology.EtcdSource;
 import io.turnout.config.topology.TopologySource;
-import io.turnout.protocol.auth.ScramSecret;
+import io.turnout.proxy.admin.AdminConsole;
+import io.turnout.proxy.admin.Pooler;
+import io.turnout.proxy.admin.Snapshot;
 import io.turnout.proxy.admin.SnapshotCollector;
 import io.turnout.proxy.admin.StatsHistory;
 import io.turnout.proxy.client.CancelRegistry;
-import io.turnout.proxy.client.ClientConnection;
+import io.turnout.proxy.client.ClientHandler;
+import io.turnout.proxy.client.Clients;
 import io.turnout.proxy.metrics.HttpEndpoint;
 import io.turnout.proxy.metrics.Metrics;
+import io.turnout.proxy.metrics.MetricsSource;
 import io.turnout.proxy.net.ProxyProtocol;
 import io.turnout.proxy.net.TcpOptions;
 import io.turnout.proxy.net.Transports;
@@ -28,14 +32,21 @@ import io.turnout.proxy.tls.StartupNegotiation;
 import io.turnout.proxy.tls.TlsContexts;
 import java.net.InetSocketAddress;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** A running Turnout: event loops, the listener, pools and the cancel registry, wired explicitly. */
-public final class TurnoutServer implements AutoCloseable {
+/**
+ * A running Turnout and its composition root: builds the rooms (transports, pools, clients, admin console,
+ * metrics) and wires them through the narrow interfaces each room defines for what it needs of the rest
+ * ({@link Clients}, {@link io.turnout.proxy.client.ConsoleSession}, {@link Pooler}, {@link MetricsSource}),
+ * so no class below this one imports it. It owns what spans the rooms: the running configuration and its
+ * reload, the listener, SUSPEND, readiness and stopping.
+ */
+public final class TurnoutServer implements Pooler, MetricsSource, AutoCloseable {
+    /** This build's version (from the jar's manifest; "dev" when run from classes). */
+    public static final String VERSION = readVersion();
     private static final Logger log = LoggerFactory.getLogger(TurnoutServer.class);
 
     private volatile TurnoutConfig config;
@@ -43,13 +54,9 @@ public final class TurnoutServer implements AutoCloseable {
     private volatile TlsContexts tls;
     private final Transports transports;
     private final Pools pools;
-    private final CancelRegistry cancels;
-    private final AtomicInteger clientCount = new AtomicInteger();
-    private final io.turnout.proxy.client.ClientCounts clientCounts = new io.turnout.proxy.client.ClientCounts();
+    private final Clients clients;
     /** Every client and server channel, so stopping closes them all deterministically. */
     private final ChannelGroup channels = new DefaultChannelGroup("turnout", GlobalEventExecutor.INSTANCE);
-    /** SCRAM verifiers derived from plain auth_file passwords: PBKDF2 once per user, not per login. */
-    private final ConcurrentHashMap<String, ScramSecret> scramSecrets = new ConcurrentHashMap<>();
     private Channel listener;
     private final SnapshotCollector snapshots;
     private final StatsHistory statsHistory = new StatsHistory();
@@ -73,10 +80,12 @@ public final class TurnoutServer implements AutoCloseable {
         this.transports = new Transports(config.workers(), config.network().transport());
         this.pools = new Pools(config, transports, channels);
         pools.tls(() -> tls);
-        this.cancels = new CancelRegistry(transports, config.network(),
+        CancelRegistry cancels = new CancelRegistry(transports, config.network(),
                 () -> this.config.pool().clientLimits().cancelWaitTimeout());
         this.snapshots = new SnapshotCollector(transports, channels, pools);
         this.topology = new TopologyApplier(pools, topologySource(config), () -> this.config);
+        this.clients = new Clients(() -> this.config, pools, cancels, topology::scopeExists,
+                (channel, user, fullAccess, fatal) -> new AdminConsole(this, channel, user, fullAccess, fatal));
         this.shutdown = new Shutdown(() -> this.config.network(), () -> listener, pools, snapshots,
                 transports.loops().get(0), this::close);
         this.metrics = config.metricsPort() >= 0 ? new Metrics(this) : null;
@@ -112,7 +121,7 @@ public final class TurnoutServer implements AutoCloseable {
                         }
                         ch.pipeline().addLast("negotiation",
                                 new StartupNegotiation(() -> tls, config.pool().clientLoginTimeout()));
-                        ch.pipeline().addLast(new ClientConnection(TurnoutServer.this));
+                        ch.pipeline().addLast(new ClientHandler(clients));
                     }
                 });
         TcpOptions.applyToChildren(b, config.network(), transports.kind());
@@ -149,10 +158,12 @@ public final class TurnoutServer implements AutoCloseable {
         return java.util.List.copyOf(channels);
     }
 
+    @Override
     public int port() {
         return ((InetSocketAddress) listener.localAddress()).getPort();
     }
 
+    @Override
     public TurnoutConfig config() {
         return config;
     }
@@ -174,14 +185,17 @@ public final class TurnoutServer implements AutoCloseable {
         }
     }
 
+    @Override
     public SnapshotCollector snapshots() {
         return snapshots;
     }
 
+    @Override
     public StatsHistory statsHistory() {
         return statsHistory;
     }
 
+    @Override
     public long startedEpochMillis() {
         return startedEpochMillis;
     }
@@ -195,6 +209,7 @@ public final class TurnoutServer implements AutoCloseable {
      * Why this instance should not get new clients from the load balancer; empty when it should:
      * listening, not draining or suspended, and every database knows where its server is.
      */
+    @Override
     public java.util.List<String> readiness() {
         java.util.List<String> problems = new java.util.ArrayList<>();
         if (shutdown.started()) {
@@ -211,6 +226,7 @@ public final class TurnoutServer implements AutoCloseable {
         return problems;
     }
 
+    @Override
     public boolean suspended() {
         return suspended;
     }
@@ -239,16 +255,19 @@ public final class TurnoutServer implements AutoCloseable {
      * RELOAD (and SIGHUP): re-reads the file and applies it without dropping a client; an invalid file
      * throws and the running configuration stays.
      */
+    @Override
     public void reload() throws ConfigException {
         updates.reload();
     }
 
     /** SET key = value from the console, validated like the same line in the file. */
+    @Override
     public void set(String key, String value) throws ConfigException {
         updates.set(key, value);
     }
 
     /** SHUTDOWN [WAIT_FOR_SERVERS | WAIT_FOR_CLIENTS] (see {@link Shutdown}). */
+    @Override
     public void shutdown(String mode) {
         shutdown.shutdown(mode);
     }
@@ -284,32 +303,41 @@ public final class TurnoutServer implements AutoCloseable {
     }
 
     /** SUSPEND stops accepting and reading client sockets (admin consoles excepted); RESUME undoes it. */
+    @Override
     public void suspend(boolean suspend) {
         suspended = suspend;
         listener.config().setAutoRead(!suspend);
-        snapshots.act(i -> !i.server() && !i.admin(), h -> ((ClientConnection) h).suspend(suspend));
+        snapshots.act(i -> !i.server() && !i.admin(), h -> ((ClientHandler) h).suspend(suspend));
     }
 
+    @Override
     public Pools pools() {
         return pools;
     }
 
-    public CancelRegistry cancels() {
-        return cancels;
-    }
-
+    /** Client connections counted against max_client_conn. */
     public AtomicInteger clientCount() {
-        return clientCount;
+        return clients.count();
     }
 
-    /** Logged-in clients per database and per user (max_db_client_connections, max_user_client_connections). */
-    public io.turnout.proxy.client.ClientCounts clientCounts() {
-        return clientCounts;
+    @Override
+    public int clientConnections() {
+        return clients.count().get();
     }
 
-    public ScramSecret scramSecretFor(String user, String password) {
-        // keyed by the password too, so a changed auth_file entry gets a new verifier
-        return scramSecrets.computeIfAbsent(user + '\u0000' + password, k -> ScramSecret.fromPassword(password));
+    @Override
+    public CompletableFuture<Snapshot> snapshot() {
+        return snapshots.collect();
+    }
+
+    @Override
+    public String topologySource() {
+        return topology.sourceKind();
+    }
+
+    @Override
+    public boolean stopped() {
+        return terminated.isDone();
     }
 
     /** Resolves when the listener closes. */
@@ -317,7 +345,12 @@ public final class TurnoutServer implements AutoCloseable {
         return listener;
     }
 
-    public static String version() {
+    @Override
+    public String version() {
+        return VERSION;
+    }
+
+    private static String readVersion() {
         String v = TurnoutServer.class.getPackage().getImplementationVersion();
         return v != null ? v : "dev";
     }

@@ -2,8 +2,7 @@ package io.turnout.proxy.admin;
 
 import io.netty.channel.EventLoop;
 import io.turnout.protocol.SqlState;
-import io.turnout.proxy.LogText;
-import io.turnout.proxy.TurnoutServer;
+import io.turnout.proxy.log.LogText;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -29,13 +28,13 @@ final class AdminCommands {
             "datestyle", "ISO", "timezone", "UTC", "extra_float_digits", "3", "application_name", "",
             "search_path", "", "statement_timeout", "0", "intervalstyle", "postgres");
 
-    private final TurnoutServer turnout;
+    private final Pooler turnout;
     private final String user;
     private final boolean fullAccess;
     private final AdminControl control;
     private final EventLoop loop;
 
-    AdminCommands(TurnoutServer turnout, String user, boolean fullAccess, EventLoop loop) {
+    AdminCommands(Pooler turnout, String user, boolean fullAccess, EventLoop loop) {
         this.turnout = turnout;
         this.user = user;
         this.fullAccess = fullAccess;
@@ -87,7 +86,7 @@ final class AdminCommands {
         return switch (what) {
             case "help" -> done(Response.notice("Console usage", "\n\t" + String.join("\n\t", ShowSettings.HELP), "SHOW"));
             case "config" -> done(Response.table(ShowSettings.config(turnout.config())));
-            case "version" -> done(Response.table(ShowSettings.version(TurnoutServer.version())));
+            case "version" -> done(Response.table(ShowSettings.version(turnout.version())));
             case "state" -> done(Response.table(ShowSettings.state(turnout.pools().allPaused(), turnout.suspended())));
             case "prepared" -> done(Response.table(ShowTopology.prepared(turnout.pools().prepared())));
             case "pools", "clients", "servers", "databases", "users", "lists", "stats", "stats_totals",

@@ -8,8 +8,8 @@ import io.turnout.protocol.PgProtocolException;
 import io.turnout.protocol.PgRead;
 import io.turnout.protocol.PgWrite;
 import io.turnout.protocol.SqlState;
-import io.turnout.proxy.LogText;
-import io.turnout.proxy.TurnoutServer;
+import io.turnout.proxy.client.ConsoleSession;
+import io.turnout.proxy.log.LogText;
 import java.util.ArrayDeque;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -22,13 +22,13 @@ import org.slf4j.LoggerFactory;
  * simple queries only, one command each, answered in order. Commands that wait (PAUSE, WAIT_CLOSE) or
  * read the event loops' state complete asynchronously; queries pipelined meanwhile wait their turn.
  */
-public final class AdminConsole {
+public final class AdminConsole implements ConsoleSession {
     private static final Logger log = LoggerFactory.getLogger(AdminConsole.class);
     /** Console commands are short; a larger message is a confused client, not a command. */
     private static final int MAX_MESSAGE = 1 << 20;
     private static final Object SYNC = new Object();
 
-    private final TurnoutServer turnout;
+    private final Pooler turnout;
     private final Channel channel;
     private final AdminCommands commands;
     private final BiConsumer<String, String> fatal;
@@ -38,7 +38,7 @@ public final class AdminConsole {
     /** An extended-protocol message was refused: skip to Sync, as PostgreSQL does after an error. */
     private boolean skipToSync;
 
-    public AdminConsole(TurnoutServer turnout, Channel channel, String user, boolean fullAccess,
+    public AdminConsole(Pooler turnout, Channel channel, String user, boolean fullAccess,
                         BiConsumer<String, String> fatal) {
         this.turnout = turnout;
         this.channel = channel;
@@ -46,7 +46,7 @@ public final class AdminConsole {
         this.commands = new AdminCommands(turnout, user, fullAccess, channel.eventLoop());
     }
 
-    /** The end of login: parameters a driver needs, the cancel key, ReadyForQuery. */
+    @Override
     public void welcome(int cancelKey, int cancelSecret) {
         ByteBuf out = channel.alloc().buffer(256);
         Map<String, String> backend = turnout.pools().all().stream().map(p -> p.welcome()).filter(w -> w != null)
@@ -64,6 +64,7 @@ public final class AdminConsole {
         channel.writeAndFlush(out, channel.voidPromise());
     }
 
+    @Override
     public int frameStart(byte type, int length) {
         if (length > MAX_MESSAGE) {
             throw new PgProtocolException("admin console message of " + length + " bytes is too large");
@@ -71,7 +72,7 @@ public final class AdminConsole {
         return PgFrameScanner.WHOLE;
     }
 
-    /** Takes ownership of {@code frame}. */
+    @Override
     public void onFrame(byte type, ByteBuf frame) {
         try {
             switch (type) {

@@ -4,8 +4,7 @@ import io.netty.channel.EventLoop;
 import io.turnout.config.ConfigException;
 import io.turnout.config.DatabaseConfig;
 import io.turnout.protocol.SqlState;
-import io.turnout.proxy.TurnoutServer;
-import io.turnout.proxy.client.ClientConnection;
+import io.turnout.proxy.client.ClientHandler;
 import io.turnout.proxy.pool.ConnectionInfo;
 import io.turnout.proxy.pool.Database;
 import io.turnout.proxy.pool.Pool;
@@ -25,10 +24,10 @@ final class AdminControl {
     /** How often a waiting command (PAUSE, WAIT_CLOSE) looks again. */
     private static final long POLL_MILLIS = 50;
 
-    private final TurnoutServer turnout;
+    private final Pooler turnout;
     private final EventLoop loop;
 
-    AdminControl(TurnoutServer turnout, EventLoop loop) {
+    AdminControl(Pooler turnout, EventLoop loop) {
         this.turnout = turnout;
         this.loop = loop;
     }
@@ -157,7 +156,7 @@ final class AdminControl {
         }
         Predicate<ConnectionInfo> which = i -> !i.admin() && i.pool() != null && (db == null || i.pool().db() == db);
         return turnout.snapshots().act(which, h -> {
-            if (h instanceof ClientConnection c) {
+            if (h instanceof ClientHandler c) {
                 c.kill("database " + c.info().database() + " killed by an administrator (KILL)");
             } else if (h instanceof ServerHandler s) {
                 s.server().close();
@@ -173,7 +172,7 @@ final class AdminControl {
             return done(Response.error(SqlState.INVALID_PARAMETER_VALUE, "invalid client id supplied: " + arg));
         }
         return turnout.snapshots().act(i -> !i.server() && i.id() == id,
-                        h -> ((ClientConnection) h).kill("connection closed by an administrator (KILL_CLIENT)"))
+                        h -> ((ClientHandler) h).kill("connection closed by an administrator (KILL_CLIENT)"))
                 .thenApply(n -> n == 0 ? Response.error(SqlState.INVALID_PARAMETER_VALUE, "client not found")
                         : Response.done("KILL_CLIENT"));
     }

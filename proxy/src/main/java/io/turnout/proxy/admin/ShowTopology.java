@@ -5,7 +5,6 @@ import static io.turnout.proxy.admin.AdminResult.INT8;
 import static io.turnout.proxy.admin.AdminResult.TEXT;
 
 import io.turnout.config.DatabaseConfig;
-import io.turnout.proxy.TurnoutServer;
 import io.turnout.config.topology.ClusterState;
 import io.turnout.proxy.pool.Database;
 import io.turnout.proxy.pool.Pool;
@@ -17,7 +16,7 @@ final class ShowTopology {
     private ShowTopology() {
     }
 
-    static AdminResult topology(TurnoutServer turnout) {
+    static AdminResult topology(Pooler turnout) {
         AdminResult r = new AdminResult("SHOW").columns("database", TEXT, "scope", TEXT, "source", TEXT,
                 "leader", TEXT, "leader_member", TEXT, "generation", INT4, "since", TEXT, "stale", INT4,
                 "last_error", TEXT, "state", TEXT, "candidate", TEXT, "switchover_age_ms", INT8, "paused", INT4);
@@ -34,7 +33,7 @@ final class ShowTopology {
                         ShowSockets.time(turnout.startedEpochMillis()), 0, "", "leader", "", null, 0);
             } else {
                 String state = c == null ? "unknown" : c.status().name().toLowerCase(java.util.Locale.ROOT);
-                r.row(db.name(), db.patroniScope(), turnout.topology().sourceKind(), c != null && c.leader() != null ? c.leader().toString() : "",
+                r.row(db.name(), db.patroniScope(), turnout.topologySource(), c != null && c.leader() != null ? c.leader().toString() : "",
                         c != null && c.leaderName() != null ? c.leaderName() : "", generation,
                         c != null ? ShowSockets.time(c.since().toEpochMilli()) : "", c != null && c.stale(),
                         c == null ? "not read yet" : c.lastError() != null ? c.lastError()

@@ -3,7 +3,7 @@ package io.turnout.proxy.admin;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.group.ChannelGroup;
-import io.turnout.proxy.client.ClientConnection;
+import io.turnout.proxy.client.ClientHandler;
 import io.turnout.proxy.net.Transports;
 import io.turnout.proxy.pool.ConnectionInfo;
 import io.turnout.proxy.pool.Pool;
@@ -33,7 +33,7 @@ public final class SnapshotCollector {
     }
 
     /**
-     * Runs {@code action} on every client ({@link ClientConnection}) or server ({@link ServerHandler})
+     * Runs {@code action} on every client ({@link ClientHandler}) or server ({@link ServerHandler})
      * that {@code which} selects, each on its own loop; completes with how many were selected.
      */
     public CompletableFuture<Integer> act(java.util.function.Predicate<ConnectionInfo> which,
@@ -46,7 +46,7 @@ public final class SnapshotCollector {
                     continue;
                 }
                 ChannelHandler h = ch.pipeline().last();
-                ConnectionInfo info = h instanceof ClientConnection c ? c.info()
+                ConnectionInfo info = h instanceof ClientHandler c ? c.info()
                         : h instanceof ServerHandler s ? ConnectionInfo.ofServer(s.server())
                         : null;
                 if (info != null && which.test(info)) {
@@ -68,7 +68,7 @@ public final class SnapshotCollector {
                 continue;
             }
             ChannelHandler h = ch.pipeline().last();
-            if (h instanceof ClientConnection c) {
+            if (h instanceof ClientHandler c) {
                 ConnectionInfo info = c.info();
                 if (info != null) {
                     clients.add(info);

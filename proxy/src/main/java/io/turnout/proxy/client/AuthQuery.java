@@ -2,7 +2,7 @@ package io.turnout.proxy.client;
 
 import io.netty.channel.EventLoop;
 import io.turnout.config.DatabaseConfig;
-import io.turnout.proxy.LogText;
+import io.turnout.proxy.log.LogText;
 import io.turnout.proxy.pool.PoolShard;
 import io.turnout.proxy.pool.Pools;
 import io.turnout.proxy.server.ServerConnection;

@@ -26,7 +26,7 @@ public final class CancelRegistry {
     private static final Logger log = LoggerFactory.getLogger(CancelRegistry.class);
     private static final SecureRandom RANDOM = new SecureRandom();
 
-    private final ConcurrentHashMap<Integer, ClientConnection> clients = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Integer, ClientHandler> clients = new ConcurrentHashMap<>();
     private final Bootstrap bootstrap;
     private final Transports transports;
     /** This instance's id, stamped into bits 24-30 of every key it hands out (0: no peering). */
@@ -51,7 +51,7 @@ public final class CancelRegistry {
      * A fresh (processId, secret) for {@code client}. With peering the process id carries this instance's
      * peer id, so a twin behind the same load balancer knows where a CancelRequest for it belongs.
      */
-    int[] register(ClientConnection client) {
+    int[] register(ClientHandler client) {
         while (true) {
             int key = peerId > 0 ? peerId << 24 | (RANDOM.nextInt(0xffffff) + 1)
                     : RANDOM.nextInt(Integer.MAX_VALUE - 1) + 1;
@@ -61,7 +61,7 @@ public final class CancelRegistry {
         }
     }
 
-    void unregister(int key, ClientConnection client) {
+    void unregister(int key, ClientHandler client) {
         clients.remove(key, client);
     }
 
@@ -81,7 +81,7 @@ public final class CancelRegistry {
             sendCancel(peer, processId, secret, transports.loops().get(0), () -> { });
             return;
         }
-        ClientConnection client = clients.get(processId);
+        ClientHandler client = clients.get(processId);
         if (client == null) {
             log.info("cancel_ignored reason=unknown_key");
             return;

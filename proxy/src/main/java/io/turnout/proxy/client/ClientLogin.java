@@ -17,8 +17,7 @@ import io.turnout.protocol.auth.AuthException;
 import io.turnout.protocol.auth.Md5;
 import io.turnout.protocol.auth.ScramSecret;
 import io.turnout.protocol.auth.ScramServer;
-import io.turnout.proxy.LogText;
-import io.turnout.proxy.TurnoutServer;
+import io.turnout.proxy.log.LogText;
 import io.turnout.proxy.net.ProxyProtocol;
 import io.turnout.proxy.pool.Database;
 import io.turnout.proxy.tls.ChannelBinding;
@@ -38,8 +37,9 @@ final class ClientLogin {
 
     private enum Step { STARTUP, CLEARTEXT, MD5, SASL_INITIAL, SASL_RESPONSE }
 
-    private final ClientConnection client;
-    private final TurnoutServer turnout;
+    private final ClientHandler client;
+    private final ClientWelcome welcome;
+    private final Clients clients;
     private final TurnoutConfig config;
     private Step step = Step.STARTUP;
     private Map<String, String> startup;
@@ -56,10 +56,11 @@ final class ClientLogin {
     private boolean awaitingLookup;
     private boolean secretFromAuthQuery;
 
-    ClientLogin(ClientConnection client, TurnoutServer turnout) {
+    ClientLogin(ClientHandler client, Clients clients, ClientWelcome welcome) {
         this.client = client;
-        this.turnout = turnout;
-        this.config = turnout.config();
+        this.welcome = welcome;
+        this.clients = clients;
+        this.config = clients.config();
     }
 
     void onFrame(byte type, ByteBuf frame) {
@@ -88,7 +89,7 @@ final class ClientLogin {
     private void onStartup(StartupPacket p) {
         Channel ch = client.channel();
         if (p.isCancelRequest()) {
-            turnout.cancels().cancel(p.processId(), p.secretKey());
+            clients.cancels().cancel(p.processId(), p.secretKey());
             ch.close();
             return;
         }
@@ -113,7 +114,7 @@ final class ClientLogin {
         if (dbName.isEmpty()) {
             dbName = user;
         }
-        if (!client.countClient()) {
+        if (!welcome.countClient()) {
             out.release();
             client.fatal(SqlState.TOO_MANY_CONNECTIONS, "no more connections allowed (max_client_conn "
                     + config.pool().maxClientConn() + ")");
@@ -130,7 +131,7 @@ final class ClientLogin {
         }
         database = config.database(dbName);
         if (database != null && !config.databases().containsKey(dbName) && database.isPatroni()
-                && !turnout.topology().scopeExists(database.patroniScope())) {
+                && !clients.patroniScopeExists(database.patroniScope())) {
             database = null; // a wildcard name with no such Patroni cluster behind it
         }
         secret = config.users().get(user);
@@ -143,7 +144,7 @@ final class ClientLogin {
         if (secret == null && authUser != null && config.authType() != AuthType.TRUST
                 && config.authType() != AuthType.CERT) {
             awaitingLookup = true;
-            AuthQuery.lookup(turnout.pools(), database, authUser, config.authQuery(), user, ch.eventLoop(),
+            AuthQuery.lookup(clients.pools(), database, authUser, config.authQuery(), user, ch.eventLoop(),
                     new AuthQuery.Result() {
                         @Override
                         public void found(String looked) {
@@ -289,7 +290,7 @@ final class ClientLogin {
                 try {
                     byte[] serverFinal = scram.handleClientFinal(PgRead.body(frame));
                     if (scramFromVerifier) {
-                        turnout.pools().rememberScramKeys(user, scram.clientKey(),
+                        clients.pools().rememberScramKeys(user, scram.clientKey(),
                                 ScramSecret.parse(secret).serverKey());
                     }
                     Channel ch = client.channel();
@@ -319,7 +320,7 @@ final class ClientLogin {
             scramFromVerifier = true;
             return new ScramServer(ScramSecret.parse(secret));
         }
-        return new ScramServer(turnout.scramSecretFor(user, secret));
+        return new ScramServer(clients.scramSecretFor(user, secret));
     }
 
     private boolean cleartextMatches(String password) {
@@ -346,7 +347,7 @@ final class ClientLogin {
 
     private void succeed() {
         if (secretFromAuthQuery) {
-            turnout.pools().rememberLookedUpSecret(user, secret);
+            clients.pools().rememberLookedUpSecret(user, secret);
         }
         Channel ch = client.channel();
         ByteBuf out = ch.alloc().buffer(16);
@@ -360,19 +361,19 @@ final class ClientLogin {
                         + "\" may not use the admin console (admin_users, stats_users)");
                 return;
             }
-            client.authenticatedAdmin(user, adminDb, adminFull);
+            welcome.authenticatedAdmin(user, adminDb, adminFull);
             return;
         }
         if (database == null) {
             client.fatal(SqlState.INVALID_CATALOG_NAME, "database \"" + dbName + "\" does not exist");
             return;
         }
-        Database state = turnout.pools().database(dbName);
+        Database state = clients.pools().database(dbName);
         if (state != null && state.disabled()) {
             client.fatal(SqlState.CANNOT_CONNECT_NOW, "database \"" + dbName + "\" does not allow connections (DISABLE)");
             return;
         }
-        client.authenticated(user, database.name(), turnout.pools().pool(database, user), startup);
+        welcome.authenticated(user, database.name(), clients.pools().pool(database, user), startup);
     }
 
     private void fail(String reason) {

@@ -2,10 +2,9 @@ package io.turnout.proxy.client;
 
 import io.netty.channel.EventLoop;
 import io.turnout.config.PoolMode;
-import io.turnout.proxy.TurnoutServer;
-import io.turnout.proxy.server.ParamSet;
 import io.turnout.proxy.pool.Pool;
 import io.turnout.proxy.pool.PoolShard;
+import io.turnout.proxy.server.ParamSet;
 import io.turnout.proxy.server.ServerConnection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -18,12 +17,12 @@ import org.slf4j.LoggerFactory;
 final class ServerHandback {
     private static final Logger log = LoggerFactory.getLogger(ServerHandback.class);
 
-    private final TurnoutServer turnout;
+    private final CancelRegistry cancels;
     private final Pool pool;
     private final PoolShard shard;
 
-    ServerHandback(TurnoutServer turnout, Pool pool, PoolShard shard) {
-        this.turnout = turnout;
+    ServerHandback(CancelRegistry cancels, Pool pool, PoolShard shard) {
+        this.cancels = cancels;
         this.pool = pool;
         this.shard = shard;
     }
@@ -50,7 +49,7 @@ final class ServerHandback {
             // PostgreSQL does not notice a closed socket while it executes: cancel the orphaned query
             // so it stops now instead of running to completion for nobody.
             s.beginCancel();
-            turnout.cancels().sendCancel(s.address(), s.backendPid(), s.backendSecret(), loop, s::endCancel);
+            cancels.sendCancel(s.address(), s.backendPid(), s.backendSecret(), loop, s::endCancel);
         }
         s.setCloseNeeded();
         shard.release(s);

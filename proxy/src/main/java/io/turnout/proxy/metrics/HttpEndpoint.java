@@ -2,7 +2,6 @@ package io.turnout.proxy.metrics;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-import io.turnout.proxy.TurnoutServer;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -21,7 +20,7 @@ public final class HttpEndpoint implements AutoCloseable {
 
     private final HttpServer server;
 
-    public HttpEndpoint(TurnoutServer turnout, Metrics metrics, String addr, int port) throws IOException {
+    public HttpEndpoint(MetricsSource turnout, Metrics metrics, String addr, int port) throws IOException {
         server = HttpServer.create(new InetSocketAddress(addr, port), 64);
         server.setExecutor(Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "turnout-http");
@@ -30,8 +29,8 @@ public final class HttpEndpoint implements AutoCloseable {
         }));
         server.createContext("/metrics", ex -> reply(ex, 200, "text/plain; version=0.0.4; charset=utf-8",
                 metrics.scrape()));
-        server.createContext("/health", ex -> reply(ex, turnout.terminated().isDone() ? 503 : 200,
-                "text/plain; charset=utf-8", turnout.terminated().isDone() ? "stopped\n" : "ok\n"));
+        server.createContext("/health", ex -> reply(ex, turnout.stopped() ? 503 : 200,
+                "text/plain; charset=utf-8", turnout.stopped() ? "stopped\n" : "ok\n"));
         server.createContext("/ready", ex -> {
             List<String> problems = turnout.readiness();
             reply(ex, problems.isEmpty() ? 200 : 503, "text/plain; charset=utf-8",

@@ -15,7 +15,6 @@ import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.turnout.config.DatabaseConfig;
-import io.turnout.proxy.TurnoutServer;
 import io.turnout.proxy.admin.Snapshot;
 import io.turnout.proxy.client.LoginFailures;
 import io.turnout.proxy.pool.Database;
@@ -83,12 +82,12 @@ public final class Metrics {
             Map.entry("turnout.topology.draining", "1 while a switchover drains the leader (new transactions held)"));
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    private final TurnoutServer turnout;
+    private final MetricsSource turnout;
     private final Set<Pool> registeredPools = ConcurrentHashMap.newKeySet();
     private final Set<String> registeredDatabases = ConcurrentHashMap.newKeySet();
     private volatile Snapshot latest = new Snapshot(java.util.List.of(), java.util.List.of(), java.util.Map.of(), 0);
 
-    public Metrics(TurnoutServer turnout) {
+    public Metrics(MetricsSource turnout) {
         this.turnout = turnout;
         // two of Micrometer's names break Prometheus conventions (promtool flags them); usage gauges remain
         registry.config().meterFilter(io.micrometer.core.instrument.config.MeterFilter.denyNameStartsWith("process.cpu.time"));
@@ -102,11 +101,11 @@ public final class Metrics {
         new FileDescriptorMetrics().bindTo(registry);
         Gauge.builder("pgbouncer.up", () -> 1).description("1 while the admin console answers (Turnout is up)")
                 .register(registry);
-        Gauge.builder("pgbouncer.version.info", () -> 1).tags("version", TurnoutServer.version())
+        Gauge.builder("pgbouncer.version.info", () -> 1).tags("version", turnout.version())
                 .description("Turnout's version").register(registry);
         Gauge.builder("pgbouncer.config.max.client.connections", () -> turnout.config().pool().maxClientConn())
                 .description("max_client_conn").register(registry);
-        Gauge.builder("turnout.clients", () -> turnout.clientCount().get())
+        Gauge.builder("turnout.clients", () -> turnout.clientConnections())
                 .description("client connections, all databases").register(registry);
         Gauge.builder("turnout.ready", () -> turnout.readiness().isEmpty() ? 1 : 0)
                 .description("1 when /ready answers 200").register(registry);
@@ -163,7 +162,7 @@ public final class Metrics {
     /** Takes a fresh snapshot (bounded wait) and renders the registry in Prometheus text format. */
     public String scrape() {
         try {
-            latest = turnout.snapshots().collect().get(5, TimeUnit.SECONDS);
+            latest = turnout.snapshot().get(5, TimeUnit.SECONDS);
         } catch (Exception e) {
             // a stuck loop must not hide the rest of the metrics: serve the previous snapshot
         }

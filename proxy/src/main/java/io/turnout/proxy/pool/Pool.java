@@ -351,6 +351,6 @@ public final class Pool {
 
     @Override
     public String toString() {
-        return io.turnout.proxy.LogText.of(database.name() + "/" + user); // a wildcard database is named by the client
+        return io.turnout.proxy.log.LogText.of(database.name() + "/" + user); // a wildcard database is named by the client
     }
 }

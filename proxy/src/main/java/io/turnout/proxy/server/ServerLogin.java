@@ -15,7 +15,7 @@ import io.turnout.protocol.auth.AuthException;
 import io.turnout.protocol.auth.Md5;
 import io.turnout.protocol.auth.ScramClient;
 import io.turnout.config.TlsSettings;
-import io.turnout.proxy.LogText;
+import io.turnout.proxy.log.LogText;
 import io.turnout.proxy.tls.ChannelBinding;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;

@@ -56,7 +56,7 @@ class ProxyProtocolFuzzTest {
             }
             ch.checkException();
         } catch (DecoderException expected) {
-            // HAProxyProtocolException and kin: ClientConnection logs it and closes
+            // HAProxyProtocolException and kin: ClientHandler logs it and closes
         } finally {
             try {
                 ch.finishAndReleaseAll(); // reports an error the decoder raised on a later read or at close

@@ -1,4 +1,4 @@
-package io.turnout.proxy;
+package io.turnout.proxy.log;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package io.turnout.proxy;
+package io.turnout.proxy.log;
 
 /**
  * Makes text that came from outside (a client's startup parameters, user and database names, queries,
