@@ -293,8 +293,10 @@ public final class FaultRelay implements AutoCloseable {
                 // the marked bytes reach PostgreSQL first; the fault applies from the moment they are on the wire
                 to.writeAndFlush(buf).addListener(done -> {
                     fault = hit.fault();
-                    strike(hit.fault());
+                    // done before the strike: a test that sees its client fail must find the hit recorded
+                    struckNanos = System.nanoTime();
                     hit.hit().complete(this);
+                    strike(hit.fault());
                 });
             }
         }
@@ -322,7 +324,9 @@ public final class FaultRelay implements AutoCloseable {
         }
 
         private void strike(Fault f) {
-            struckNanos = System.nanoTime();
+            if (struckNanos == 0) {
+                struckNanos = System.nanoTime();
+            }
             switch (f.kind()) {
                 case RESET -> {
                     rst(turnout);
