@@ -1,7 +1,7 @@
 package io.turnout.config;
 
 /** How clients prove who they are to Turnout (PgBouncer's auth_type values). */
-public enum AuthType {
+public enum AuthType implements ConfigKeyword {
     TRUST("trust"), PLAIN("plain"), MD5("md5"), SCRAM_SHA_256("scram-sha-256"),
     /** The TLS client certificate's CommonName is the user name (needs client_tls_ca_file). */
     CERT("cert");
@@ -12,15 +12,15 @@ public enum AuthType {
         this.key = key;
     }
 
+    @Override
     public String key() {
         return key;
     }
 
     static AuthType of(String value) {
-        for (AuthType t : values()) {
-            if (t.key.equalsIgnoreCase(value)) {
-                return t;
-            }
+        AuthType t = ConfigKeyword.lookup(values(), value);
+        if (t != null) {
+            return t;
         }
         // PgBouncer calls cleartext "plain"; PostgreSQL's pg_hba calls it "password".
         return "password".equalsIgnoreCase(value) ? PLAIN : null;

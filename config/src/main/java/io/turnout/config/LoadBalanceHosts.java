@@ -1,7 +1,7 @@
 package io.turnout.config;
 
 /** How a static comma list of hosts is used for new server connections (PgBouncer 1.24's load_balance_hosts). */
-public enum LoadBalanceHosts {
+public enum LoadBalanceHosts implements ConfigKeyword {
     /** Always try the hosts in the order written; the next one only when a connection attempt fails. */
     DISABLE("disable"),
     /** Each new connection starts at the next host in the list (PgBouncer's default). */
@@ -15,16 +15,12 @@ public enum LoadBalanceHosts {
         this.key = key;
     }
 
+    @Override
     public String key() {
         return key;
     }
 
     static LoadBalanceHosts of(String value) {
-        for (LoadBalanceHosts l : values()) {
-            if (l.key.equalsIgnoreCase(value.trim())) {
-                return l;
-            }
-        }
-        return null;
+        return ConfigKeyword.lookup(values(), value);
     }
 }

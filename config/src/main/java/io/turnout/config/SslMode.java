@@ -1,7 +1,7 @@
 package io.turnout.config;
 
 /** client_tls_sslmode / server_tls_sslmode values, in increasing strictness (PgBouncer's and libpq's names). */
-public enum SslMode {
+public enum SslMode implements ConfigKeyword {
     DISABLE("disable"), ALLOW("allow"), PREFER("prefer"), REQUIRE("require"), VERIFY_CA("verify-ca"),
     VERIFY_FULL("verify-full");
 
@@ -13,6 +13,7 @@ public enum SslMode {
         this.key = key;
     }
 
+    @Override
     public String key() {
         return key;
     }
@@ -28,11 +29,6 @@ public enum SslMode {
     }
 
     static SslMode of(String value) {
-        for (SslMode m : values()) {
-            if (m.key.equalsIgnoreCase(value.trim())) {
-                return m;
-            }
-        }
-        return null;
+        return ConfigKeyword.lookup(values(), value);
     }
 }

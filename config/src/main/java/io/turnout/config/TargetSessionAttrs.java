@@ -5,7 +5,7 @@ package io.turnout.config;
  * For a Patroni database the members' roles come from the DCS; for a static host list each host's role is
  * what it reports at login ({@code in_hot_standby}, {@code default_transaction_read_only}).
  */
-public enum TargetSessionAttrs {
+public enum TargetSessionAttrs implements ConfigKeyword {
     /** Only a server that accepts writes: the leader (today's behaviour). */
     READ_WRITE("read-write"),
     /** Only the primary: the leader (the default). */
@@ -27,6 +27,7 @@ public enum TargetSessionAttrs {
         this.key = key;
     }
 
+    @Override
     public String key() {
         return key;
     }
@@ -37,11 +38,6 @@ public enum TargetSessionAttrs {
     }
 
     static TargetSessionAttrs of(String value) {
-        for (TargetSessionAttrs t : values()) {
-            if (t.key.equalsIgnoreCase(value.trim())) {
-                return t;
-            }
-        }
-        return null;
+        return ConfigKeyword.lookup(values(), value);
     }
 }
