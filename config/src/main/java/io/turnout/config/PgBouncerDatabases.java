@@ -76,10 +76,12 @@ final class PgBouncerDatabases {
             } else if (key.equals("host")) {
                 List<String> several = PgBouncerSettings.split(value);
                 if (several.size() > 1) {
-                    warnings.add(PgBouncerSettings.warn(e, key + "=" + value + ": kept; a comma list of hosts "
-                            + DatabaseSection.NOT_ROUTED + " and refused at start until then"));
+                    // an imported configuration must start: until comma lists are routed, the first host serves
+                    warnings.add(PgBouncerSettings.warn(e, key + "=" + value + ": Turnout connects to one host per"
+                            + " database until comma lists are routed (issue 17); kept " + several.get(0)
+                            + " (PgBouncer spread connections over all)"));
                 }
-                out.put(turnoutKey, several.isEmpty() ? value : String.join(",", several));
+                out.put(turnoutKey, several.isEmpty() ? value : several.get(0));
             } else if (key.equals("port")) {
                 List<String> several = PgBouncerSettings.split(value);
                 if (several.size() > 1) {

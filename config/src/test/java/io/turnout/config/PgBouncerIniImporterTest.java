@@ -103,7 +103,7 @@ class PgBouncerIniImporterTest {
                   # INI/pgbouncer.ini:18
                   reporting: { host: reports.db.internal, port: 5433, dbname: orders, user: report, password: "s3cr'et", pool_size: 5, pool_mode: session }
                   # INI/pgbouncer.ini:19
-                  legacy: { host: "10.20.99.1,10.20.99.2", dbname: legacy }
+                  legacy: { host: 10.20.99.1, dbname: legacy }
                 """.replace("INI", dir.toString()));
     }
 
@@ -111,7 +111,7 @@ class PgBouncerIniImporterTest {
     void seedDeploymentWarnsAboutExactlyWhatIsDropped() throws Exception {
         List<String> expected = List.of(
                 "pgbouncer.ini:18: [databases] reporting: application_name=reporting dropped: Turnout does not send per-database startup parameters; clients' own settings apply (or ALTER DATABASE ... SET in PostgreSQL)",
-                "pgbouncer.ini:19: [databases] legacy: host=10.20.99.1,10.20.99.2: kept; a comma list of hosts is parsed but not routed yet (issue 17) and refused at start until then",
+                "pgbouncer.ini:19: [databases] legacy: host=10.20.99.1,10.20.99.2: Turnout connects to one host per database until comma lists are routed (issue 17); kept 10.20.99.1 (PgBouncer spread connections over all)",
                 "pgbouncer.ini:19: [databases] legacy: timezone=UTC dropped: Turnout does not send per-database startup parameters; clients' own settings apply (or ALTER DATABASE ... SET in PostgreSQL)",
                 "pgbouncer.ini:19: [databases] legacy: connect_query=SET search_path = legacy dropped: Turnout runs no query on new server connections",
                 "pgbouncer.ini:21: [databases] *: dropped: the '*' fallback database has no Turnout equivalent (Turnout's wildcards are 'prefix*' names, made for Patroni scopes); list each database",
@@ -138,10 +138,7 @@ class PgBouncerIniImporterTest {
         io.turnout.config.testing.TestCerts pki = io.turnout.config.testing.TestCerts.generate(dir.resolve("tls"));
         String yaml = r.yaml().replace("/etc/pgbouncer/tls/pgbouncer.key", pki.serverKey().toString())
                 .replace("/etc/pgbouncer/tls/pgbouncer.crt", pki.serverCert().toString());
-        assertThatThrownBy(() -> ConfigLoader.parse(yaml, "turnout.yaml", null, dir))
-                .hasMessageContaining("databases.legacy.host: a comma list of hosts is parsed but not routed yet (issue 17)");
-        // what loads once comma lists are routed
-        TurnoutConfig c = ConfigLoader.parse(yaml, "turnout.yaml", null, dir, Map.of(), false);
+        TurnoutConfig c = ConfigLoader.parse(yaml, "turnout.yaml", null, dir);
         assertThat(c.tls().clientMode()).isEqualTo(SslMode.REQUIRE);
         assertThat(c.tls().clientCertFile()).isEqualTo(pki.serverCert());
         assertThat(c.tls().serverMode()).isEqualTo(SslMode.DISABLE);
@@ -184,7 +181,7 @@ class PgBouncerIniImporterTest {
         assertThat(reporting.password()).isEqualTo("s3cr'et");
         assertThat(reporting.poolSize()).isEqualTo(5);
         assertThat(reporting.poolMode()).isEqualTo(PoolMode.SESSION);
-        assertThat(c.databases().get("legacy").hosts()).containsExactly("10.20.99.1", "10.20.99.2");
+        assertThat(c.databases().get("legacy").hosts()).containsExactly("10.20.99.1");
         assertThat(r.warnings()).filteredOn(w -> w.message().contains("does not load"))
                 .allMatch(w -> w.message().contains("/etc/pgbouncer/tls/"));
     }
@@ -202,16 +199,16 @@ class PgBouncerIniImporterTest {
                 """);
         Result r = PgBouncerIniImporter.importFile(ini, null);
         assertThat(r.yaml()).contains(
-                "  ro: { host: \"10.0.0.1,10.0.0.2\", port: 5432, dbname: app, load_balance_hosts: disable }\n",
+                "  ro: { host: 10.0.0.1, port: 5432, dbname: app, load_balance_hosts: disable }\n",
                 "  rr: { host: 10.0.0.3, port: 5433, load_balance_hosts: round-robin }\n",
                 "  bad: { host: 10.0.0.4 }\n");
         assertThat(r.warnings()).extracting(Warning::toString).contains(
-                ini + ":2: [databases] ro: host=10.0.0.1,10.0.0.2: kept; a comma list of hosts is parsed but not"
-                        + " routed yet (issue 17) and refused at start until then",
+                ini + ":2: [databases] ro: host=10.0.0.1,10.0.0.2: Turnout connects to one host per database until"
+                        + " comma lists are routed (issue 17); kept 10.0.0.1 (PgBouncer spread connections over all)",
                 ini + ":3: [databases] rr: port=5433,5434: Turnout takes one port for all hosts; kept 5433",
                 ini + ":4: [databases] bad: load_balance_hosts=random dropped: expected disable, round-robin");
-        TurnoutConfig c = ConfigLoader.parse(r.yaml(), "turnout.yaml", null, dir, Map.of(), false);
-        assertThat(c.database("ro").hosts()).containsExactly("10.0.0.1", "10.0.0.2");
+        TurnoutConfig c = ConfigLoader.parse(r.yaml(), "turnout.yaml", null, dir);
+        assertThat(c.database("ro").hosts()).containsExactly("10.0.0.1");
         assertThat(c.database("ro").routing().loadBalanceHosts()).isEqualTo(LoadBalanceHosts.DISABLE);
         assertThat(c.database("rr").routing().loadBalanceHosts()).isEqualTo(LoadBalanceHosts.ROUND_ROBIN);
     }
