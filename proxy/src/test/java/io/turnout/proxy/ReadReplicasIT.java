@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.turnout.proxy.pool.Database;
 import io.turnout.proxy.pool.ReadRoutes;
+import io.turnout.proxy.testing.AdminClient;
 import io.turnout.proxy.testing.Await;
 import io.turnout.proxy.testing.EtcdServer;
 import io.turnout.proxy.testing.PatroniCluster;
@@ -68,6 +69,7 @@ class ReadReplicasIT {
                 .set("failover_hold_timeout", 60)
                 .set("default_pool_size", 4)
                 .set("admin_users", "admin")
+                .set("metrics_port", 0)
                 .user("admin", "admin_pw")
                 .rawDatabase("shard_r", backend)
                 .rawDatabase("shard_r_ro", backend + ", target_session_attrs: standby, max_replica_lag: 1MB")
@@ -105,6 +107,7 @@ class ReadReplicasIT {
             assertThat(reads.failures).as("read failures with both replicas up").isEmpty();
             System.out.printf("replicas_spread: %s=%d %s=%d leader=%d%n", a.name(), reads.on(a), b.name(),
                     reads.on(b), reads.on(leader));
+            showsEachMember(leader, a, b);
 
             // a falls behind past max_replica_lag: no new transaction goes there; caught up, it gets them again
             int receiver = walReceiverPid(a);
@@ -146,6 +149,32 @@ class ReadReplicasIT {
             assertThat(writes.failures).as("the read-write database throughout").isEmpty();
             System.out.printf("replicas_done: %s=%d %s=%d leader=%d read_failures=%d write_commits=%d%n", a.name(),
                     reads.on(a), b.name(), reads.on(b), reads.on(leader), reads.failures.size(), writes.commits.get());
+        }
+    }
+
+    /** SHOW TOPOLOGY has a row per member, SHOW SERVERS names the member, /metrics its lag and transactions. */
+    static void showsEachMember(PatroniNode leader, PatroniNode a, PatroniNode b) throws Exception {
+        try (AdminClient admin = new AdminClient(turnout, "admin", "admin_pw")) {
+            AdminClient.Table topology = admin.query("SHOW TOPOLOGY");
+            assertThat(topology.only("member", leader.name())).containsEntry("database", "shard_r_ro")
+                    .containsEntry("routed", "leader").containsEntry("member_role", "master/running");
+            for (PatroniNode r : List.of(a, b)) {
+                assertThat(topology.only("member", r.name())).containsEntry("routed", "yes")
+                        .containsEntry("member_role", "replica/running").containsKey("lag_bytes");
+            }
+            assertThat(topology.only("database", "shard_r")).containsEntry("member", "");
+            List<String> members = admin.query("SHOW SERVERS").where("database", "shard_r_ro").stream()
+                    .map(row -> row.get("member")).distinct().toList();
+            assertThat(members).as("the members shard_r_ro's servers are on").containsExactlyInAnyOrder(a.name(),
+                    b.name());
+            assertThat(admin.query("SHOW SERVERS").where("database", "shard_r")).allSatisfy(row ->
+                    assertThat(row).containsEntry("member", ""));
+        }
+        String metrics = MetricsIT.get(turnout, "/metrics").body();
+        for (PatroniNode r : List.of(a, b)) {
+            assertThat(metrics).contains("turnout_replica_lag_bytes{database=\"shard_r_ro\",member=\"" + r.name() + "\"}")
+                    .containsPattern("turnout_replica_transactions_total\\{database=\"shard_r_ro\",member=\""
+                            + r.name() + "\"} [1-9]");
         }
     }
 
