@@ -73,6 +73,7 @@ class ReadReplicasIT {
                 .user("admin", "admin_pw")
                 .rawDatabase("shard_r", backend)
                 .rawDatabase("shard_r_ro", backend + ", target_session_attrs: standby, max_replica_lag: 1MB")
+                .rawDatabase("shard_r_any", backend + ", target_session_attrs: any")
                 .start();
         awaitRoute("both replicas", r -> r.standbys().size() == 2);
         System.out.printf("replicas_setup: etcd, a cluster of 3 and Turnout ready in %d ms%n",
@@ -108,6 +109,12 @@ class ReadReplicasIT {
             System.out.printf("replicas_spread: %s=%d %s=%d leader=%d%n", a.name(), reads.on(a), b.name(),
                     reads.on(b), reads.on(leader));
             showsEachMember(leader, a, b);
+            try (ReadLoad any = new ReadLoad("shard_r_any", 3)) { // any: the leader and both replicas alike
+                for (PatroniNode n : List.of(leader, a, b)) {
+                    any.awaitOn(n, 50);
+                }
+                assertThat(any.failures).isEmpty();
+            }
 
             // a falls behind past max_replica_lag: no new transaction goes there; caught up, it gets them again
             int receiver = walReceiverPid(a);
@@ -171,14 +178,16 @@ class ReadReplicasIT {
     /** SHOW TOPOLOGY has a row per member, SHOW SERVERS names the member, /metrics its lag and transactions. */
     static void showsEachMember(PatroniNode leader, PatroniNode a, PatroniNode b) throws Exception {
         try (AdminClient admin = new AdminClient(turnout, "admin", "admin_pw")) {
-            AdminClient.Table topology = admin.query("SHOW TOPOLOGY");
-            assertThat(topology.only("member", leader.name())).containsEntry("database", "shard_r_ro")
-                    .containsEntry("routed", "leader").containsEntry("member_role", "master/running");
+            AdminClient.Table all = admin.query("SHOW TOPOLOGY");
+            AdminClient.Table topology = new AdminClient.Table(all.columns(), all.types(),
+                    all.where("database", "shard_r_ro"));
+            assertThat(topology.only("member", leader.name())).containsEntry("routed", "leader")
+                    .containsEntry("member_role", "master/running");
             for (PatroniNode r : List.of(a, b)) {
                 assertThat(topology.only("member", r.name())).containsEntry("routed", "yes")
                         .containsEntry("member_role", "replica/running").containsKey("lag_bytes");
             }
-            assertThat(topology.only("database", "shard_r")).containsEntry("member", "");
+            assertThat(all.only("database", "shard_r")).containsEntry("member", "");
             List<String> members = admin.query("SHOW SERVERS").where("database", "shard_r_ro").stream()
                     .map(row -> row.get("member")).distinct().toList();
             assertThat(members).as("the members shard_r_ro's servers are on").containsExactlyInAnyOrder(a.name(),
@@ -233,12 +242,17 @@ class ReadReplicasIT {
         final Map<Integer, AtomicLong> byPort = new ConcurrentHashMap<>();
         final ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
         private final AtomicBoolean running = new AtomicBoolean(true);
-        private final ExecutorService workers = Executors.newFixedThreadPool(READERS);
+        private final ExecutorService workers;
         private final String database;
 
         ReadLoad(String database) {
+            this(database, READERS);
+        }
+
+        ReadLoad(String database, int threads) {
             this.database = database;
-            for (int i = 0; i < READERS; i++) {
+            this.workers = Executors.newFixedThreadPool(threads);
+            for (int i = 0; i < threads; i++) {
                 workers.submit(this::run);
             }
         }
