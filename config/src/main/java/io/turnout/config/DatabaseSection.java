@@ -110,16 +110,18 @@ final class DatabaseSection {
     }
 
     /**
-     * Until the proxy routes reads to several members, a database that asks for standbys or lists several
-     * hosts is refused at start (naming the key and its line) instead of silently going to one server.
+     * Patroni databases route reads to their members; until static hosts do (their role checked at login), a
+     * static database that asks for standbys or lists several hosts is refused at start (naming the key and its
+     * line) instead of silently going to one server.
      */
     static void requireRouted(YamlSection dbs, Map<String, DatabaseConfig> byName) throws ConfigException {
         for (String name : dbs.keys()) { // file order: the first offending line is reported
             DatabaseConfig d = byName.get(name);
             TargetSessionAttrs target = d.routing().targetSessionAttrs();
-            if (!target.leaderOnly()) {
+            if (!target.leaderOnly() && !d.isPatroni()) {
                 throw dbs.section(d.name()).error("target_session_attrs", target.key() + " " + NOT_ROUTED
-                        + ": this version sends every transaction to the leader; use read-write or primary for now");
+                        + " for static hosts: this version routes it for patroni_scope databases only; use"
+                        + " read-write or primary for now");
             }
             if (d.hosts().size() > 1) {
                 throw dbs.section(d.name()).error("host", "a comma list of hosts " + NOT_ROUTED

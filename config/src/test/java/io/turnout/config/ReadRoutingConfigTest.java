@@ -11,7 +11,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * target_session_attrs, max_replica_lag, load_balance_hosts, comma host lists and "shard_*_ro" templates
- * (issue 17): parsed and checked now, refused at start until the proxy routes them.
+ * (issue 17): parsed and checked; a patroni_scope database's reads are routed, static ones refused at start.
  */
 class ReadRoutingConfigTest {
     /** README's twelve-shard example, verbatim: one read-write and one read-only database per shard. */
@@ -72,11 +72,14 @@ class ReadRoutingConfigTest {
     }
 
     @Test
-    void untilReadsAreRoutedTheExampleIsRefusedNamingTheKeyAndLine() {
+    void patroniReadsLoadAndStaticOnesAreRefusedNamingTheKeyAndLine() throws Exception {
+        String patroniOnly = TWELVE_SHARDS.substring(0, TWELVE_SHARDS.indexOf("  # a static pair"));
+        assertThat(parse(patroniOnly).database("shard_07_ro").routing().targetSessionAttrs())
+                .isEqualTo(TargetSessionAttrs.PREFER_STANDBY);
         assertThatThrownBy(() -> parse(TWELVE_SHARDS)).isInstanceOf(ConfigException.class).hasMessage(
-                "turnout.yaml:8: databases.shard_*_ro.target_session_attrs: prefer-standby is parsed but not routed yet"
-                        + " (issue 17): this version sends every transaction to the leader; use read-write or primary"
-                        + " for now");
+                "turnout.yaml:10: databases.reports_ro.target_session_attrs: standby is parsed but not routed yet"
+                        + " (issue 17) for static hosts: this version routes it for patroni_scope databases only; use"
+                        + " read-write or primary for now");
         String hosts = "auth_type: trust\ndatabases:\n  r: { host: \"h1, h2\", port: 5433 }\n";
         assertThatThrownBy(() -> parse(hosts)).hasMessage("turnout.yaml:3: databases.r.host: a comma list of hosts is"
                 + " parsed but not routed yet (issue 17): this version connects to one host per database; name one"

@@ -78,7 +78,9 @@ class AdminConsoleIT {
             app.createStatement().execute("select 1"); // so a pool exists
             assertThat(admin.query("SHOW POOLS").columns()).isEqualTo(POOLS);
             assertThat(admin.query("SHOW CLIENTS").columns()).isEqualTo(SOCKETS);
-            assertThat(admin.query("SHOW SERVERS").columns()).isEqualTo(SOCKETS);
+            assertThat(admin.query("SHOW SERVERS").columns()).as("PgBouncer's, then the standby a server is on")
+                    .isEqualTo(java.util.stream.Stream.concat(SOCKETS.stream(), java.util.stream.Stream.of("member"))
+                            .toList());
             assertThat(admin.query("SHOW DATABASES").columns()).isEqualTo(DATABASES);
             assertThat(admin.query("SHOW STATS").columns()).isEqualTo(STATS);
             assertThat(admin.query("SHOW STATS_TOTALS").columns()).isEqualTo(STATS_TOTALS);
@@ -97,7 +99,7 @@ class AdminConsoleIT {
             assertThat(state.only("key", "active").get("value")).isEqualTo("yes");
             assertThat(admin.query("SHOW TOPOLOGY").columns()).containsExactly("database", "scope", "source",
                     "leader", "leader_member", "generation", "since", "stale", "last_error", "state", "candidate",
-                    "switchover_age_ms", "paused");
+                    "switchover_age_ms", "paused", "member", "member_role", "lag_bytes", "in_use", "routed");
             assertThat(admin.query("SHOW PREPARED").columns()).containsExactly("name", "query",
                     "client_parse_count", "server_parse_count", "bind_count");
             // PgBouncer's types: counts int4, statistics numeric, timestamps text

@@ -107,7 +107,7 @@ final class AdminCommands {
             case "stats_totals" -> ShowStats.totals(snap, turnout.config().databases().keySet());
             case "stats_averages" -> ShowStats.averages(snap, turnout.statsHistory(), turnout.config().databases().keySet());
             case "totals" -> ShowStats.grandTotals(snap, turnout.statsHistory());
-            default -> ShowTopology.topology(turnout);
+            default -> ShowTopology.topology(turnout, snap);
         }));
     }
 

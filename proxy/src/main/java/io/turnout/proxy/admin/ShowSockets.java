@@ -19,26 +19,31 @@ final class ShowSockets {
     }
 
     static AdminResult clients(Snapshot snap) {
-        return rows(snap.clients().stream().filter(c -> !c.state().equals("login")).toList());
+        return rows(snap.clients().stream().filter(c -> !c.state().equals("login")).toList(), false);
     }
 
+    /** PgBouncer's columns, then {@code member}: the Patroni standby a read database's server is on ("" else). */
     static AdminResult servers(Snapshot snap) {
-        return rows(snap.servers());
+        return rows(snap.servers(), true);
     }
 
-    private static AdminResult rows(List<ConnectionInfo> list) {
+    private static AdminResult rows(List<ConnectionInfo> list, boolean servers) {
         AdminResult r = new AdminResult("SHOW").columns("type", TEXT, "user", TEXT, "database", TEXT,
                 "replication", TEXT, "state", TEXT, "addr", TEXT, "port", INT4, "local_addr", TEXT, "local_port", INT4,
                 "connect_time", TEXT, "request_time", TEXT, "wait", INT4, "wait_us", INT4, "close_needed", INT4,
                 "ptr", TEXT, "link", TEXT, "remote_pid", INT4, "tls", TEXT, "application_name", TEXT,
                 "prepared_statements", INT4, "id", INT8);
+        if (servers) {
+            r.columns("member", TEXT);
+        }
         for (ConnectionInfo c : list) {
             long waitUs = c.waitNanos() / 1000;
-            r.row(c.server() ? "S" : "C", c.user(), c.database(), "none", c.state(), c.addr(), c.port(),
+            Object[] row = {c.server() ? "S" : "C", c.user(), c.database(), "none", c.state(), c.addr(), c.port(),
                     c.localAddr(), c.localPort(), time(c.connectEpochMillis()), time(c.requestEpochMillis()),
                     waitUs / 1_000_000, waitUs % 1_000_000, c.closeNeeded(), ptr(c.id()),
                     c.linkId() != 0 ? ptr(c.linkId()) : "", c.remotePid(), c.tls(), c.applicationName(),
-                    c.preparedStatements(), c.id());
+                    c.preparedStatements(), c.id(), c.member()};
+            r.row(servers ? row : java.util.Arrays.copyOf(row, row.length - 1));
         }
         return r;
     }

@@ -6,6 +6,8 @@ import static io.turnout.proxy.admin.AdminResult.TEXT;
 
 import io.turnout.config.DatabaseConfig;
 import io.turnout.config.topology.ClusterState;
+import io.turnout.config.topology.PatroniMember;
+import io.turnout.config.topology.ShardMembers;
 import io.turnout.proxy.pool.Database;
 import io.turnout.proxy.pool.Pool;
 import io.turnout.proxy.pool.PreparedStatements;
@@ -16,10 +18,16 @@ final class ShowTopology {
     private ShowTopology() {
     }
 
-    static AdminResult topology(Pooler turnout) {
+    /**
+     * A row per database, then for a database that reads replicas a row per member of its shard: the last five
+     * columns (member, member_role, lag_bytes, in_use servers, routed: "yes" or why not) are empty on
+     * database rows, and a member row repeats the database, scope and source.
+     */
+    static AdminResult topology(Pooler turnout, Snapshot snap) {
         AdminResult r = new AdminResult("SHOW").columns("database", TEXT, "scope", TEXT, "source", TEXT,
                 "leader", TEXT, "leader_member", TEXT, "generation", INT4, "since", TEXT, "stale", INT4,
-                "last_error", TEXT, "state", TEXT, "candidate", TEXT, "switchover_age_ms", INT8, "paused", INT4);
+                "last_error", TEXT, "state", TEXT, "candidate", TEXT, "switchover_age_ms", INT8, "paused", INT4,
+                "member", TEXT, "member_role", TEXT, "lag_bytes", INT8, "in_use", INT4, "routed", TEXT);
         java.util.Map<String, Database> shown = new java.util.TreeMap<>();
         turnout.config().databases().values().forEach(c -> shown.put(c.name(), turnout.pools().database(c)));
         turnout.pools().databases().forEach(d -> shown.putIfAbsent(d.name(), d));
@@ -30,7 +38,8 @@ final class ShowTopology {
             ClusterState c = d.cluster();
             if (!db.isPatroni()) {
                 r.row(db.name(), "", "static", db.host() + ":" + db.port(), "", generation,
-                        ShowSockets.time(turnout.startedEpochMillis()), 0, "", "leader", "", null, 0);
+                        ShowSockets.time(turnout.startedEpochMillis()), 0, "", "leader", "", null, 0, "", "", null, null,
+                        "");
             } else {
                 String state = c == null ? "unknown" : c.status().name().toLowerCase(java.util.Locale.ROOT);
                 r.row(db.name(), db.patroniScope(), turnout.topologySource(), c != null && c.leader() != null ? c.leader().toString() : "",
@@ -41,10 +50,29 @@ final class ShowTopology {
                         state, c != null && c.candidate() != null ? c.candidate() : "",
                         c != null && c.drainingSince() != null
                                 ? java.time.Duration.between(c.drainingSince(), java.time.Instant.now()).toMillis() : null,
-                        c != null && c.paused() ? 1 : 0);
+                        c != null && c.paused() ? 1 : 0, "", "", null, null, "");
+                if (d.readsReplicas()) {
+                    members(r, d, turnout.topologySource(), snap);
+                }
             }
         });
         return r;
+    }
+
+    private static void members(AdminResult r, Database d, String source, Snapshot snap) {
+        ShardMembers shard = d.reads().members();
+        if (shard == null) {
+            return;
+        }
+        for (PatroniMember m : shard.members()) {
+            long lag = shard.lag(m);
+            long inUse = snap.servers().stream().filter(s -> s.database().equals(d.name())
+                    && s.member().equals(m.name()) && s.state().equals("active")).count();
+            String why = d.reads().whyNot(m);
+            r.row(d.name(), d.config().patroniScope(), source, "", "", null, "", 0, "",
+                    "member", "", null, 0, m.name(), m.role() + "/" + m.state(),
+                    lag == ShardMembers.LAG_UNKNOWN ? null : lag, inUse, why == null ? "yes" : why);
+        }
     }
 
     static AdminResult prepared(PreparedStatements registry) {

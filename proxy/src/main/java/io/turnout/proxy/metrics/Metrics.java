@@ -85,10 +85,12 @@ public final class Metrics {
     private final MetricsSource turnout;
     private final Set<Pool> registeredPools = ConcurrentHashMap.newKeySet();
     private final Set<String> registeredDatabases = ConcurrentHashMap.newKeySet();
+    private final ReplicaMetrics replicas;
     private volatile Snapshot latest = new Snapshot(java.util.List.of(), java.util.List.of(), java.util.Map.of(), 0);
 
     public Metrics(MetricsSource turnout) {
         this.turnout = turnout;
+        this.replicas = new ReplicaMetrics(registry, turnout);
         // two of Micrometer's names break Prometheus conventions (promtool flags them); usage gauges remain
         registry.config().meterFilter(io.micrometer.core.instrument.config.MeterFilter.denyNameStartsWith("process.cpu.time"));
         registry.config().meterFilter(io.micrometer.core.instrument.config.MeterFilter.denyNameStartsWith("system.cpu.count"));
@@ -179,6 +181,7 @@ public final class Metrics {
                 registerDatabase(d.name());
             }
         }
+        replicas.refresh();
         return registry.scrape("text/plain; version=0.0.4; charset=utf-8");
     }
 

@@ -32,7 +32,18 @@ public record ConnectionInfo(
         int preparedStatements,
         int generation,
         boolean admin,
-        String tls) {
+        String tls,
+        String member) {
+
+    /** A connection of no standby's member pool (clients; servers of the leader path or a static host). */
+    public ConnectionInfo(boolean server, long id, String user, String database, Pool pool, String state, String addr,
+            int port, String localAddr, int localPort, long connectEpochMillis, long requestEpochMillis, long waitNanos,
+            boolean closeNeeded, long linkId, int remotePid, String applicationName, int preparedStatements,
+            int generation, boolean admin, String tls) {
+        this(server, id, user, database, pool, state, addr, port, localAddr, localPort, connectEpochMillis,
+                requestEpochMillis, waitNanos, closeNeeded, linkId, remotePid, applicationName, preparedStatements,
+                generation, admin, tls, "");
+    }
 
     private static final long EPOCH_BASE_MILLIS = System.currentTimeMillis();
     private static final long NANO_BASE = System.nanoTime();
@@ -64,12 +75,13 @@ public record ConnectionInfo(
         if (state == null || !(s.owner() instanceof ShardServers owner)) {
             return null;
         }
-        Pool pool = owner.pool();
+        Pool pool = owner.pool().top(); // a standby's servers count in their (database, user) pool
+        String member = owner.pool().member() != null ? owner.pool().member().name() : "";
         Channel ch = s.channel();
         return new ConnectionInfo(true, s.id(), s.user(), pool.database(), pool, state,
                 host(ch.remoteAddress()), port(ch.remoteAddress()), host(ch.localAddress()), port(ch.localAddress()),
                 epochMillis(s.createdNanos()), epochMillis(s.linkedNanos()), 0, s.closeNeeded(), s.linkedClientId(),
                 s.backendPid(), s.loginParams().getOrDefault("application_name", ""), s.prepared().size(),
-                s.generation(), false, io.turnout.proxy.tls.TlsHandshakes.describe(ch));
+                s.generation(), false, io.turnout.proxy.tls.TlsHandshakes.describe(ch), member);
     }
 }

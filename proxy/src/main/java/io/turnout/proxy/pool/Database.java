@@ -33,6 +33,7 @@ public final class Database {
     private final AtomicLong topologyChanges = new AtomicLong();
     private final AtomicLong watchErrors = new AtomicLong();
     private final SwitchoverDrain switchover;
+    private final ReadRoutes reads = new ReadRoutes();
 
     Database(DatabaseConfig config, PoolSettings settings) {
         this.name = config.name();
@@ -54,6 +55,33 @@ public final class Database {
     /** Where new servers of this database connect, or null while its Patroni cluster has no known leader. */
     public InetSocketAddress address() {
         return address;
+    }
+
+    /** True when target_session_attrs sends transactions to standbys (not the leader alone). */
+    public boolean readsReplicas() {
+        return config.isPatroni() && !config.routing().targetSessionAttrs().leaderOnly();
+    }
+
+    /** Where a database that reads replicas sends new transactions, and which members are out and why. */
+    public ReadRoutes reads() {
+        return reads;
+    }
+
+    /** The read route in force, or null for a leader-only database (or before its members were read). */
+    ReadRoutes.Route readRoute() {
+        return readsReplicas() ? reads.route() : null;
+    }
+
+    /**
+     * Where the leader path's new servers connect: the leader, except for a database that reads replicas
+     * whose route leaves the leader out (null: its transactions go to standbys, or are held).
+     */
+    InetSocketAddress leaderTarget() {
+        if (!readsReplicas()) {
+            return address;
+        }
+        ReadRoutes.Route r = reads.route();
+        return r != null && r.leader() ? address : null;
     }
 
     /** The Patroni cluster state in force, or null for a static database (or before the first topology). */

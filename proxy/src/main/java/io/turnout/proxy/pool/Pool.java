@@ -50,16 +50,29 @@ public final class Pool {
     private volatile String loginErrorState;
     private volatile String loginError;
     private volatile int generation;
+    /** A member pool's (database, user) pool, or null for that pool itself. */
+    private final Pool parent;
+    /** The standby a member pool's servers connect to; null for the (database, user) pool, the leader path. */
+    private final ReadRoutes.Target member;
+    /** Reads on replicas: one pool per member target. */
+    private final MemberPools members;
+    /** Transactions (server assignments) this member pool served. */
+    public final java.util.concurrent.atomic.LongAdder memberTransactions = new java.util.concurrent.atomic.LongAdder();
+    /** A member pool whose member left the route opens nothing (min_pool_size included) until it is back. */
+    private volatile boolean routed = true;
 
     Pool(Pools pools, Database database, String user, Supplier<ServerCredentials> credentials,
          Transports transports, Bootstrap bootstrap, ChannelGroup channels, int maxPacketSize,
-         ShardStats.WaitRecorder waits) {
+         ShardStats.WaitRecorder waits, Pool parent, ReadRoutes.Target member) {
+        this.parent = parent;
+        this.member = member;
         this.pools = pools;
         this.database = database;
         this.user = user;
         this.credentials = credentials;
         this.transports = transports;
         this.slots = new PoolSlots(this, database);
+        this.members = new MemberPools(this, pools);
         this.shards = new PoolShard[transports.size()];
         for (int i = 0; i < shards.length; i++) {
             shards[i] = new PoolShard(this, transports.loops().get(i), i, bootstrap.clone(transports.loops().get(i)),
@@ -96,6 +109,9 @@ public final class Pool {
         if (welcome == null) {
             welcome = Map.copyOf(params);
         }
+        if (parent != null && parent.welcome == null) {
+            parent.welcome = welcome; // a standby's: its clients log in without waiting for a server
+        }
         loginFailedUntilNanos = 0;
         restart.ended();
         if (backoffNanos != 0 && !database.config().isPatroni()) {
@@ -119,7 +135,8 @@ public final class Pool {
         }
         if (database.config().isPatroni() && (sqlState == null || sqlState.startsWith("08"))) {
             // a leader that is down or restarting mid-failover: hold clients and retry, never refuse them
-            targetUnusable("cannot connect to the leader " + address() + ": " + message, Retry.UNREACHABLE);
+            targetUnusable("cannot connect to the " + (member != null ? "standby " + member.name() : "leader") + " "
+                    + address() + ": " + message, Retry.UNREACHABLE);
             return;
         }
         loginErrorState = sqlState;
@@ -183,7 +200,13 @@ public final class Pool {
      * Servers opened before now must not take another transaction: idle ones close at once, active ones
      * when their client releases them (RECONNECT, a RELOAD that moved the backend, a new leader).
      */
-    public synchronized void bumpGeneration(boolean fence) {
+    public void bumpGeneration(boolean fence) {
+        retarget(fence);
+        members.all().forEach(m -> m.bumpGeneration(fence));
+    }
+
+    /** {@link #bumpGeneration} of the leader path alone: the leader moved, the standbys' servers stay. */
+    synchronized void retarget(boolean fence) {
         generation++;
         targetConfirmed = false;
         targetUsable();
@@ -206,24 +229,6 @@ public final class Pool {
         }
     }
 
-    /** How soon a target that cannot be used is tried again. */
-    enum Retry {
-        /** Answers, but is still in recovery: Patroni names a leader before pg_ctl promote returns. */
-        PROMOTING(20_000_000L, 20_000_000L),
-        /** Refuses logins with 57P03 (starting up, crash recovery, shutting down): soon, capped low. */
-        STARTING(10_000_000L, 100_000_000L),
-        /** Refuses connections: may be down for long. */
-        UNREACHABLE(50_000_000L, 1_000_000_000L);
-
-        final long firstNanos;
-        final long capNanos;
-
-        Retry(long firstNanos, long capNanos) {
-            this.firstNanos = firstNanos;
-            this.capNanos = capNanos;
-        }
-    }
-
     /**
      * The target cannot be used yet: hold waiters and retry after a backoff that doubles from {@code retry}'s
      * first delay up to its cap. The servers opened for one round of waiters fail together (a promoting
@@ -231,6 +236,9 @@ public final class Pool {
      * retry time.
      */
     synchronized void targetUnusable(String reason, Retry retry) {
+        if (parent != null) {
+            parent.members().reroute(); // another eligible member can take this one's waiters meanwhile
+        }
         holdReason = reason;
         long now = System.nanoTime();
         long delay = retryAtNanos - now;
@@ -278,7 +286,7 @@ public final class Pool {
 
     /** True while new servers must not be opened: no leader known, or backing off from an unusable one. */
     boolean waitingForTarget() {
-        if (address() == null) {
+        if (address() == null || !routed) {
             return true;
         }
         long at = retryAtNanos;
@@ -291,6 +299,10 @@ public final class Pool {
     }
 
     String holdReason() {
+        ReadRoutes.Route route = database.readRoute();
+        if (address() == null && route != null && route.holdReason() != null) {
+            return route.holdReason();
+        }
         if (address() == null) {
             ClusterState c = database.cluster();
             return "no leader known for Patroni scope " + database.config().patroniScope()
@@ -305,6 +317,32 @@ public final class Pool {
         for (PoolShard s : shards) {
             s.loop().execute(s::serveWaiters);
         }
+        members.all().forEach(Pool::wakeWaiters);
+    }
+
+    // ---- reads on replicas (issue 17) ----
+
+    /** The member pools of this (database, user) pool. */
+    public MemberPools members() {
+        return members;
+    }
+
+    /** The (database, user) pool: this one, or a member pool's parent (SHOW POOLS counts servers there). */
+    public Pool top() {
+        return parent != null ? parent : this;
+    }
+
+    /** The standby this member pool serves, or null for a (database, user) pool. */
+    public ReadRoutes.Target member() {
+        return member;
+    }
+
+    void routed(boolean inRoute) {
+        routed = inRoute;
+    }
+
+    Supplier<ServerCredentials> credentialsSupplier() {
+        return credentials;
     }
 
     public PoolShard[] allShards() {
@@ -337,7 +375,7 @@ public final class Pool {
 
     /** Where new servers connect (the static host or the current Patroni leader), or null while held. */
     public InetSocketAddress address() {
-        return database.address();
+        return member != null ? member.address() : database.leaderTarget();
     }
 
     ServerCredentials credentials() {
@@ -351,6 +389,7 @@ public final class Pool {
 
     @Override
     public String toString() {
-        return io.turnout.proxy.log.LogText.of(database.name() + "/" + user); // a wildcard database is named by the client
+        // a wildcard database is named by the client
+        return io.turnout.proxy.log.LogText.of(database.name() + "/" + user + (member != null ? "@" + member.name() : ""));
     }
 }

@@ -35,6 +35,8 @@ public final class PoolShard {
     private final ShardStats stats;
     private final ShardWaiters waiters;
     private final ShardServers servers;
+    /** The member pools' shards on this loop, for a (database, user) pool; null in a member pool. */
+    private final MemberShards reads;
 
     PoolShard(Pool pool, EventLoop loop, int index, Bootstrap bootstrap, ChannelGroup channels, int maxPacketSize,
               ShardStats stats) {
@@ -44,6 +46,7 @@ public final class PoolShard {
         this.stats = stats;
         this.waiters = new ShardWaiters(pool);
         this.servers = new ShardServers(this, pool, bootstrap, channels, maxPacketSize);
+        this.reads = pool.member() == null ? new MemberShards(this) : null;
     }
 
     public Pool pool() {
@@ -67,9 +70,14 @@ public final class PoolShard {
             waiters.add(client); // PAUSE: held until RESUME, however many servers are idle
             return;
         }
+        PoolShard to = reads == null ? this : reads.pick();
+        if (to != this) {
+            to.acquire(client); // a standby's member pool
+            return;
+        }
         ServerConnection server = servers.takeIdle();
         if (server != null) {
-            client.assign(server);
+            give(client, server);
             return;
         }
         if (pool.refusingClients() && servers.connecting == 0) {
@@ -83,11 +91,25 @@ public final class PoolShard {
     /** The client left (or timed out) while queued. */
     public void cancelWait(Client client) {
         waiters.remove(client);
+        if (reads != null) {
+            reads.cancelWait(client);
+        }
     }
 
-    /** The linked client is done with {@code server}. */
+    /** The linked client is done with {@code server} (of this pool or of one of its member pools). */
     public void release(ServerConnection server) {
+        if (server.owner() instanceof ShardServers owner && owner != servers) {
+            owner.shard().offer(server);
+            return;
+        }
         offer(server);
+    }
+
+    private void give(Client c, ServerConnection server) {
+        if (reads == null) {
+            pool.memberTransactions.increment();
+        }
+        c.assign(server);
     }
 
     /**
@@ -117,7 +139,7 @@ public final class PoolShard {
         }
         Client c = waiters.poll();
         if (c != null) {
-            c.assign(server);
+            give(c, server);
             return;
         }
         servers.park(server);
@@ -128,14 +150,42 @@ public final class PoolShard {
         if (pool.paused()) {
             return;
         }
+        if (reads != null) {
+            reads.reroute(); // after RESUME: waiters held here may belong to a standby now
+        }
         while (!waiters.isEmpty()) {
             ServerConnection s = servers.takeIdle();
             if (s == null) {
                 break;
             }
-            waiters.poll().assign(s);
+            give(waiters.poll(), s);
         }
         fill();
+    }
+
+    /** The read route changed, or a member backs off: move the waiters no longer where new ones would go. */
+    void reroute() {
+        if (reads != null && !pool.paused()) {
+            reads.reroute();
+        }
+    }
+
+    /** Outstanding transactions on this shard: clients waiting, and servers handed out. */
+    int load() {
+        return waiters.size() + servers.busy();
+    }
+
+    /** Takes every waiter off this shard's queue, oldest first (they are queued again elsewhere). */
+    void takeWaiters(java.util.List<Client> out) {
+        Client c;
+        while ((c = waiters.poll()) != null) {
+            out.add(c);
+        }
+    }
+
+    /** True when the client is queued on this shard (a member's; used to cancel a wait). */
+    boolean removeWaiter(Client client) {
+        return waiters.remove(client);
     }
 
     // ---- slots ----
@@ -232,6 +282,9 @@ public final class PoolShard {
     /** Closes every idle server (shutdown, PAUSE, KILL). */
     public void closeIdle() {
         servers.closeIdle();
+        if (reads != null) {
+            reads.closeIdle();
+        }
     }
 
     boolean hasWaiters() {

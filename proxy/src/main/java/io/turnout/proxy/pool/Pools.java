@@ -62,7 +62,22 @@ public final class Pools {
         Database database = database(db);
         return pools.computeIfAbsent(db.name() + "\u0000" + serverUser, k -> new Pool(this, database, serverUser,
                 () -> credentials(database.config(), serverUser), transports, bootstrap, channels,
-                config.maxPacketSize(), waitRecorders.apply(db.name())));
+                config.maxPacketSize(), waitRecorders.apply(db.name()), null, null));
+    }
+
+    /** A pool of {@code parent}'s database and user whose servers connect to the standby {@code target}. */
+    Pool memberPool(Pool parent, ReadRoutes.Target target) {
+        return new Pool(this, parent.db(), parent.user(), parent.credentialsSupplier(), transports, bootstrap,
+                channels, config.maxPacketSize(), ShardStats.WaitRecorder.NONE, parent, target);
+    }
+
+    /** The read route of {@code d} changed: every pool of it follows (see {@link MemberPools#routeChanged}). */
+    void routeChanged(Database d) {
+        for (Pool p : pools.values()) {
+            if (p.db() == d) {
+                p.members().routeChanged();
+            }
+        }
     }
 
     /** The shared state of database {@code db}, created on first use. */
@@ -102,7 +117,7 @@ public final class Pools {
                     DatabaseConfig c = database.config();
                     return ServerCredentials.of(authUser, authUser.equals(c.user()) && c.password() != null
                             ? c.password() : config.users().get(authUser));
-                }, transports, bootstrap, channels, config.maxPacketSize(), ShardStats.WaitRecorder.NONE));
+                }, transports, bootstrap, channels, config.maxPacketSize(), ShardStats.WaitRecorder.NONE, null, null));
     }
 
     private ServerCredentials credentials(DatabaseConfig db, String serverUser) {
@@ -202,6 +217,9 @@ public final class Pools {
                 long now = System.nanoTime();
                 for (Pool p : pools.values()) {
                     p.shards()[index].janitor(now);
+                    for (Pool m : p.members().all()) {
+                        m.shards()[index].janitor(now);
+                    }
                 }
             }, 100, 100, TimeUnit.MILLISECONDS);
         }

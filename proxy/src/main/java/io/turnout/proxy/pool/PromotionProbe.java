@@ -2,7 +2,7 @@ package io.turnout.proxy.pool;
 
 import io.netty.channel.EventLoop;
 import io.turnout.proxy.server.ServerConnection;
-import java.util.List;
+import io.turnout.proxy.server.ServerRole;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,27 +39,18 @@ final class PromotionProbe {
 
     /** Starts checking {@code server}, just logged in; {@code done} is called once, on {@code loop}. */
     static void start(ServerConnection server, Pool pool, EventLoop loop, Done done) {
-        PromotionProbe p = new PromotionProbe(server, pool, loop, done);
-        String standby = server.loginParams().get("in_hot_standby");
-        if (standby != null) {
-            p.answered(standby.equals("off"), "in_hot_standby=" + standby);
-        } else {
-            p.ask();
-        }
+        new PromotionProbe(server, pool, loop, done).check(ServerRole::check);
     }
 
-    private void ask() {
-        boolean[] recovering = new boolean[1];
-        server.runInternal("select pg_is_in_recovery()", List.of(), row -> recovering[0] = "t".equals(row.get(0)),
-                (srv, error) -> {
-                    if (error != null) {
-                        log.info("leader_probe_failed pool={} server={} error=\"{}\"", pool, srv.address(),
-                                error.message());
-                        done.done(srv, false);
-                    } else {
-                        answered(!recovering[0], "pg_is_in_recovery() = true");
-                    }
-                });
+    private void check(java.util.function.BiConsumer<ServerConnection, ServerRole.Answer> how) {
+        how.accept(server, (srv, standby, evidence) -> {
+            if (standby == null) {
+                log.info("leader_probe_failed pool={} server={} error=\"{}\"", pool, srv.address(), evidence);
+                done.done(srv, false);
+            } else {
+                answered(!standby, evidence);
+            }
+        });
     }
 
     private void answered(boolean primary, String evidence) {
@@ -76,7 +67,7 @@ final class PromotionProbe {
         }
         // holds the waiters (hold timeout included) and keeps other loops from opening servers meanwhile
         pool.targetUnusable("the leader " + server.address() + " is not a primary yet (" + evidence + ")",
-                Pool.Retry.PROMOTING);
+                Retry.PROMOTING);
         loop.schedule(this::poll, POLL_NANOS, TimeUnit.NANOSECONDS);
     }
 
@@ -86,6 +77,6 @@ final class PromotionProbe {
             return;
         }
         polls++;
-        ask();
+        check(ServerRole::ask);
     }
 }

@@ -4,6 +4,7 @@ import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.group.ChannelGroup;
 import io.turnout.proxy.server.ServerConnection;
 import io.turnout.proxy.server.ServerOwner;
+import io.turnout.proxy.server.ServerRole;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -47,6 +48,15 @@ final class ShardServers implements ServerOwner {
 
     Pool pool() {
         return pool;
+    }
+
+    PoolShard shard() {
+        return shard;
+    }
+
+    /** Servers handed out to clients (linked, or being set up or given back for them). */
+    int busy() {
+        return owned - idle.size() - connecting - checking;
     }
 
     /** Opens a server to the pool's target; the caller holds a slot for it. */
@@ -218,9 +228,29 @@ final class ShardServers implements ServerOwner {
             loggedIn(server);
             return;
         }
+        if (pool.member() != null) {
+            ServerRole.check(server, this::standbyChecked); // every login: a standby can be promoted any time
+            return;
+        }
         // a new leader is used only once it proves to be a primary; until then its probe still counts as
         // connecting, so no other login is opened beside it
         PromotionProbe.start(server, pool, shard.loop(), this::probed);
+    }
+
+    /** A member pool's server answered whether it is a standby (null: the question failed). */
+    private void standbyChecked(ServerConnection server, Boolean standby, String evidence) {
+        boolean ok = standby != null && standby;
+        if (!ok) {
+            log.warn("replica_refused pool={} member={} server={} evidence=\"{}\"", pool, pool.member().name(),
+                    server.address(), evidence);
+            // no login storm meanwhile: its waiters move to another member, or retry after the backoff
+            pool.targetUnusable("the standby " + pool.member().name() + " " + server.address() + " cannot serve: "
+                    + evidence, Retry.UNREACHABLE);
+            if (standby != null) {
+                pool.top().members().refuse(pool.member()); // out of the route until its key changes
+            }
+        }
+        probed(server, ok);
     }
 
     private void probed(ServerConnection server, boolean primary) {

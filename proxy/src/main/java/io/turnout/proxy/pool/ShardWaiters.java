@@ -37,11 +37,13 @@ final class ShardWaiters {
     }
 
     /** The client left (or timed out) while queued. */
-    void remove(PoolShard.Client client) {
+    boolean remove(PoolShard.Client client) {
         if (queue.remove(client)) {
             count.decrementAndGet();
             pool.waitingCounter().decrementAndGet();
+            return true;
         }
+        return false;
     }
 
     boolean isEmpty() {
@@ -92,7 +94,8 @@ final class ShardWaiters {
                         + settings.switchoverHoldTimeout().toSeconds() + " s without a new leader");
             } else if (holding) {
                 c.refuse(SqlState.CONNECTION_FAILURE, "failover_hold_timeout: database " + pool.database()
-                        + " had no usable primary for " + settings.failoverHoldTimeout().toSeconds() + " s: "
+                        + (pool.db().readsReplicas() ? " had no server to read from for " : " had no usable primary for ")
+                        + settings.failoverHoldTimeout().toSeconds() + " s: "
                         + pool.holdReason());
             } else {
                 c.refuse(SqlState.CONNECTION_FAILURE, "query_wait_timeout: no server connection became free within "

@@ -3,6 +3,7 @@ package io.turnout.proxy.pool;
 import io.turnout.config.DatabaseConfig;
 import io.turnout.config.TurnoutConfig;
 import io.turnout.config.topology.ClusterState;
+import io.turnout.config.topology.ShardMembers;
 import io.turnout.config.topology.Topology;
 import io.turnout.config.topology.TopologySource;
 import java.util.ArrayList;
@@ -57,7 +58,11 @@ public final class TopologyApplier implements Consumer<Topology> {
 
     private void attach(Database d) {
         if (source != null && d.config().isPatroni()) {
-            source.watch(d.config().patroniScope());
+            if (d.readsReplicas()) {
+                source.watchMembers(d.config().patroniScope()); // role, state and lag of every member
+            } else {
+                source.watch(d.config().patroniScope());
+            }
             apply(d, current);
         }
     }
@@ -75,6 +80,32 @@ public final class TopologyApplier implements Consumer<Topology> {
         if (!c.isPatroni()) {
             return;
         }
+        applyLeader(d, t);
+        if (d.readsReplicas()) {
+            applyReads(d, t);
+        }
+    }
+
+    /**
+     * Recomputes where a database that reads replicas sends new transactions, on every snapshot (a member's lag
+     * moves each loop_wait); the pools hear of it only when the targets changed.
+     */
+    private void applyReads(Database d, Topology t) {
+        ShardMembers members = t.members(d.config().patroniScope());
+        if (members == null) {
+            return; // not read yet: new transactions are held meanwhile (no route: no target)
+        }
+        if (d.reads().apply(d.config().routing(), d.cluster(), members)) {
+            ReadRoutes.Route r = d.reads().route();
+            log.info("read_route_changed database={} scope={} standbys={} leader={} hold=\"{}\"", d.name(),
+                    d.config().patroniScope(), r.standbys().stream().map(ReadRoutes.Target::name).toList(), r.leader(),
+                    r.holdReason() != null ? r.holdReason() : "");
+            pools.routeChanged(d);
+        }
+    }
+
+    private void applyLeader(Database d, Topology t) {
+        DatabaseConfig c = d.config();
         ClusterState next = t.cluster(c.patroniScope());
         if (next == null) {
             return;
@@ -106,7 +137,7 @@ public final class TopologyApplier implements Consumer<Topology> {
             String lost = next.draining() ? switchedOverReason(d, next) : null;
             for (Pool p : pools.all()) {
                 if (p.db() == d) {
-                    p.bumpGeneration(fence);
+                    p.retarget(fence); // the leader path only: standbys' servers stay
                     if (lost != null) {
                         p.onOldServersLost(lost);
                     }
