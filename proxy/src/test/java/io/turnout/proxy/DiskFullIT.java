@@ -160,6 +160,8 @@ class DiskFullIT {
                     + " others_saw=%s panic=\"%s\"%n", stopped, ms(firstCommit - seen), ms(down - seen), ms(up - down),
                     errors.stream().distinct().toList(), panic.replace('"', '\''));
             assertThat(outside).as("errors other than a transaction lost to the PANIC").isEmpty();
+            assertThat(others.failuresBeganAfter(down)).as("transactions begun while PostgreSQL was down failed")
+                    .isZero();
         }
         assertThat(finish(fig)).as("leaked buffers").isZero();
     }
