@@ -162,6 +162,8 @@ class DiskFullIT {
             assertThat(outside).as("errors other than a transaction lost to the PANIC").isEmpty();
             assertThat(others.failuresBeganAfter(down)).as("transactions begun while PostgreSQL was down failed")
                     .isZero();
+            System.out.println("activity after recovery:\n" + pg.psql("postgres", "select pid, backend_start, state,"
+                    + " wait_event_type, wait_event, left(query, 60) from pg_stat_activity where backend_type = 'client backend'"));
         }
         assertThat(finish(fig)).as("leaked buffers").isZero();
     }
