@@ -146,7 +146,9 @@ public final class TurnoutFixture implements AutoCloseable {
         if (password != null) {
             p.setProperty("password", password);
         }
-        p.setProperty("connectTimeout", "10");
+        // pgjdbc reads the SSLRequest answer under connectTimeout: 200 test threads deriving SCRAM keys at once
+        // on a busy 2-core box starve the event loops of CPU for over 10 s (TransactionPoolingIT, one CI run)
+        p.setProperty("connectTimeout", "60");
         p.setProperty("socketTimeout", "120"); // a login waits its turn on a busy CI box too
         p.putAll(extra);
         return DriverManager.getConnection(jdbcUrl(db), p);
