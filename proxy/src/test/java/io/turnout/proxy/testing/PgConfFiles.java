@@ -82,6 +82,21 @@ final class PgConfFiles {
     }
 
     /**
+     * Listens on {@code address} alone (postgresql.conf's last word wins) and lets {@code client} log in over TCP
+     * as 127.0.0.1 may: for a server moved into a {@link NetNamespace}. Takes effect at the next start.
+     */
+    static void listenOn(Path dataDir, String address, String client) {
+        try {
+            Files.writeString(dataDir.resolve("postgresql.conf"), "\nlisten_addresses = '" + address + "'\n",
+                    StandardCharsets.UTF_8, StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        editLines(dataDir.resolve("pg_hba.conf"),
+                l -> l.contains("127.0.0.1/32") ? l + "\n" + l.replace("127.0.0.1/32", client + "/32") : l);
+    }
+
+    /**
      * A copied data directory still names its source's socket directory, which the source owns and may delete:
      * point it at ours. The port needs no such care, as the port file is rewritten at start.
      */

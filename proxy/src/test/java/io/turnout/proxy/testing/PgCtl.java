@@ -25,6 +25,8 @@ final class PgCtl {
     private final Path baseDir;
     private final Path dataDir;
     private final Path logFile;
+    /** Put before {@code pg_ctl start}: a network namespace's {@code ip netns exec}, so the postmaster runs there. */
+    private volatile List<String> startPrefix = List.of();
 
     PgCtl(Path bin, Path baseDir) {
         this.bin = bin;
@@ -55,13 +57,18 @@ final class PgCtl {
                 "--locale=C", "--encoding=UTF8", "--no-sync", "--no-instructions")).orThrow();
     }
 
+    /** Every later {@link #start()} runs the postmaster under {@code prefix} (see {@link NetNamespace#execPrefix()}). */
+    void startUnder(List<String> prefix) {
+        startPrefix = List.copyOf(prefix);
+    }
+
     /**
      * {@code pg_ctl start -w}; a {@link FreePorts.PortTaken} when the server log says another process holds the
      * port (the caller picks another, or waits for ours), an AssertionError with the log's tail otherwise.
      */
     void start() {
         long logSize = logSize();
-        Processes.Result r = pgCtl("start", "-l", logFile.toString());
+        Processes.Result r = pgCtl(startPrefix, "start", "-l", logFile.toString());
         if (r.ok()) {
             return;
         }
@@ -94,7 +101,13 @@ final class PgCtl {
 
     /** Runs a server-side program as the OS user the server runs as, in the server's directory. */
     Processes.Result run(Duration timeout, List<String> cmd) {
-        return Processes.run(timeout, OwnedDirs.asPostgres(cmd), PgServer.clientEnv(), baseDir, null);
+        return run(List.of(), timeout, cmd);
+    }
+
+    private Processes.Result run(List<String> prefix, Duration timeout, List<String> cmd) {
+        List<String> full = new ArrayList<>(prefix);
+        full.addAll(OwnedDirs.asPostgres(cmd));
+        return Processes.run(timeout, full, PgServer.clientEnv(), baseDir, null);
     }
 
     String logTail(int lines) {
@@ -146,12 +159,16 @@ final class PgCtl {
     }
 
     private Processes.Result pgCtl(String... args) {
+        return pgCtl(List.of(), args);
+    }
+
+    private Processes.Result pgCtl(List<String> prefix, String... args) {
         List<String> cmd = new ArrayList<>(List.of(bin("pg_ctl"), "-D", dataDir.toString()));
         cmd.addAll(List.of(args));
         if (!args[0].equals("status")) { // for promote, -w waits until the server has left recovery
             cmd.addAll(List.of("-w", "-t", Integer.toString(WAIT_SECONDS)));
         }
-        return run(TIMEOUT, cmd);
+        return run(prefix, TIMEOUT, cmd);
     }
 
     private long logSize() {

@@ -98,6 +98,7 @@ public final class PgServer implements AutoCloseable {
     private final PgSql sql = new PgSql(this);
     private final boolean isShared;
     private volatile int port;
+    private volatile String host = HOST;
     private volatile boolean destroyed;
 
     private PgServer(Path baseDir, Path pgBin, boolean isShared) {
@@ -168,8 +169,9 @@ public final class PgServer implements AutoCloseable {
 
     // ---------------------------------------------------------------------------------------------- API
 
+    /** 127.0.0.1, or the namespace's address after {@link #moveInto}. */
     public String host() {
-        return HOST;
+        return host;
     }
 
     public int port() {
@@ -205,7 +207,7 @@ public final class PgServer implements AutoCloseable {
     }
 
     public String jdbcUrl(String db) {
-        return "jdbc:postgresql://" + HOST + ":" + port + "/" + db;
+        return "jdbc:postgresql://" + host + ":" + port + "/" + db;
     }
 
     /** Connects over TCP with pgjdbc; {@code password} may be null (trust). */
@@ -289,6 +291,37 @@ public final class PgServer implements AutoCloseable {
         }, () -> "--- server log (tail) ---\n" + logTail(40));
     }
 
+    /**
+     * Restarts the server inside {@code ns}, listening on the namespace's address only, same port and data; logins
+     * from the host's end are let in as from 127.0.0.1. psql still works, over the unix socket (a socket file is
+     * not bound to a network namespace). For a private server ({@link #start()}); close it before {@code ns}.
+     */
+    public synchronized void moveInto(NetNamespace ns) {
+        checkNotDestroyed();
+        if (isRunning()) {
+            stop();
+        }
+        PgConfFiles.listenOn(dataDir(), ns.nsAddress(), ns.hostAddress());
+        ctl.startUnder(ns.execPrefix());
+        host = ns.nsAddress();
+        restart();
+    }
+
+    /**
+     * Moves pg_wal into {@code dir}, an empty directory the server's OS user owns (say, on a file system the test
+     * fills), leaving a symlink as initdb --waldir does: stops the server, moves the files, starts it again.
+     */
+    public synchronized void moveWalTo(Path dir) {
+        checkNotDestroyed();
+        if (isRunning()) {
+            stop();
+        }
+        Path wal = dataDir().resolve("pg_wal");
+        runAsServerUser(PSQL_TIMEOUT, List.of("sh", "-c", "mv \"$1\"/* \"$2\"/ && rmdir \"$1\" && ln -s \"$2\" \"$1\"",
+                "sh", wal.toString(), dir.toString())).orThrow();
+        restart();
+    }
+
     /** Whether the postmaster is running (pg_ctl status). */
     public boolean isRunning() {
         return !destroyed && ctl.isRunning();
@@ -341,7 +374,7 @@ public final class PgServer implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "PgServer[" + HOST + ":" + port + ", " + baseDir + (isShared ? ", shared" : "") + "]";
+        return "PgServer[" + host + ":" + port + ", " + baseDir + (isShared ? ", shared" : "") + "]";
     }
 
     /** The environment for PostgreSQL client programs: every inherited PG* variable removed. */
