@@ -115,8 +115,8 @@ class DiskFullIT {
     @Test
     void walFullPanicsTheServer() throws Exception {
         FaultFigures fig = FaultFigures.begin("disk_full_pg_wal_panic");
-        // epoll: under io_uring (auto since 0e437e0) a client was left linked to a server connection whose
-        // backend died in the crash, its query unanswered, in two runs of three; see the hardening report
+        // epoll, explicitly: under io_uring a client was left linked to a server connection whose backend died
+        // in the crash, its query unanswered, in two runs of three (README, Faults; why auto is epoll)
         turnout = TurnoutFixture.builder(pg).set("default_pool_size", 6).set("server_login_retry", 30)
                 .set("transport", "epoll").start();
         try (ShardLoad others = new ShardLoad(turnout, "app", OTHERS); Connection victim = turnout.connect()) {
