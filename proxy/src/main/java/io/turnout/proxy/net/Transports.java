@@ -35,6 +35,20 @@ import org.slf4j.LoggerFactory;
  */
 public final class Transports implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Transports.class);
+    /**
+     * Netty 4.2's io_uring polls POLLIN with one multishot POLL_ADD where the kernel has it. With it, a server
+     * connection's last bytes (the 57P02 FATAL a backend writes as the postmaster ends it) were read, but
+     * not the EOF or reset after them, ever: the linked client waited forever (CrashedServerNoticedIT, 1 to 4
+     * stuck clients of 8 per run; DiskFullIT's pg_wal PANIC). One-shot polls, armed for each read, see it.
+     * Netty reads this once, when IoUring loads, so it is set before; an operator's own -D wins.
+     */
+    static final String POLL_ADD_MULTISHOT = "io.netty.iouring.pollAddMultishotEnabled";
+
+    static {
+        if (System.getProperty(POLL_ADD_MULTISHOT) == null) {
+            System.setProperty(POLL_ADD_MULTISHOT, "false");
+        }
+    }
     private final Transport kind;
     private final MultiThreadIoEventLoopGroup group;
     private final List<EventLoop> loops;
@@ -59,12 +73,16 @@ public final class Transports implements AutoCloseable {
 
     /**
      * The transport that loads for {@code wanted}. AUTO is epoll (NIO without it, or with -Dturnout.nio=true).
-     * io_uring won bench/race --transport (README, Benchmarks) but stays opt-in: as auto it once left a client
-     * on a server connection whose backend had died (DiskFullIT's pg_wal crash, 2 runs of 3), not yet explained.
+     * io_uring won bench/race --transport (README, Benchmarks) but stays opt-in: as auto it left clients on
+     * server connections whose backend had died (DiskFullIT's pg_wal crash), until {@link #POLL_ADD_MULTISHOT}.
      */
     static Transport resolve(Transport wanted) {
         if (wanted == Transport.IO_URING) {
             if (IoUring.isAvailable()) {
+                if (IoUring.isPollAddMultishotEnabled()) {
+                    log.warn("io_uring_multishot_poll {}=true note=\"a server's close may go unnoticed after its"
+                            + " last bytes: leave it unset or false\"", POLL_ADD_MULTISHOT);
+                }
                 return Transport.IO_URING;
             }
             Transport next = Epoll.isAvailable() ? Transport.EPOLL : Transport.NIO;
