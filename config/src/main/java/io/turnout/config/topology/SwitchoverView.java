@@ -34,6 +34,9 @@ final class SwitchoverView {
     /** The drain a cleared request left, kept until the next leader read; null otherwise. */
     private ClusterState clearedDrain;
     private ClusterState lastApplied;
+    /** The member whose endpoint {@link #candidateEndpoint} is (the request's candidate when it was read). */
+    private String candidateName;
+    private Endpoint candidateEndpoint;
 
     SwitchoverView(String dcs, String scope, boolean confirmClears) {
         this.dcs = dcs;
@@ -76,6 +79,33 @@ final class SwitchoverView {
         }
     }
 
+    /** The request's candidate, or null: its member key should be read for {@link #candidateMember}. */
+    String candidate() {
+        return failover == null ? null : failover.candidate();
+    }
+
+    /** True when the candidate's endpoint is known (its member key was read since it became the candidate). */
+    boolean candidateKnown() {
+        return candidateEndpoint != null && Objects.equals(candidateName, candidate());
+    }
+
+    /**
+     * The value of {@code name}'s member key (null: missing), read because a request names it: where the proxy
+     * connects ahead of the promotion. A value that cannot be used only leaves the endpoint unknown.
+     */
+    void candidateMember(String name, String memberValue) {
+        Endpoint at = null;
+        if (memberValue != null) {
+            try {
+                at = PatroniKeys.member(name, memberValue).endpoint();
+            } catch (PatroniDataException e) {
+                LOG.warn("{}_candidate_unusable scope={} candidate={} error=\"{}\"", dcs, scope, name, e.getMessage());
+            }
+        }
+        candidateName = name;
+        candidateEndpoint = at;
+    }
+
     void config(String value) {
         boolean p = PatroniFailover.paused(value);
         if (p != paused) {
@@ -99,8 +129,8 @@ final class SwitchoverView {
     private ClusterState view(ClusterState base, Instant now) {
         if (clearedDrain != null && base.status() == ClusterState.Status.LEADER
                 && base.leaderName().equals(clearedDrain.leaderName())) {
-            return base.withSwitchoverInfo(null, paused, base.lastError()).draining(clearedDrain.candidate(),
-                    clearedDrain.drainingSince());
+            return base.withSwitchoverInfo(clearedDrain.candidate(), clearedDrain.candidateEndpoint(), paused,
+                    base.lastError()).draining(clearedDrain.candidate(), clearedDrain.drainingSince());
         }
         ClusterState s = base;
         String error = base.lastError();
@@ -109,8 +139,8 @@ final class SwitchoverView {
             error = "leader key missing in maintenance mode (pause): the last leader " + lastLeader.leaderName()
                     + " is kept";
         }
-        String candidate = failover == null ? null : failover.candidate();
-        s = s.withSwitchoverInfo(candidate, paused, error);
+        String candidate = candidate();
+        s = s.withSwitchoverInfo(candidate, candidateKnown() ? candidateEndpoint : null, paused, error);
         if (failover != null && s.status() == ClusterState.Status.LEADER && failover.demotes(s.leaderName())
                 && !Objects.equals(candidate, s.leaderName()) && failover.due(now)) {
             Instant at = failover.scheduledAt() != null && failover.scheduledAt().isAfter(failoverSeen)
