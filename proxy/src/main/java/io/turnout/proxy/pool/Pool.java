@@ -117,8 +117,10 @@ public final class Pool {
             targetUnusable("the server " + address() + " is not accepting logins yet: " + message, Retry.STARTING);
             return;
         }
-        if (database.config().isPatroni() && (sqlState == null || sqlState.startsWith("08"))) {
-            // a leader that is down or restarting mid-failover: hold clients and retry, never refuse them
+        if (database.config().isPatroni() && (sqlState == null || sqlState.startsWith("08")
+                || database.address() == null)) {
+            // a leader that is down or restarting mid-failover: hold clients and retry, never refuse them; with no
+            // leader at all, a switchover's candidate refused us ahead of its promotion: its clients are held anyway
             targetUnusable("cannot connect to the leader " + address() + ": " + message, Retry.UNREACHABLE);
             return;
         }
@@ -189,6 +191,13 @@ public final class Pool {
         targetUsable();
         for (PoolShard s : shards) {
             s.loop().execute(() -> s.retire(fence));
+        }
+    }
+
+    /** The leader vanished but the target did not move: servers of older generations close at once (fencing). */
+    void fenceOldServers() {
+        for (PoolShard s : shards) {
+            s.loop().execute(() -> s.retire(true));
         }
     }
 
@@ -287,11 +296,11 @@ public final class Pool {
 
     /** True while clients are being held: no Patroni leader, or the target is not usable yet (57P03, promoting). */
     boolean holding() {
-        return (database.config().isPatroni() && address() == null) || backoffNanos != 0;
+        return (database.config().isPatroni() && database.address() == null) || backoffNanos != 0;
     }
 
     String holdReason() {
-        if (address() == null) {
+        if (database.address() == null) {
             ClusterState c = database.cluster();
             return "no leader known for Patroni scope " + database.config().patroniScope()
                     + (c != null && c.lastError() != null ? " (" + c.lastError() + ")" : "");
@@ -335,9 +344,12 @@ public final class Pool {
         return slots.count();
     }
 
-    /** Where new servers connect (the static host or the current Patroni leader), or null while held. */
+    /**
+     * Where new servers connect (the static host, the current Patroni leader, or a switchover's candidate ahead
+     * of its promotion), or null while held with no server to try.
+     */
     public InetSocketAddress address() {
-        return database.address();
+        return database.target();
     }
 
     ServerCredentials credentials() {
