@@ -28,10 +28,11 @@ final class SwitchoverView {
     /**
      * Consul: the failover and leader keys are separate watches, so a request cleaned up by the new leader
      * (after it took the leader key) may be seen before the leader change. A cleared request keeps draining
-     * until the leader key has been read again; only then does "same leader" mean refused.
+     * until the leader key has been read again; only then does "same leader" mean refused. Likewise a cleared
+     * request seen while the leader key is gone keeps its candidate (the proxy may be serving there already).
      */
     private final boolean confirmClears;
-    /** The drain a cleared request left, kept until the next leader read; null otherwise. */
+    /** The drain (or the leaderless wait for a candidate) a cleared request left, kept until the next leader read. */
     private ClusterState clearedDrain;
     private ClusterState lastApplied;
     /** The member whose endpoint {@link #candidateEndpoint} is (the request's candidate when it was read). */
@@ -66,7 +67,8 @@ final class SwitchoverView {
         if (Objects.equals(next, failover)) {
             return;
         }
-        if (next == null && confirmClears && lastApplied != null && lastApplied.draining()) {
+        if (next == null && confirmClears && lastApplied != null
+                && (lastApplied.draining() || lastApplied.switchoverTarget() != null)) {
             clearedDrain = lastApplied;
         }
         failover = next;
@@ -131,6 +133,10 @@ final class SwitchoverView {
                 && base.leaderName().equals(clearedDrain.leaderName())) {
             return base.withSwitchoverInfo(clearedDrain.candidate(), clearedDrain.candidateEndpoint(), paused,
                     base.lastError()).draining(clearedDrain.candidate(), clearedDrain.drainingSince());
+        }
+        if (clearedDrain != null && base.status() == ClusterState.Status.NO_LEADER) {
+            return base.withSwitchoverInfo(clearedDrain.candidate(), clearedDrain.candidateEndpoint(), paused,
+                    base.lastError());
         }
         ClusterState s = base;
         String error = base.lastError();
