@@ -3,8 +3,8 @@ package io.turnout.config;
 /** The event-loop transport (the {@code transport} key). */
 public enum Transport {
     /**
-     * epoll where it loads, NIO otherwise. Stays epoll until {@code bench/race --transport} shows io_uring
-     * faster on the race's cases (issue 18); only then may auto prefer io_uring.
+     * io_uring where it loads, else epoll, else NIO: io_uring won {@code bench/race --transport} on this
+     * machine (issue 18).
      */
     AUTO,
     /** Linux io_uring; falls back to epoll (then NIO) with a log line when it does not load. */

@@ -45,6 +45,16 @@ class IoUringTransportIT {
     }
 
     @Test
+    void autoIsIoUringWhereItLoads() throws Exception {
+        try (TurnoutFixture t = TurnoutFixture.builder(pg).start()) {
+            assertThat(t.server().transport()).isEqualTo(Transport.IO_URING);
+            try (Connection c = t.connect()) {
+                assertThat(c.createStatement().executeQuery("select 1").next()).isTrue();
+            }
+        }
+    }
+
+    @Test
     void pgjdbcAndPgbenchThroughIoUringWithEverySocketOption() throws Exception {
         try (TurnoutFixture t = TurnoutFixture.builder(pg).set("transport", "io_uring").set("pool_mode", "transaction")
                 .set("default_pool_size", 4).set("tcp_keepidle", 10).set("tcp_keepintvl", 2).set("tcp_keepcnt", 4)
