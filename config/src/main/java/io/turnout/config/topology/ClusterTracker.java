@@ -57,6 +57,16 @@ final class ClusterTracker {
         view.failover(value, Instant.now());
     }
 
+    /** The pending request's candidate whose member key is still to be read, or null. */
+    String unreadCandidate() {
+        return view.candidateKnown() ? null : view.candidate();
+    }
+
+    /** The candidate's member value (null: missing); applied with the next {@link #republish} or key read. */
+    void candidateMember(String name, String memberValue) {
+        view.candidateMember(name, memberValue);
+    }
+
     /** The config key's value (null: absent); applied with the next {@link #republish} or key read. */
     void configValue(String value) {
         view.config(value);
