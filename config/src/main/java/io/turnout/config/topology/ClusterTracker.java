@@ -155,9 +155,11 @@ final class ClusterTracker {
         Instant now = Instant.now();
         if (pendingLeader != null && !pendingLeader.equals(state.leaderName())) {
             set(ClusterState.unresolved(scope, pendingLeader, error, now, state.index()).asStale(error, now));
-        } else {
+        } else if (!state.stale()) {
             set(state.asStale(error, now));
         }
+        // already stale: the first failure's words stay (a retry failing with other words, a refusal then a
+        // timeout under load, is no news to publish)
     }
 
     /**
