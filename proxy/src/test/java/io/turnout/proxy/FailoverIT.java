@@ -176,6 +176,11 @@ class FailoverIT {
             assertThat(pid(session)).as("a session-mode client keeps its server while the leader drains")
                     .isEqualTo(sessionPid);
             shardA.switchover();
+            // Turnout logged in to the candidate while the leader drained and asked it every few ms whether it had
+            // left recovery: it serves there from the promotion on, before any leader key names it
+            long beforeKeys = System.nanoTime();
+            assertThat(a.firstCommitOn(shardA.primary().port(), announced)).as("a commit on the promoted candidate "
+                    + "before the leader key names it").isPositive().isLessThan(beforeKeys);
             assertThatThrownBy(() -> open.createStatement().execute("select 1")).isInstanceOf(SQLException.class)
                     .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("08006"))
                     .hasMessageContaining("was switched over to " + shardA.primary().name());

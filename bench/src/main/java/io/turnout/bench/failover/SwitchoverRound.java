@@ -42,7 +42,8 @@ record SwitchoverRound(int number, long errors, long heldMaxMs, long patroniMs, 
                 Math.round(Round.ms(f.keyWritten() - f.killStarted())), first < 0 ? -1 : (first - from) / 1_000_000);
         progress.accept(String.format("round %d: %s; %s", number, r.line(), f.note()));
         if (first >= 0) {
-            progress.accept(String.format("round %d: turnout's share: %s", number, steps(timeline, cluster.dcs(), cluster.dbname(0), f, from, first)));
+            progress.accept(String.format("round %d: turnout's share: %s", number, steps(timeline, cluster.dcs(),
+                    cluster.dbname(0), f, from, first, firstInsert(cluster, f, from), txMs(txs.get(0), f.killStarted()))));
         }
         txs.stream().flatMap(List::stream).filter(t -> t.error() != null).limit(5)
                 .forEach(t -> progress.accept("  error: " + t.error()));
@@ -51,21 +52,51 @@ record SwitchoverRound(int number, long errors, long heldMaxMs, long patroniMs, 
 
     /**
      * Where Turnout's share went, in ms from its start (the later of the new key and the promotion; negative:
-     * before it): the new key seen, the first login to the new leader, the promotion seen by the probe, the
-     * first commit; with the logins, probe polls and GC pauses in between. A slow round explains itself.
+     * before it): the new key seen, the first login to the new leader (Turnout logs in to the candidate while the
+     * old leader drains: seconds before), the promotion seen by the probe, the first insert there (server clock),
+     * the first commit; with the logins, probe polls and GC pauses in between, and the load's own transaction
+     * time as the yardstick. A slow round explains itself.
      */
     private static String steps(Timeline timeline, String dcs, String dbname, ClusterDriver.Failover f, long from,
-            long first) {
+            long first, String firstInsert, long txMs) {
         long since = Math.min(f.leaderGone(), f.keyWritten());
         Timeline.Event seen = timeline.first(dcs + "_leader_changed", since, Map.of("endpoint", "127.0.0.1:" + f.newPort()));
-        Timeline.Event login = timeline.first("server_login_ok", since, Map.of("db", dbname));
+        // from the command on: Turnout may log in to the candidate while the old leader drains
+        Timeline.Event login = timeline.first("server_login_ok", f.killStarted(), Map.of("db", dbname));
         Timeline.Event promoted = timeline.first("leader_promoted", since, Map.of());
-        long logins = timeline.count("server_login_ok", since, first, e -> dbname.equals(e.get("db")));
-        long probes = timeline.count("leader_not_primary_yet", since, first, e -> true);
+        long logins = timeline.count("server_login_ok", f.killStarted(), first, e -> dbname.equals(e.get("db")));
+        long probes = timeline.count("leader_not_primary_yet", f.killStarted(), first, e -> true);
         long gcMs = timeline.sumMs("gc_pause", since, first);
         return "key_seen=" + at(seen, from) + " first_login=" + at(login, from) + " promotion_seen=" + at(promoted, from)
-                + " first_commit=" + Math.round(Round.ms(first - from)) + " logins=" + logins + " not_primary_yet="
-                + probes + " gc_ms=" + gcMs + " (ms after max(key, promotion))";
+                + " first_insert=" + firstInsert + " first_commit=" + Math.round(Round.ms(first - from)) + " logins="
+                + logins + " not_primary_yet=" + probes + " gc_ms=" + gcMs + " (ms after max(key, promotion)); tx_ms="
+                + txMs + " (shard_a's median transaction in the 2 s before the command: the floor of first_commit)";
+    }
+
+    /**
+     * The median duration of shard A's transactions that committed in the 2 s before the switchover command:
+     * the first commit after the promotion needs one whole transaction (insert, select, commit: three round
+     * trips) once the new leader is out of recovery, so under load this is most of Turnout's share.
+     */
+    private static long txMs(List<TxLoad.Tx> txs, long before) {
+        long[] d = txs.stream().filter(t -> t.ok() && t.ended() < before && t.ended() >= before - 2_000_000_000L)
+                .mapToLong(t -> t.ended() - t.began()).sorted().toArray();
+        return d.length == 0 ? -1 : Math.round(Round.ms(d[d.length / 2]));
+    }
+
+    /**
+     * When the new leader ran its first insert of the round, by its own clock (this machine's wall clock), in ms
+     * from {@code from}: splits the time from the promotion seen to the commit between Turnout and PostgreSQL.
+     */
+    private static String firstInsert(ClusterDriver cluster, ClusterDriver.Failover f, long from) {
+        String v = cluster.psqlPrimary(0, cluster.dbname(0), "SELECT extract(epoch FROM min(ts))::numeric(20,6) "
+                + "FROM failover_log WHERE port = " + f.newPort() + " AND ts >= '" + f.keyWrittenWall() + "'").strip();
+        if (v.isEmpty()) {
+            return "-";
+        }
+        long micros = new java.math.BigDecimal(v).movePointRight(6).longValue();
+        long keyMicros = f.keyWrittenWall().getEpochSecond() * 1_000_000 + f.keyWrittenWall().getNano() / 1_000;
+        return Long.toString(Math.round((micros - keyMicros) / 1e3 - Round.ms(from - f.keyWritten())));
     }
 
     private static String at(Timeline.Event e, long from) {

@@ -19,6 +19,8 @@ import java.util.Objects;
  * @param since when this state last changed in value (not merely re-read)
  * @param index the DCS index (Consul X-Consul-Index, etcd revision) of the read that produced it
  * @param candidate the member a pending Patroni switchover promotes (failover key), or null
+ * @param candidateEndpoint where {@code candidate} listens (its member key's conn_url), or null when unknown:
+ *        the proxy connects there while the leader drains, and uses it once it leaves recovery
  * @param drainingSince when the switchover began to drain the leader ({@link Status#DRAINING}), else null
  * @param paused Patroni's maintenance mode ({@code pause: true} in the config key): a missing leader key
  *        then keeps the last leader, since Patroni does not fail over while paused
@@ -35,6 +37,7 @@ public record ClusterState(
         Instant since,
         long index,
         String candidate,
+        Endpoint candidateEndpoint,
         Instant drainingSince,
         boolean paused) {
 
@@ -69,7 +72,7 @@ public record ClusterState(
     /** The state without switchover or maintenance-mode details (what the leader and member keys say). */
     ClusterState(String scope, Status status, String leaderName, Endpoint leader, String role, long timeline,
             boolean stale, String lastError, Instant since, long index) {
-        this(scope, status, leaderName, leader, role, timeline, stale, lastError, since, index, null, null, false);
+        this(scope, status, leaderName, leader, role, timeline, stale, lastError, since, index, null, null, null, false);
     }
 
     public static ClusterState unknown(String scope, Instant now) {
@@ -92,19 +95,28 @@ public record ClusterState(
     /** This leader state drained for a switchover to {@code candidate} (null: Patroni picks one) since {@code at}. */
     public ClusterState draining(String candidate, Instant at) {
         return new ClusterState(scope, Status.DRAINING, leaderName, leader, role, timeline, stale, lastError, since,
-                index, candidate, at, paused);
+                index, candidate, candidateEndpoint, at, paused);
     }
 
     /** This draining state given up (switchover_hold_timeout): the old leader serves again. */
     public ClusterState undrained() {
         return status != Status.DRAINING ? this : new ClusterState(scope, Status.LEADER, leaderName, leader, role,
-                timeline, stale, lastError, since, index, candidate, null, paused);
+                timeline, stale, lastError, since, index, candidate, candidateEndpoint, null, paused);
     }
 
-    /** The same state with Patroni's maintenance mode and a pending switchover's candidate noted. */
-    public ClusterState withSwitchoverInfo(String candidate, boolean paused, String error) {
+    /** The same state with Patroni's maintenance mode and a pending switchover's candidate (and its endpoint) noted. */
+    public ClusterState withSwitchoverInfo(String candidate, Endpoint candidateEndpoint, boolean paused, String error) {
         return new ClusterState(scope, status, leaderName, leader, role, timeline, stale, error, since, index,
-                candidate, drainingSince, paused);
+                candidate, candidateEndpoint, drainingSince, paused);
+    }
+
+    /**
+     * Where new servers connect while no leader takes transactions because a switchover (or failover) request
+     * names a candidate: its endpoint while the leader drains or the leader key is gone, else null. A server
+     * there is used only once it leaves recovery, which Patroni lets it do only after the old leader stopped.
+     */
+    public Endpoint switchoverTarget() {
+        return (status == Status.DRAINING || status == Status.NO_LEADER) && candidate != null ? candidateEndpoint : null;
     }
 
     /** True while a switchover drains the leader: hold new transactions, but do not fence running ones. */
@@ -120,7 +132,7 @@ public record ClusterState(
     /** The same cluster, marked as read from an unreachable or failing DCS; the last leader is kept. */
     public ClusterState asStale(String error, Instant now) {
         ClusterState s = new ClusterState(scope, status, leaderName, leader, role, timeline, true, error, since, index,
-                candidate, drainingSince, paused);
+                candidate, candidateEndpoint, drainingSince, paused);
         return sameAs(s) ? this : s.changedAt(now);
     }
 
@@ -132,7 +144,8 @@ public record ClusterState(
         return o != null && scope.equals(o.scope) && status == o.status && Objects.equals(leaderName, o.leaderName)
                 && Objects.equals(leader, o.leader) && Objects.equals(role, o.role) && timeline == o.timeline
                 && stale == o.stale && Objects.equals(lastError, o.lastError)
-                && Objects.equals(candidate, o.candidate) && Objects.equals(drainingSince, o.drainingSince)
+                && Objects.equals(candidate, o.candidate) && Objects.equals(candidateEndpoint, o.candidateEndpoint)
+                && Objects.equals(drainingSince, o.drainingSince)
                 && paused == o.paused;
     }
 
@@ -144,14 +157,15 @@ public record ClusterState(
 
     ClusterState changedAt(Instant now) {
         return new ClusterState(scope, status, leaderName, leader, role, timeline, stale, lastError, now, index,
-                candidate, drainingSince, paused);
+                candidate, candidateEndpoint, drainingSince, paused);
     }
 
     @Override
     public String toString() {
         return scope + "[" + status + (leaderName != null ? " " + leaderName : "") + (leader != null ? " " + leader : "")
                 + (role != null ? " role=" + role : "") + (timeline != 0 ? " tl=" + timeline : "")
-                + (candidate != null ? " candidate=" + candidate : "") + (paused ? " PAUSED" : "")
+                + (candidate != null ? " candidate=" + candidate : "")
+                + (candidateEndpoint != null ? " candidate_at=" + candidateEndpoint : "") + (paused ? " PAUSED" : "")
                 + (stale ? " STALE" : "") + (lastError != null ? " error=" + lastError : "") + " index=" + index + "]";
     }
 }

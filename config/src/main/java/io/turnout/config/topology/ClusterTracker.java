@@ -57,6 +57,16 @@ final class ClusterTracker {
         view.failover(value, Instant.now());
     }
 
+    /** The pending request's candidate whose member key is still to be read, or null. */
+    String unreadCandidate() {
+        return view.candidateKnown() ? null : view.candidate();
+    }
+
+    /** The candidate's member value (null: missing); applied with the next {@link #republish} or key read. */
+    void candidateMember(String name, String memberValue) {
+        view.candidateMember(name, memberValue);
+    }
+
     /** The config key's value (null: absent); applied with the next {@link #republish} or key read. */
     void configValue(String value) {
         view.config(value);
@@ -145,9 +155,11 @@ final class ClusterTracker {
         Instant now = Instant.now();
         if (pendingLeader != null && !pendingLeader.equals(state.leaderName())) {
             set(ClusterState.unresolved(scope, pendingLeader, error, now, state.index()).asStale(error, now));
-        } else {
+        } else if (!state.stale()) {
             set(state.asStale(error, now));
         }
+        // already stale: the first failure's words stay (a retry failing with other words, a refusal then a
+        // timeout under load, is no news to publish)
     }
 
     /**

@@ -115,6 +115,7 @@ public final class ConsulSource implements TopologySource {
                     if (tracker.awaitingLeaderRead()) {
                         w.readNow();
                     }
+                    readCandidate(scope, tracker);
                 }),
                 keyWatch(scope, PatroniKeys.CONFIG, v -> {
                     tracker.configValue(v);
@@ -126,6 +127,32 @@ public final class ConsulSource implements TopologySource {
             w.start();
             keys.forEach(ConsulWatch::start);
         }
+    }
+
+    /**
+     * A request naming a candidate: one read of its member key, so the proxy can connect to it while the leader
+     * drains. Not part of a watch's chain; a failed read only leaves the candidate's endpoint unknown (the
+     * proxy then connects once the leader key names it).
+     */
+    private void readCandidate(String scope, ClusterTracker tracker) {
+        String name = tracker.unreadCandidate();
+        if (name == null) {
+            return;
+        }
+        http.get(PatroniKeys.memberKey(config.namespace(), scope, name), "", ConsulWatch.READ_TIMEOUT)
+                .whenCompleteAsync((r, error) -> {
+                    if (publisher.closed() || error != null || (r.status() != 200 && r.status() != 404)
+                            || !name.equals(tracker.unreadCandidate())) {
+                        return;
+                    }
+                    try {
+                        tracker.candidateMember(name, r.status() == 404 ? null : ConsulKv.singleValue(r.body()));
+                        tracker.republish();
+                    } catch (IOException e) {
+                        LOG.warn("consul_candidate_unreadable scope={} candidate={} error=\"{}\"", scope, name,
+                                e.getMessage());
+                    }
+                }, loop.executor());
     }
 
     private ScopeKeyWatch keyWatch(String scope, String name, java.util.function.Consumer<String> onChange) {

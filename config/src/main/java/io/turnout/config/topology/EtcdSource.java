@@ -179,6 +179,10 @@ public final class EtcdSource implements TopologySource {
     private void resolve(ClusterTracker t) {
         String scope = t.state().scope();
         t.failoverValue(mirror.text(scope, PatroniKeys.FAILOVER));
+        String candidate = t.unreadCandidate();
+        if (candidate != null) {
+            t.candidateMember(candidate, mirror.member(scope, candidate)); // where to connect ahead of the promotion
+        }
         t.configValue(mirror.text(scope, PatroniKeys.CONFIG));
         String name = mirror.leader(scope);
         if (name == null) {

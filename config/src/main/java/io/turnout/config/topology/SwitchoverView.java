@@ -28,12 +28,16 @@ final class SwitchoverView {
     /**
      * Consul: the failover and leader keys are separate watches, so a request cleaned up by the new leader
      * (after it took the leader key) may be seen before the leader change. A cleared request keeps draining
-     * until the leader key has been read again; only then does "same leader" mean refused.
+     * until the leader key has been read again; only then does "same leader" mean refused. Likewise a cleared
+     * request seen while the leader key is gone keeps its candidate (the proxy may be serving there already).
      */
     private final boolean confirmClears;
-    /** The drain a cleared request left, kept until the next leader read; null otherwise. */
+    /** The drain (or the leaderless wait for a candidate) a cleared request left, kept until the next leader read. */
     private ClusterState clearedDrain;
     private ClusterState lastApplied;
+    /** The member whose endpoint {@link #candidateEndpoint} is (the request's candidate when it was read). */
+    private String candidateName;
+    private Endpoint candidateEndpoint;
 
     SwitchoverView(String dcs, String scope, boolean confirmClears) {
         this.dcs = dcs;
@@ -63,7 +67,8 @@ final class SwitchoverView {
         if (Objects.equals(next, failover)) {
             return;
         }
-        if (next == null && confirmClears && lastApplied != null && lastApplied.draining()) {
+        if (next == null && confirmClears && lastApplied != null
+                && (lastApplied.draining() || lastApplied.switchoverTarget() != null)) {
             clearedDrain = lastApplied;
         }
         failover = next;
@@ -74,6 +79,33 @@ final class SwitchoverView {
             LOG.info("{}_failover_key scope={} leader={} candidate={} scheduled_at={}", dcs, scope, next.leader(),
                     next.candidate(), next.scheduledAt());
         }
+    }
+
+    /** The request's candidate, or null: its member key should be read for {@link #candidateMember}. */
+    String candidate() {
+        return failover == null ? null : failover.candidate();
+    }
+
+    /** True when the candidate's endpoint is known (its member key was read since it became the candidate). */
+    boolean candidateKnown() {
+        return candidateEndpoint != null && Objects.equals(candidateName, candidate());
+    }
+
+    /**
+     * The value of {@code name}'s member key (null: missing), read because a request names it: where the proxy
+     * connects ahead of the promotion. A value that cannot be used only leaves the endpoint unknown.
+     */
+    void candidateMember(String name, String memberValue) {
+        Endpoint at = null;
+        if (memberValue != null) {
+            try {
+                at = PatroniKeys.member(name, memberValue).endpoint();
+            } catch (PatroniDataException e) {
+                LOG.warn("{}_candidate_unusable scope={} candidate={} error=\"{}\"", dcs, scope, name, e.getMessage());
+            }
+        }
+        candidateName = name;
+        candidateEndpoint = at;
     }
 
     void config(String value) {
@@ -99,8 +131,12 @@ final class SwitchoverView {
     private ClusterState view(ClusterState base, Instant now) {
         if (clearedDrain != null && base.status() == ClusterState.Status.LEADER
                 && base.leaderName().equals(clearedDrain.leaderName())) {
-            return base.withSwitchoverInfo(null, paused, base.lastError()).draining(clearedDrain.candidate(),
-                    clearedDrain.drainingSince());
+            return base.withSwitchoverInfo(clearedDrain.candidate(), clearedDrain.candidateEndpoint(), paused,
+                    base.lastError()).draining(clearedDrain.candidate(), clearedDrain.drainingSince());
+        }
+        if (clearedDrain != null && base.status() == ClusterState.Status.NO_LEADER) {
+            return base.withSwitchoverInfo(clearedDrain.candidate(), clearedDrain.candidateEndpoint(), paused,
+                    base.lastError());
         }
         ClusterState s = base;
         String error = base.lastError();
@@ -109,8 +145,8 @@ final class SwitchoverView {
             error = "leader key missing in maintenance mode (pause): the last leader " + lastLeader.leaderName()
                     + " is kept";
         }
-        String candidate = failover == null ? null : failover.candidate();
-        s = s.withSwitchoverInfo(candidate, paused, error);
+        String candidate = candidate();
+        s = s.withSwitchoverInfo(candidate, candidateKnown() ? candidateEndpoint : null, paused, error);
         if (failover != null && s.status() == ClusterState.Status.LEADER && failover.demotes(s.leaderName())
                 && !Objects.equals(candidate, s.leaderName()) && failover.due(now)) {
             Instant at = failover.scheduledAt() != null && failover.scheduledAt().isAfter(failoverSeen)

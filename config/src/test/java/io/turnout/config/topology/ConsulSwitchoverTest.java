@@ -55,6 +55,10 @@ class ConsulSwitchoverTest {
         assertThat(d.candidate()).isEqualTo("a-1");
         assertThat(d.hasLeader()).as("nothing new goes to the old leader").isFalse();
         assertThat(d.drainingSince()).isNotNull();
+        // the candidate's member key is read once: where to connect ahead of the promotion
+        ClusterState known = seen.await(mark, "a", s -> s.draining() && s.switchoverTarget() != null, SOON).topology()
+                .cluster("a");
+        assertThat(known.switchoverTarget()).isEqualTo(new Endpoint(HOST, 5433));
 
         // the new leader takes the key and at once cleans the request up: separate watches may report the
         // cleanup first, which must not hand the old leader back for a moment

@@ -47,13 +47,19 @@ class EtcdSwitchoverTest {
         assertThat(d.leaderName()).isEqualTo("a-1");
         assertThat(d.candidate()).isEqualTo("a-2");
         assertThat(d.hasLeader()).isFalse();
+        assertThat(d.switchoverTarget()).as("the candidate, from its member key: connected to ahead of the promotion")
+                .isEqualTo(new Endpoint("127.0.0.1", 5433));
 
         etcd.delete(NS + "a/leader");
-        seen.await(mark, "a", s -> s.status() == Status.NO_LEADER, SOON);
+        ClusterState gone = seen.await(mark, "a", s -> s.status() == Status.NO_LEADER, SOON).topology().cluster("a");
+        assertThat(gone.switchoverTarget()).as("still the candidate while the leader key is gone")
+                .isEqualTo(new Endpoint("127.0.0.1", 5433));
         etcd.put(NS + "a/members/a-2", member(5433, "master", 50331900));
         etcd.put(NS + "a/leader", "a-2");
         etcd.put(NS + "a/failover", "{}");
-        seen.await(mark, "a", s -> leaderIs(s, "a-2", 5433) && s.candidate() == null, SOON);
+        ClusterState led = seen.await(mark, "a", s -> leaderIs(s, "a-2", 5433) && s.candidate() == null, SOON)
+                .topology().cluster("a");
+        assertThat(led.switchoverTarget()).as("a leader: new servers go to it").isNull();
     }
 
     @Test

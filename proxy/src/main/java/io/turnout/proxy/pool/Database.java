@@ -27,6 +27,11 @@ public final class Database {
      * no leader is known: new transactions are held).
      */
     private volatile InetSocketAddress address;
+    /**
+     * While no leader takes transactions because a switchover names a candidate: the candidate, where new
+     * servers connect ahead of its promotion (they are used once it leaves recovery); null otherwise.
+     */
+    private volatile InetSocketAddress candidate;
     /** The cluster state last applied (Patroni databases only). */
     private volatile ClusterState cluster;
     private final AtomicLong leaderChanges = new AtomicLong();
@@ -52,7 +57,10 @@ public final class Database {
         return c.isPatroni() ? null : InetSocketAddress.createUnresolved(c.host(), c.port());
     }
 
-    /** Where new servers of this database connect, or null while its Patroni cluster has no known leader. */
+    /**
+     * The server new transactions go to: the static host or the Patroni leader, null while no leader is known or
+     * it drains for a switchover (new servers may connect to the candidate meanwhile: {@link #target()}).
+     */
     public InetSocketAddress address() {
         return address;
     }
@@ -73,15 +81,16 @@ public final class Database {
     }
 
     /**
-     * Where the leader path's new servers connect: the leader, except for a database that reads replicas
-     * whose route leaves the leader out (null: its transactions go to standbys, or are held).
+     * Where the leader path's new servers connect: the leader (or a switchover's candidate, {@link #target()}),
+     * except for a database that reads replicas whose route leaves the leader out (null: its transactions go to
+     * standbys, or are held).
      */
     InetSocketAddress leaderTarget() {
         if (!readsReplicas()) {
-            return address;
+            return target();
         }
         ReadRoutes.Route r = reads.route();
-        return r != null && r.leader() ? address : null;
+        return r != null && r.leader() ? target() : null;
     }
 
     /** The Patroni cluster state in force, or null for a static database (or before the first topology). */
@@ -89,7 +98,13 @@ public final class Database {
         return cluster;
     }
 
-    /** Applies a new cluster state; returns true when the leader moved (a retarget is needed). */
+    /** Where new servers connect: the leader, else a switchover's candidate, else null (held with no server). */
+    public InetSocketAddress target() {
+        InetSocketAddress a = address;
+        return a != null ? a : candidate;
+    }
+
+    /** Applies a new cluster state; returns true when {@link #target()} moved (a retarget is needed). */
     boolean applyCluster(ClusterState next) {
         ClusterState before = cluster;
         cluster = next;
@@ -98,12 +113,17 @@ public final class Database {
             watchErrors.incrementAndGet();
         }
         InetSocketAddress was = address;
-        address = next.hasLeader() ? InetSocketAddress.createUnresolved(next.leader().host(), next.leader().port()) : null;
-        boolean moved = !java.util.Objects.equals(was, address);
-        if (moved && before != null && before.hasLeader() && next.hasLeader()) {
+        InetSocketAddress wasTarget = target();
+        address = next.hasLeader() ? unresolved(next.leader()) : null;
+        candidate = next.switchoverTarget() != null ? unresolved(next.switchoverTarget()) : null;
+        if (!java.util.Objects.equals(was, address) && before != null && before.hasLeader() && next.hasLeader()) {
             leaderChanges.incrementAndGet();
         }
-        return moved;
+        return !java.util.Objects.equals(wasTarget, target());
+    }
+
+    private static InetSocketAddress unresolved(io.turnout.config.topology.Endpoint e) {
+        return InetSocketAddress.createUnresolved(e.host(), e.port());
     }
 
     public long leaderChanges() {

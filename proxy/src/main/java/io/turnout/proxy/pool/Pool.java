@@ -133,8 +133,10 @@ public final class Pool {
             targetUnusable("the server " + address() + " is not accepting logins yet: " + message, Retry.STARTING);
             return;
         }
-        if (database.config().isPatroni() && (sqlState == null || sqlState.startsWith("08"))) {
-            // a leader that is down or restarting mid-failover: hold clients and retry, never refuse them
+        if (database.config().isPatroni() && (sqlState == null || sqlState.startsWith("08")
+                || (member == null && database.address() == null))) {
+            // a leader that is down or restarting mid-failover: hold clients and retry, never refuse them; with no
+            // leader at all, a switchover's candidate refused us ahead of its promotion: its clients are held anyway
             targetUnusable("cannot connect to the " + (member != null ? "standby " + member.name() : "leader") + " "
                     + address() + ": " + message, Retry.UNREACHABLE);
             return;
@@ -212,6 +214,13 @@ public final class Pool {
         targetUsable();
         for (PoolShard s : shards) {
             s.loop().execute(() -> s.retire(fence));
+        }
+    }
+
+    /** The leader vanished but the target did not move: servers of older generations close at once (fencing). */
+    void fenceOldServers() {
+        for (PoolShard s : shards) {
+            s.loop().execute(() -> s.retire(true));
         }
     }
 
@@ -295,7 +304,7 @@ public final class Pool {
 
     /** True while clients are being held: no Patroni leader, or the target is not usable yet (57P03, promoting). */
     boolean holding() {
-        return (database.config().isPatroni() && address() == null) || backoffNanos != 0;
+        return (database.config().isPatroni() && database.address() == null) || backoffNanos != 0;
     }
 
     String holdReason() {
@@ -303,7 +312,7 @@ public final class Pool {
         if (address() == null && route != null && route.holdReason() != null) {
             return route.holdReason();
         }
-        if (address() == null) {
+        if (database.address() == null) {
             ClusterState c = database.cluster();
             return "no leader known for Patroni scope " + database.config().patroniScope()
                     + (c != null && c.lastError() != null ? " (" + c.lastError() + ")" : "");
@@ -373,7 +382,10 @@ public final class Pool {
         return slots.count();
     }
 
-    /** Where new servers connect (the static host or the current Patroni leader), or null while held. */
+    /**
+     * Where new servers connect (the static host, the current Patroni leader, or a switchover's candidate ahead
+     * of its promotion), or null while held with no server to try.
+     */
     public InetSocketAddress address() {
         return member != null ? member.address() : database.leaderTarget();
     }

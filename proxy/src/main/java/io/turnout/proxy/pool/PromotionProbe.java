@@ -10,13 +10,14 @@ import org.slf4j.LoggerFactory;
 /**
  * A new Patroni leader's first server, used only once it proves to be a primary: PostgreSQL 14+ says so at
  * login ({@code in_hot_standby}), older servers are asked. Patroni writes the leader key before
- * {@code pg_ctl promote} returns, so the leader is often still in recovery: it is asked again every
- * {@link #POLL_NANOS} on the same connection, which survives the promotion. The first transaction after the
- * promotion then waits for one poll, not for a backoff and a new login (a fork and an authentication).
+ * {@code pg_ctl promote} returns, and during a planned switchover Turnout logs in to the candidate while the old
+ * leader drains, seconds before its promotion: it is asked again every {@link #POLL_NANOS} on the same
+ * connection, which survives the promotion. The first transaction after the promotion then waits for half a
+ * poll on average, not for a backoff and a new login (a fork and an authentication, hundreds of ms under load).
  */
 final class PromotionProbe {
     private static final Logger log = LoggerFactory.getLogger(PromotionProbe.class);
-    static final long POLL_NANOS = 10_000_000L;
+    static final long POLL_NANOS = 5_000_000L;
 
     /** How a probe ended: the server is a primary, or it is of no use (closed, or no longer the target). */
     interface Done {

@@ -136,11 +136,16 @@ public final class TopologyApplier implements Consumer<Topology> {
         if (moved || fence) {
             String lost = next.draining() ? switchedOverReason(d, next) : null;
             for (Pool p : pools.all()) {
-                if (p.db() == d) {
+                if (p.db() != d) {
+                    continue;
+                }
+                if (moved) {
                     p.retarget(fence); // the leader path only: standbys' servers stay
-                    if (lost != null) {
-                        p.onOldServersLost(lost);
-                    }
+                } else {
+                    p.fenceOldServers(); // the target stays (a switchover's candidate): keep what connects to it
+                }
+                if (lost != null) {
+                    p.onOldServersLost(lost);
                 }
             }
         }

@@ -50,6 +50,7 @@ final class PgSql {
             props.setProperty("password", password);
         }
         props.setProperty("connectTimeout", Long.toString(connectTimeout.toSeconds()));
+        props.setProperty("sslResponseTimeout", Long.toString(connectTimeout.toMillis())); // default 5 s
         props.setProperty("socketTimeout", Long.toString(socketTimeout.toSeconds()));
         props.setProperty("ApplicationName", "turnout-test");
         return DriverManager.getConnection(url, props);

@@ -146,9 +146,11 @@ public final class TurnoutFixture implements AutoCloseable {
         if (password != null) {
             p.setProperty("password", password);
         }
-        // pgjdbc reads the SSLRequest answer under connectTimeout: 200 test threads deriving SCRAM keys at once
-        // on a busy 2-core box starve the event loops of CPU for over 10 s (TransactionPoolingIT, one CI run)
+        // pgjdbc waits sslResponseTimeout (default 5 s) for the SSLRequest answer: 200 test threads deriving
+        // SCRAM keys at once on a busy 2-core box starve the event loops for longer (TransactionPoolingIT failed
+        // twice so in clean-clone CI runs at load 25)
         p.setProperty("connectTimeout", "60");
+        p.setProperty("sslResponseTimeout", "60000");
         p.setProperty("socketTimeout", "120"); // a login waits its turn on a busy CI box too
         p.putAll(extra);
         return DriverManager.getConnection(jdbcUrl(db), p);
