@@ -10,6 +10,7 @@ import io.netty.channel.uring.IoUringChannelOption;
 import io.netty.channel.uring.IoUringServerSocketChannel;
 import io.netty.channel.uring.IoUringSocketChannel;
 import io.turnout.config.Transport;
+import io.turnout.proxy.net.Transports;
 import io.turnout.proxy.testing.PgServer;
 import io.turnout.proxy.testing.Processes;
 import io.turnout.proxy.testing.TurnoutFixture;
@@ -35,7 +36,9 @@ class IoUringTransportIT {
     static PgServer pg;
 
     @BeforeAll
-    static void start() {
+    static void start() throws ClassNotFoundException {
+        // Transports turns Netty's multishot POLL_ADD off before IoUring loads: this class asks IoUring first
+        Class.forName(Transports.class.getName());
         pg = PgServer.shared();
     }
 
