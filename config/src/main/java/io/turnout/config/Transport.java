@@ -4,7 +4,7 @@ package io.turnout.config;
 public enum Transport {
     /**
      * epoll where it loads, NIO otherwise. io_uring won {@code bench/race --transport} but stays opt-in until
-     * a server connection left open after its backend died under io_uring is explained (issue 18).
+     * it is raced again with one-shot polls, the fix for a dead backend's close going unnoticed (issue 18).
      */
     AUTO,
     /** Linux io_uring; falls back to epoll (then NIO) with a log line when it does not load. */
