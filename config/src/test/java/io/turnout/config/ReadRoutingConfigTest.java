@@ -14,7 +14,10 @@ import org.junit.jupiter.api.io.TempDir;
  * (issue 17): parsed and checked; a patroni_scope database's reads are routed, static ones refused at start.
  */
 class ReadRoutingConfigTest {
-    /** README's twelve-shard example, verbatim: one read-write and one read-only database per shard. */
+    /**
+     * README's twelve-shard example: one read-write and one read-only database per shard, and the static pair
+     * that the README shows commented out until static hosts are routed (parsed here ungated).
+     */
     static final String TWELVE_SHARDS = """
             auth_type: trust
             pool_mode: transaction
