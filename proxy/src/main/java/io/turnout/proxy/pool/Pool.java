@@ -212,30 +212,22 @@ public final class Pool {
         generation++;
         targetConfirmed = false;
         targetUsable();
-        for (PoolShard s : shards) {
-            s.loop().execute(() -> s.retire(fence));
-        }
+        onEachLoop(s -> s.retire(fence));
     }
 
     /** The leader vanished but the target did not move: servers of older generations close at once (fencing). */
     void fenceOldServers() {
-        for (PoolShard s : shards) {
-            s.loop().execute(() -> s.retire(true));
-        }
+        onEachLoop(s -> s.retire(true));
     }
 
     /** Held clients fail now (switchover_hold_timeout), on their loops. */
     void refuseHeld(String sqlState, String message) {
-        for (PoolShard s : shards) {
-            s.loop().execute(() -> s.refuseWaiters(sqlState, message));
-        }
+        onEachLoop(s -> s.refuseWaiters(sqlState, message));
     }
 
     /** Servers of older generations still in use get {@code reason} as their client's error if they die. */
     void onOldServersLost(String reason) {
-        for (PoolShard s : shards) {
-            s.loop().execute(() -> s.explainOldServersLost(reason));
-        }
+        onEachLoop(s -> s.explainOldServersLost(reason));
     }
 
     /**
@@ -323,9 +315,7 @@ public final class Pool {
 
     /** After RESUME or a larger pool_size: give waiting clients what is idle and open what is allowed. */
     public void wakeWaiters() {
-        for (PoolShard s : shards) {
-            s.loop().execute(s::serveWaiters);
-        }
+        onEachLoop(PoolShard::serveWaiters);
         members.all().forEach(Pool::wakeWaiters);
     }
 
@@ -403,5 +393,12 @@ public final class Pool {
     public String toString() {
         // a wildcard database is named by the client
         return io.turnout.proxy.log.LogText.of(database.name() + "/" + user + (member != null ? "@" + member.name() : ""));
+    }
+
+    /** Runs {@code work} on every shard, each on its own loop: how the pool's per-loop state is changed. */
+    private void onEachLoop(java.util.function.Consumer<PoolShard> work) {
+        for (PoolShard s : shards) {
+            s.loop().execute(() -> work.accept(s));
+        }
     }
 }
