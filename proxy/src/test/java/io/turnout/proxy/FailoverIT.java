@@ -12,6 +12,7 @@ import io.turnout.proxy.testing.TurnoutFixture;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import org.junit.jupiter.api.AfterEach;
@@ -175,6 +176,13 @@ class FailoverIT {
             assertThat(a.commits.get()).as("no commit while draining").isEqualTo(held);
             assertThat(pid(session)).as("a session-mode client keeps its server while the leader drains")
                     .isEqualTo(sessionPid);
+            // the held clients' servers log in to the candidate ahead of its promotion (not just one probe per loop;
+            // workers: 2), and none serves a transaction while it is a standby; at least 4 whatever the loops the
+            // 8 clients are on (a loop logs in its share of the pool, 4, or one per waiter)
+            List<Map<String, String>> ahead = awaitServersOn(admin, "shard_a", shardA.replica().port(), 4);
+            assertThat(ahead).allSatisfy(r -> assertThat(r.get("link")).as("linked to a client").isEmpty());
+            assertThat(a.commits.get()).as("no commit while draining").isEqualTo(held);
+            java.time.Instant switching = java.time.Instant.now();
             shardA.switchover();
             // Turnout logged in to the candidate while the leader drained and asked it every few ms whether it had
             // left recovery: it serves there from the promotion on, before any leader key names it
@@ -203,6 +211,10 @@ class FailoverIT {
             String late = shardA.primary().psql("app", "select count(*) from fo_log where port = " + oldPort
                     + " and ts > '" + drained + "'").trim();
             assertThat(late).as("transactions on the old leader after it drained").isEqualTo("0");
+            String pids = ahead.stream().map(r -> r.get("remote_pid")).collect(java.util.stream.Collectors.joining(","));
+            assertThat(Integer.parseInt(shardA.primary().psql("app", "select count(*) from pg_stat_activity where pid in ("
+                    + pids + ") and state_change > '" + switching + "'").trim()))
+                    .as("servers logged in ahead that served after the promotion").isGreaterThanOrEqualTo(3);
             assertThat(metric("turnout_switchovers_total{database=\"shard_a\",result=\"completed\"}")).isEqualTo(1.0);
         }
     }
@@ -244,6 +256,21 @@ class FailoverIT {
             assertThat(metric("turnout_switchovers_total{database=\"shard_a\",result=\"cancelled\"}")).isEqualTo(1.0);
             assertThat(metric("turnout_switchovers_total{database=\"shard_a\",result=\"timed_out\"}")).isEqualTo(1.0);
         }
+    }
+
+    /** Waits until {@code db} has at least {@code n} servers logged in to the PostgreSQL on {@code port}; returns them. */
+    static List<Map<String, String>> awaitServersOn(AdminClient admin, String db, int port, int n) throws Exception {
+        long deadline = System.nanoTime() + 15_000_000_000L;
+        List<Map<String, String>> on;
+        do {
+            on = admin.query("SHOW SERVERS").where("database", db).stream()
+                    .filter(r -> r.get("port").equals(Integer.toString(port)) && !r.get("state").equals("new")).toList();
+            if (on.size() >= n) {
+                return on;
+            }
+            Thread.sleep(5);
+        } while (System.nanoTime() < deadline);
+        throw new AssertionError(db + " has " + on.size() + " servers to port " + port + ", expected " + n + ": " + on);
     }
 
     Map<String, String> awaitTopology(AdminClient admin, String db, String state) throws Exception {

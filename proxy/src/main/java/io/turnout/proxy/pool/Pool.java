@@ -33,17 +33,10 @@ public final class Pool {
     /** Servers that completed login and are not closed yet. */
     private final AtomicInteger live = new AtomicInteger();
     private final Map<ParamSet, ParamSet> interned = new ConcurrentHashMap<>();
-    /**
-     * Patroni databases: the leader could not be used (connection refused, still in recovery); new
-     * servers are not opened before this time, and waiting clients are held meanwhile.
-     */
-    private volatile long retryAtNanos;
-    private volatile long backoffNanos;
-    private volatile String holdReason;
+    /** Backoff, primary proof and logins ahead of a promotion for the target new servers connect to. */
+    private final PoolTarget target = new PoolTarget();
     /** PostgreSQL's cannot_connect_now: starting up, in recovery, shutting down. */
     private static final String CANNOT_CONNECT_NOW = "57P03";
-    /** A server of the current generation proved the target is a primary (Patroni databases). */
-    private volatile boolean targetConfirmed;
     private volatile Map<String, String> welcome;
     private volatile long loginFailedUntilNanos;
     private final RestartHold restart = new RestartHold();
@@ -114,7 +107,7 @@ public final class Pool {
         }
         loginFailedUntilNanos = 0;
         restart.ended();
-        if (backoffNanos != 0 && !database.config().isPatroni()) {
+        if (target.backingOff() && !database.config().isPatroni()) {
             // a static server back from recovery (Patroni leaders wait for the primary check): every loop
             // holding clients may open its servers now
             targetUsable();
@@ -210,8 +203,7 @@ public final class Pool {
     /** {@link #bumpGeneration} of the leader path alone: the leader moved, the standbys' servers stay. */
     synchronized void retarget(boolean fence) {
         generation++;
-        targetConfirmed = false;
-        targetUsable();
+        target.usable(); // the new target is unproven (by generation), and the old one's refusals do not hold it
         onEachLoop(s -> s.retire(fence));
     }
 
@@ -231,23 +223,14 @@ public final class Pool {
     }
 
     /**
-     * The target cannot be used yet: hold waiters and retry after a backoff that doubles from {@code retry}'s
-     * first delay up to its cap. The servers opened for one round of waiters fail together (a promoting
-     * leader refuses them all): only the first failure of a round doubles the backoff, the others keep its
-     * retry time.
+     * The target cannot be used yet: hold waiters and retry after {@code retry}'s doubling backoff
+     * ({@link PoolTarget#unusable}).
      */
-    synchronized void targetUnusable(String reason, Retry retry) {
+    void targetUnusable(String reason, Retry retry) {
         if (parent != null) {
             parent.members().reroute(); // another eligible member can take this one's waiters meanwhile
         }
-        holdReason = reason;
-        long now = System.nanoTime();
-        long delay = retryAtNanos - now;
-        if (retryAtNanos == 0 || delay <= 0) {
-            delay = Math.min(retry.capNanos, Math.max(retry.firstNanos, backoffNanos * 2));
-            backoffNanos = delay;
-            retryAtNanos = now + delay;
-        }
+        long delay = target.unusable(reason, retry);
         for (PoolShard s : shards) {
             if (s.hasWaiters()) {
                 s.loop().schedule(s::fill, delay, java.util.concurrent.TimeUnit.NANOSECONDS);
@@ -255,14 +238,14 @@ public final class Pool {
         }
     }
 
-    boolean targetConfirmed() {
-        return targetConfirmed;
-    }
-
-    /** The first server of this generation proved a primary: loops holding back their logins go on. */
-    void confirmTarget() {
-        if (!targetConfirmed) {
-            targetConfirmed = true;
+    /**
+     * The leader of generation {@code gen} is a hot standby awaiting its promotion (a switchover's candidate, or a
+     * new leader before pg_ctl promote returns): waiters are held, and the loops log in the servers they will need
+     * now, so that held transactions run at once when it leaves recovery ({@link PoolShard#fill}).
+     */
+    void awaitingPromotion(int gen, String reason) {
+        targetUnusable(reason, Retry.PROMOTING);
+        if (target.standby(gen)) {
             for (PoolShard s : shards) {
                 if (s.hasWaiters()) {
                     s.loop().execute(s::fill);
@@ -271,32 +254,41 @@ public final class Pool {
         }
     }
 
-    /** A server of the current target proved usable: no more backoff. */
-    synchronized void targetUsable() {
-        if (retryAtNanos != 0 || backoffNanos != 0) {
-            retryAtNanos = 0;
-            backoffNanos = 0;
-            holdReason = null;
+    /** True while servers may log in to the leader ahead of its promotion (see {@link #awaitingPromotion}). */
+    boolean loggingInAhead() {
+        return member == null && routed && address() != null && target.awaitingPromotion(generation);
+    }
+
+    /** True when a server proved the current target a primary (Patroni databases). */
+    boolean targetConfirmed() {
+        return target.confirmed(generation);
+    }
+
+    /** A server of generation {@code gen} proved a primary: every loop serves with the servers it logged in. */
+    void confirmTarget(int gen) {
+        if (gen == generation && target.confirm(gen)) {
+            onEachLoop(PoolShard::targetConfirmed);
         }
+    }
+
+    /** A server of the current target proved usable: no more backoff. */
+    void targetUsable() {
+        target.usable();
     }
 
     /** True after a refused login until one succeeds: one login probes the target at a time. */
     boolean backingOff() {
-        return backoffNanos != 0;
+        return target.backingOff();
     }
 
     /** True while new servers must not be opened: no leader known, or backing off from an unusable one. */
     boolean waitingForTarget() {
-        if (address() == null || !routed) {
-            return true;
-        }
-        long at = retryAtNanos;
-        return at != 0 && System.nanoTime() - at < 0;
+        return address() == null || !routed || target.retryPending();
     }
 
     /** True while clients are being held: no Patroni leader, or the target is not usable yet (57P03, promoting). */
     boolean holding() {
-        return (database.config().isPatroni() && database.address() == null) || backoffNanos != 0;
+        return (database.config().isPatroni() && database.address() == null) || target.backingOff();
     }
 
     String holdReason() {
@@ -309,7 +301,7 @@ public final class Pool {
             return "no leader known for Patroni scope " + database.config().patroniScope()
                     + (c != null && c.lastError() != null ? " (" + c.lastError() + ")" : "");
         }
-        String r = holdReason;
+        String r = target.holdReason();
         return r != null ? r : "waiting for the leader";
     }
 

@@ -192,7 +192,9 @@ public final class PoolShard {
 
     /** Opens servers for queued clients while the pool has slots. */
     void fill() {
-        if (waiters.isEmpty() || pool.paused() || pool.waitingForTarget()) {
+        // a new leader still in recovery that accepts logins: log in what the waiters need ahead of its promotion
+        boolean ahead = pool.loggingInAhead();
+        if (waiters.isEmpty() || pool.paused() || (pool.waitingForTarget() && !ahead)) {
             return;
         }
         if (pool.loginFailing()) {
@@ -203,10 +205,11 @@ public final class PoolShard {
         }
         boolean reserve = pool.databaseConfig().reservePoolSize() > 0
                 && waiters.oldestWaitedLongerThan(pool.settings().reservePoolTimeout().toNanos());
-        // a new leader not yet proven: one login first (it is the primary check), the rest once it passes
-        // a server refusing logins (57P03) likewise gets one probe per retry, not a login per waiter
-        int probing = (pool.databaseConfig().isPatroni() && !pool.targetConfirmed()) || pool.backingOff() ? 1
-                : Integer.MAX_VALUE;
+        // a new leader not yet proven: one login first (it is the primary check), the rest once it answers as a
+        // standby (they wait for its promotion) or as a primary; a server refusing logins (57P03) likewise gets one
+        // probe per retry, not a login per waiter
+        int probing = !ahead && ((pool.databaseConfig().isPatroni() && !pool.targetConfirmed()) || pool.backingOff())
+                ? 1 : Integer.MAX_VALUE;
         // holding its share while other loops' clients wait, this loop leaves them the rest of the slots: else
         // it closes each server it gets back to move a slot (see offer) and takes that very slot again at once
         while (waiters.size() > servers.connecting + servers.checking && servers.connecting < probing
@@ -243,6 +246,12 @@ public final class PoolShard {
                 && servers.idleSize() + servers.connecting < min && pool.slots().tryReserve(false)) {
             servers.open();
         }
+    }
+
+    /** The new leader proved a primary: the servers logged in to it ahead serve, then the rest are opened. */
+    void targetConfirmed() {
+        servers.releaseSpares();
+        fill();
     }
 
     // ---- refusing waiters ----

@@ -12,8 +12,9 @@ import org.slf4j.LoggerFactory;
  * login ({@code in_hot_standby}), older servers are asked. Patroni writes the leader key before
  * {@code pg_ctl promote} returns, and during a planned switchover Turnout logs in to the candidate while the old
  * leader drains, seconds before its promotion: it is asked again every {@link #POLL_NANOS} on the same
- * connection, which survives the promotion. The first transaction after the promotion then waits for half a
- * poll on average, not for a backoff and a new login (a fork and an authentication, hundreds of ms under load).
+ * connection, which survives the promotion, while the loop's other servers log in beside it and wait
+ * ({@link PromotionSpares}). The held transactions after the promotion then wait for half a poll on average, not
+ * for a backoff and new logins (a fork and an authentication each, hundreds of ms under load).
  */
 final class PromotionProbe {
     private static final Logger log = LoggerFactory.getLogger(PromotionProbe.class);
@@ -66,15 +67,19 @@ final class PromotionProbe {
         if (polls == 0) {
             log.info("leader_not_primary_yet pool={} server={} evidence=\"{}\"", pool, server.address(), evidence);
         }
-        // holds the waiters (hold timeout included) and keeps other loops from opening servers meanwhile
-        pool.targetUnusable("the leader " + server.address() + " is not a primary yet (" + evidence + ")",
-                Retry.PROMOTING);
+        // holds the waiters (hold timeout included); the loops log in their other servers meanwhile
+        pool.awaitingPromotion(server.generation(), "the leader " + server.address() + " is not a primary yet ("
+                + evidence + ")");
         loop.schedule(this::poll, POLL_NANOS, TimeUnit.NANOSECONDS);
     }
 
     private void poll() {
         if (server.state() == ServerConnection.State.CLOSED || server.generation() != pool.generation()) {
             done.done(server, false); // closed under us, or the leader changed again
+            return;
+        }
+        if (pool.targetConfirmed()) {
+            done.done(server, true); // another loop's probe saw the same PostgreSQL promoted
             return;
         }
         polls++;

@@ -31,7 +31,9 @@ final class ShardServers implements ServerOwner {
     private final AtomicInteger idleCount = new AtomicInteger();
     /** Every server of this loop that is not closed yet, whatever its state (fencing closes them at once). */
     private final LinkedHashSet<ServerConnection> all = new LinkedHashSet<>();
-    /** Logging in, or proving a new leader is a primary. */
+    /** Logged in to a new leader still in recovery: its probe and its spares, all counted as connecting. */
+    private final PromotionSpares spares = new PromotionSpares();
+    /** Logging in, or waiting for a new leader to prove it is a primary. */
     int connecting;
     /** Running server_check_query. */
     int checking;
@@ -181,6 +183,7 @@ final class ShardServers implements ServerOwner {
      */
     void retire(boolean fence) {
         closeOldGeneration();
+        spares.dropStale(pool.generation(), this::dropSpare);
         for (ServerConnection s : new ArrayList<>(all)) {
             if (s.generation() != pool.generation() && s.state() == ServerConnection.State.LOGIN) {
                 s.close(); // still logging in to the old target: of no use, and it holds up the probe login
@@ -232,9 +235,17 @@ final class ShardServers implements ServerOwner {
             ServerRole.check(server, this::standbyChecked); // every login: a standby can be promoted any time
             return;
         }
-        // a new leader is used only once it proves to be a primary; until then its probe still counts as
-        // connecting, so no other login is opened beside it
-        PromotionProbe.start(server, pool, shard.loop(), this::probed);
+        if (pool.targetConfirmed()) {
+            connecting--; // this generation's leader proved a primary already: the same PostgreSQL, no question
+            loggedIn(server);
+            return;
+        }
+        // a new leader is used only once it proves to be a primary: one server of the loop polls it, the others
+        // logged in meanwhile wait as spares; all still count as connecting
+        if (!spares.park(server)) {
+            spares.probing(server);
+            PromotionProbe.start(server, pool, shard.loop(), this::probed);
+        }
     }
 
     /** A member pool's server answered whether it is a standby (null: the question failed). */
@@ -255,14 +266,32 @@ final class ShardServers implements ServerOwner {
 
     private void probed(ServerConnection server, boolean primary) {
         connecting--;
+        ServerConnection next = spares.probeEnded(server, primary, pool.generation(), this::dropSpare);
         if (primary) {
             pool.targetUsable();
-            pool.confirmTarget(); // now every loop may open the rest of its servers
+            pool.confirmTarget(server.generation()); // every loop serves with its spares, opens the rest
             loggedIn(server);
         } else {
             server.close(); // closed() opens another probe once the retry time has come
+            if (next != null) {
+                spares.probing(next); // already counted as connecting
+                PromotionProbe.start(next, pool, shard.loop(), this::probed);
+            }
             shard.fill();
         }
+    }
+
+    /** The leader proved a primary (on any loop): this loop's spares are ready to serve. */
+    void releaseSpares() {
+        spares.drain(s -> {
+            connecting--;
+            loggedIn(s);
+        });
+    }
+
+    private void dropSpare(ServerConnection s) {
+        connecting--;
+        s.close();
     }
 
     private void loggedIn(ServerConnection server) {
@@ -287,6 +316,9 @@ final class ShardServers implements ServerOwner {
     @Override
     public void closed(ServerConnection server) {
         all.remove(server);
+        if (spares.lost(server)) {
+            connecting--;
+        }
         owned--;
         pool.liveCounter().decrementAndGet();
         if (idle.remove(server)) {
