@@ -112,8 +112,16 @@ public final class FailoverBench {
                             String db = BenchTurnout.database(i);
                             loads.add(new TxLoad(db, () -> turnout.connect(db), opt.clients(), opt.rate()));
                         }
+                        int number = r;
+                        long loadStart = System.nanoTime();
                         planned.add(SwitchoverRound.run(r, cluster, loads, opt.beforeSeconds(), opt.afterSeconds(),
-                                timeline, FailoverBench::progress));
+                                timeline, FailoverBench::progress, !opt.keep() ? null : (f, txs) -> {
+                                    keepRound(number, f, txs, loadStart);
+                                    keepRows(number, cluster, f);
+                                }));
+                    }
+                    if (opt.keep()) {
+                        cluster.saveLogs(scratch); // with FAILOVER_JAVA_OPTS=-Dfailover.pglog=MS: PostgreSQL's side
                     }
                     return SwitchoverRound.report(planned, System.out);
                 }
@@ -226,8 +234,33 @@ public final class FailoverBench {
         return t.getEpochSecond() * 1_000_000 + t.getNano() / 1_000;
     }
 
+    /**
+     * Shard A's rows from 3 s before to 1 s after the new leader key, by the inserting server's clock in ms from
+     * the key write: with the transactions' row ids, when each insert ran against when its client began and ended.
+     */
+    private void keepRows(int number, ClusterDriver cluster, Failover f) {
+        String key = "'" + f.keyWrittenWall() + "'::timestamptz";
+        String rows = cluster.psqlPrimary(0, cluster.dbname(0), "SELECT id, client, port, round((extract(epoch FROM ts - "
+                + key + ") * 1000)::numeric, 3) FROM failover_log WHERE ts >= " + key + " - interval '3 s' AND ts < "
+                + key + " + interval '1 s' ORDER BY ts");
+        try {
+            Files.writeString(scratch.resolve("round-" + number + "-rows.txt"), "# id|client|port|insert_ms after the "
+                    + "new leader key write (server clock)\n" + rows);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     /** Shard A's transactions (ms relative to the kill) and Turnout's events of the round, for --keep. */
-    private void keepRound(int number, Failover f, List<Tx> txs, long loadStart) throws IOException {
+    private void keepRound(int number, Failover f, List<Tx> txs, long loadStart) {
+        try {
+            writeRound(number, f, txs, loadStart);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private void writeRound(int number, Failover f, List<Tx> txs, long loadStart) throws IOException {
         StringBuilder csv = new StringBuilder("began_ms,ended_ms,client,port,id,error\n");
         for (Tx t : txs) {
             csv.append(String.format("%.3f,%.3f,%d,%d,%d,%s%n", Round.ms(t.began() - f.killStarted()),
@@ -235,7 +268,10 @@ public final class FailoverBench {
                     t.ok() ? "" : '"' + t.error().replace("\"", "'").replace("\n", " ") + '"'));
         }
         Files.writeString(scratch.resolve("round-" + number + "-shard_a.csv"), csv);
-        StringBuilder ev = new StringBuilder("# ms after the new leader key write, Turnout event, fields\n");
+        // the wall clock of the key write lines these up with PostgreSQL's log (-Dfailover.pglog)
+        StringBuilder ev = new StringBuilder(String.format("# ms after the new leader key write (%s; the command or "
+                + "kill at %.3f, the promotion at %.3f), Turnout event, fields%n", f.keyWrittenWall(),
+                Round.ms(f.killStarted() - f.keyWritten()), Round.ms(f.promoted() - f.keyWritten())));
         for (Timeline.Event e : timeline.since(loadStart)) {
             ev.append(String.format("%10.3f %s %s%n", Round.ms(e.nanos() - f.keyWritten()), e.name(), e.fields()));
         }

@@ -80,10 +80,33 @@ final class PatroniEtcdDriver implements ClusterDriver {
                     st.execute("CREATE DATABASE " + dbname(i));
                 }
             }
+            String pglog = System.getProperty("failover.pglog", "");
+            if (!pglog.isBlank()) {
+                logSlowStatements(Integer.parseInt(pglog.strip()), progress);
+            }
         } catch (SQLException | RuntimeException | Error e) {
             close();
             throw e;
         }
+    }
+
+    /**
+     * Investigation knob ({@code -Dfailover.pglog=MS} in FAILOVER_JAVA_OPTS): every node logs its statements slower
+     * than {@code ms}, its logins and its checkpoints, with ms timestamps, into patroni.log (kept with --keep), to
+     * split a slow first commit after a promotion between PostgreSQL and Turnout. 0 logs every statement: heavy.
+     */
+    private void logSlowStatements(int ms, Consumer<String> progress) throws SQLException {
+        for (PatroniCluster cluster : clusters) {
+            for (PatroniNode n : cluster.nodes()) {
+                try (Connection c = n.connect("postgres"); Statement st = c.createStatement()) {
+                    st.execute("ALTER SYSTEM SET log_min_duration_statement = " + ms);
+                    st.execute("ALTER SYSTEM SET log_connections = on");
+                    st.execute("ALTER SYSTEM SET log_checkpoints = on");
+                    st.execute("SELECT pg_reload_conf()");
+                }
+            }
+        }
+        progress.accept("PostgreSQL logs statements slower than " + ms + " ms, logins and checkpoints (patroni.log)");
     }
 
     @Override

@@ -14,8 +14,10 @@ import java.util.function.Consumer;
  */
 record SwitchoverRound(int number, long errors, long heldMaxMs, long patroniMs, long turnoutMs) {
 
+    /** Runs one round; {@code keep}, when not null, gets the switchover and shard A's transactions (--keep). */
     static SwitchoverRound run(int number, ClusterDriver cluster, List<TxLoad> loads, int beforeSeconds,
-            int afterSeconds, Timeline timeline, Consumer<String> progress) throws Exception {
+            int afterSeconds, Timeline timeline, Consumer<String> progress,
+            java.util.function.BiConsumer<ClusterDriver.Failover, List<TxLoad.Tx>> keep) throws Exception {
         List<List<TxLoad.Tx>> txs = new ArrayList<>();
         ClusterDriver.Failover f;
         try {
@@ -47,6 +49,9 @@ record SwitchoverRound(int number, long errors, long heldMaxMs, long patroniMs, 
         }
         txs.stream().flatMap(List::stream).filter(t -> t.error() != null).limit(5)
                 .forEach(t -> progress.accept("  error: " + t.error()));
+        if (keep != null) {
+            keep.accept(f, txs.get(0));
+        }
         return r;
     }
 
