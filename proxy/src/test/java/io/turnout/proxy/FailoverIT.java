@@ -181,6 +181,14 @@ class FailoverIT {
             // 8 clients are on (a loop logs in its share of the pool, 4, or one per waiter)
             List<Map<String, String>> ahead = awaitServersOn(admin, "shard_a", shardA.replica().port(), 4);
             assertThat(ahead).allSatisfy(r -> assertThat(r.get("link")).as("linked to a client").isEmpty());
+            String pids = ahead.stream().map(r -> r.get("remote_pid")).collect(java.util.stream.Collectors.joining(","));
+            // beside each loop's probe they are set up for the held clients' parameters while they wait
+            String app = shardA.primary().psql("app", "select application_name from pg_stat_activity where pid = "
+                    + sessionPid).trim();
+            io.turnout.proxy.testing.Await.until("servers logged in ahead set up for the clients (application_name "
+                    + app + ")", java.time.Duration.ofSeconds(15), () -> Integer.parseInt(shardA.replica().psql("app",
+                    "select count(*) from pg_stat_activity where application_name = '" + app + "' and pid in (" + pids
+                    + ")").trim()) >= 2);
             assertThat(a.commits.get()).as("no commit while draining").isEqualTo(held);
             java.time.Instant switching = java.time.Instant.now();
             shardA.switchover();
@@ -211,7 +219,6 @@ class FailoverIT {
             String late = shardA.primary().psql("app", "select count(*) from fo_log where port = " + oldPort
                     + " and ts > '" + drained + "'").trim();
             assertThat(late).as("transactions on the old leader after it drained").isEqualTo("0");
-            String pids = ahead.stream().map(r -> r.get("remote_pid")).collect(java.util.stream.Collectors.joining(","));
             assertThat(Integer.parseInt(shardA.primary().psql("app", "select count(*) from pg_stat_activity where pid in ("
                     + pids + ") and state_change > '" + switching + "'").trim()))
                     .as("servers logged in ahead that served after the promotion").isGreaterThanOrEqualTo(3);

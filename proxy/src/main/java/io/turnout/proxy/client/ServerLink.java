@@ -312,7 +312,8 @@ final class ServerLink implements PoolShard.Client {
         return pool;
     }
 
-    ParamSet params() {
+    @Override
+    public ParamSet params() {
         return params;
     }
 

@@ -3,6 +3,7 @@ package io.turnout.proxy.pool;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.EventLoop;
 import io.netty.channel.group.ChannelGroup;
+import io.turnout.proxy.server.ParamSet;
 import io.turnout.proxy.server.ServerConnection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,6 +25,11 @@ public final class PoolShard {
         void refuse(String sqlState, String message);
 
         long waitStartNanos();
+
+        /** The session parameters its server must have (a server logged in ahead is set up for them), or null. */
+        default ParamSet params() {
+            return null;
+        }
     }
 
     /** How long the oldest waiter must wait before a slot is moved here from another loop. */
@@ -246,6 +252,12 @@ public final class PoolShard {
                 && servers.idleSize() + servers.connecting < min && pool.slots().tryReserve(false)) {
             servers.open();
         }
+    }
+
+    /** The parameters the longest-waiting client wants, or null when none waits. */
+    ParamSet waiterParams() {
+        Client c = waiters.oldest();
+        return c == null ? null : c.params();
     }
 
     /** The new leader proved a primary: the servers logged in to it ahead serve, then the rest are opened. */

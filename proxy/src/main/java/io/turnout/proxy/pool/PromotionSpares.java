@@ -34,30 +34,44 @@ final class PromotionSpares {
         }
     }
 
+    boolean hasProbe() {
+        return probe != null;
+    }
+
     /**
-     * A probe's poll ended. When it failed, returns a spare of generation {@code generation} to probe with next
-     * (stale ones go to {@code close}), or null.
+     * A probe's poll ended. When it failed, returns a spare of generation {@code generation} to probe with next, not
+     * one still being set up (stale ones go to {@code close}), or null.
      */
     ServerConnection probeEnded(ServerConnection s, boolean primary, int generation, Consumer<ServerConnection> close) {
         if (s != probe) {
             return null; // a member pool's check, or a server that logged in after the promotion
         }
         probe = null;
-        if (primary) {
-            return null;
-        }
-        ServerConnection next;
-        while ((next = spares.pollFirst()) != null && next.generation() != generation) {
-            close.accept(next);
+        ServerConnection next = null;
+        for (var it = spares.iterator(); !primary && it.hasNext(); ) {
+            ServerConnection c = it.next();
+            if (c.generation() != generation) {
+                it.remove();
+                close.accept(c);
+            } else if (next == null && c.state() == ServerConnection.State.IDLE) {
+                it.remove();
+                next = c;
+            }
         }
         return next;
     }
 
-    /** Every spare, oldest first, leaves for {@code to}: the leader proved a primary. */
-    void drain(Consumer<ServerConnection> to) {
-        ServerConnection s;
-        while ((s = spares.pollFirst()) != null) {
-            to.accept(s);
+    /**
+     * The spares ready to serve leave for {@code to}, oldest first: the leader proved a primary. One still being set
+     * up for a client's parameters stays until that ends.
+     */
+    void release(Consumer<ServerConnection> to) {
+        for (var it = spares.iterator(); it.hasNext(); ) {
+            ServerConnection s = it.next();
+            if (s.state() != ServerConnection.State.INTERNAL) {
+                it.remove();
+                to.accept(s);
+            }
         }
     }
 

@@ -2,6 +2,7 @@ package io.turnout.proxy.pool;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.group.ChannelGroup;
+import io.turnout.proxy.server.ParamSet;
 import io.turnout.proxy.server.ServerConnection;
 import io.turnout.proxy.server.ServerOwner;
 import io.turnout.proxy.server.ServerRole;
@@ -242,7 +243,9 @@ final class ShardServers implements ServerOwner {
         }
         // a new leader is used only once it proves to be a primary: one server of the loop polls it, the others
         // logged in meanwhile wait as spares; all still count as connecting
-        if (!spares.park(server)) {
+        if (spares.park(server)) {
+            setUpAhead(server);
+        } else {
             spares.probing(server);
             PromotionProbe.start(server, pool, shard.loop(), this::probed);
         }
@@ -283,10 +286,42 @@ final class ShardServers implements ServerOwner {
 
     /** The leader proved a primary (on any loop): this loop's spares are ready to serve. */
     void releaseSpares() {
-        spares.drain(s -> {
-            connecting--;
-            loggedIn(s);
-        });
+        spares.release(this::spareServes);
+    }
+
+    private void spareServes(ServerConnection s) {
+        connecting--;
+        loggedIn(s);
+    }
+
+    /**
+     * A spare is put in the parameter state of the longest-waiting client meanwhile (application_name, DateStyle...):
+     * the transaction that gets it on the just-promoted primary saves that round trip, and its cold start.
+     */
+    private void setUpAhead(ServerConnection s) {
+        ParamSet p = shard.waiterParams();
+        String setup = p == null ? null : s.setupFor(p);
+        if (setup != null) {
+            s.runInternal(setup, this::setUp);
+        }
+    }
+
+    /** A spare's setup ended: it serves if the leader proved a primary meanwhile, or probes if its loop has none. */
+    private void setUp(ServerConnection s, io.turnout.protocol.ServerError error) {
+        if (error != null) {
+            s.forgetSetup();
+        }
+        if (s.state() == ServerConnection.State.CLOSED) {
+            return; // closed() takes it off the spares
+        }
+        if (pool.targetConfirmed()) {
+            if (spares.lost(s)) {
+                spareServes(s);
+            }
+        } else if (!spares.hasProbe() && spares.lost(s)) {
+            spares.probing(s); // its loop's probe failed while this was set up
+            PromotionProbe.start(s, pool, shard.loop(), this::probed);
+        }
     }
 
     private void dropSpare(ServerConnection s) {

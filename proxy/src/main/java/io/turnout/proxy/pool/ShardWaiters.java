@@ -59,6 +59,11 @@ final class ShardWaiters {
         return count.get() > 0;
     }
 
+    /** The client waiting longest, or null. */
+    PoolShard.Client oldest() {
+        return queue.peekFirst();
+    }
+
     /** True when the oldest waiter has waited longer than {@code nanos}. */
     boolean oldestWaitedLongerThan(long nanos) {
         PoolShard.Client first = queue.peekFirst();
