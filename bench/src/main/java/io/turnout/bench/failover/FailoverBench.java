@@ -203,6 +203,7 @@ public final class FailoverBench {
                 cluster.leaderKeyBeforePromotion());
         if (opt.keep()) {
             keepRound(number, f, txs.get(0), loadStart);
+            keepRows(number, cluster, f);
         }
         return round;
     }
