@@ -294,9 +294,10 @@ public final class Pool {
         return at != 0 && System.nanoTime() - at < 0;
     }
 
-    /** True while clients are being held: no Patroni leader, or the target is not usable yet (57P03, promoting). */
+    /** True while clients are held: no Patroni leader or standby to send them to, or a target unusable (57P03). */
     boolean holding() {
-        return (database.config().isPatroni() && database.address() == null) || backoffNanos != 0;
+        return (database.config().isPatroni() && database.address() == null) || backoffNanos != 0
+                || (member == null && database.readsHeld());
     }
 
     String holdReason() {
