@@ -80,6 +80,12 @@ public final class Database {
         return readsReplicas() ? reads.route() : null;
     }
 
+    /** Reads standbys only and none is eligible: new transactions are held, though a leader is known. */
+    boolean readsHeld() {
+        ReadRoutes.Route r = readRoute();
+        return r != null && r.holdReason() != null;
+    }
+
     /**
      * Where the leader path's new servers connect: the leader (or a switchover's candidate, {@link #target()}),
      * except for a database that reads replicas whose route leaves the leader out (null: its transactions go to

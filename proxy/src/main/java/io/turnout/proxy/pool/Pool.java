@@ -286,9 +286,10 @@ public final class Pool {
         return address() == null || !routed || target.retryPending();
     }
 
-    /** True while clients are being held: no Patroni leader, or the target is not usable yet (57P03, promoting). */
+    /** True while clients are held: no Patroni leader or standby to send them to, or a target unusable (57P03). */
     boolean holding() {
-        return (database.config().isPatroni() && database.address() == null) || target.backingOff();
+        return (database.config().isPatroni() && database.address() == null) || target.backingOff()
+                || (member == null && database.readsHeld());
     }
 
     String holdReason() {
