@@ -239,9 +239,8 @@ public final class Pool {
     }
 
     /**
-     * The leader of generation {@code gen} is a hot standby awaiting its promotion (a switchover's candidate, or a
-     * new leader before pg_ctl promote returns): waiters are held, and the loops log in the servers they will need
-     * now, so that held transactions run at once when it leaves recovery ({@link PoolShard#fill}).
+     * The leader of generation {@code gen} is a hot standby awaiting its promotion: waiters are held, and during a
+     * switchover the loops log in the servers they will need now, to run held transactions at once after it.
      */
     void awaitingPromotion(int gen, String reason) {
         targetUnusable(reason, Retry.PROMOTING);
@@ -254,9 +253,12 @@ public final class Pool {
         }
     }
 
-    /** True while servers may log in to the leader ahead of its promotion (see {@link #awaitingPromotion}). */
+    /**
+     * True while servers may log in to a switchover's candidate ahead of its promotion: the leader drains, seconds
+     * ahead (a new leader key comes 0.1-0.5 s before Patroni promotes, when logins would land on the promotion).
+     */
     boolean loggingInAhead() {
-        return member == null && routed && address() != null && target.awaitingPromotion(generation);
+        return member == null && database.address() == null && address() != null && target.awaitingPromotion(generation);
     }
 
     /** True when a server proved the current target a primary (Patroni databases). */

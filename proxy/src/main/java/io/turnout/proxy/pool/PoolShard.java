@@ -198,7 +198,7 @@ public final class PoolShard {
 
     /** Opens servers for queued clients while the pool has slots. */
     void fill() {
-        // a new leader still in recovery that accepts logins: log in what the waiters need ahead of its promotion
+        // a switchover's candidate, a standby that accepts logins: log in what the waiters need ahead of its promotion
         boolean ahead = pool.loggingInAhead();
         if (waiters.isEmpty() || pool.paused() || (pool.waitingForTarget() && !ahead)) {
             return;
@@ -211,9 +211,9 @@ public final class PoolShard {
         }
         boolean reserve = pool.databaseConfig().reservePoolSize() > 0
                 && waiters.oldestWaitedLongerThan(pool.settings().reservePoolTimeout().toNanos());
-        // a new leader not yet proven: one login first (it is the primary check), the rest once it answers as a
-        // standby (they wait for its promotion) or as a primary; a server refusing logins (57P03) likewise gets one
-        // probe per retry, not a login per waiter
+        // a new leader not yet proven: one login first (it is the primary check), the rest once it is a primary or,
+        // for a switchover's candidate, once it answers as a standby (they wait for its promotion); a server refusing
+        // logins (57P03) likewise gets one probe per retry, not a login per waiter
         int probing = !ahead && ((pool.databaseConfig().isPatroni() && !pool.targetConfirmed()) || pool.backingOff())
                 ? 1 : Integer.MAX_VALUE;
         // holding its share while other loops' clients wait, this loop leaves them the rest of the slots: else

@@ -6,7 +6,7 @@ import java.util.function.Consumer;
 
 /**
  * One shard's servers logged in to a leader that is still a hot standby (a switchover's candidate while the old
- * leader drains, or a new leader before its promotion ends): one of them, the probe, polls it for the promotion
+ * leader drains): one of them, the probe, polls it for the promotion
  * ({@link PromotionProbe}); the others, the spares, wait unused and serve as soon as any probe of the pool sees it
  * primary: they reach the same PostgreSQL, so each need not prove it again, and held transactions do not wait
  * for logins (a fork and an authentication each) on a just-promoted primary. Touched only on the shard's loop.
