@@ -127,6 +127,9 @@ public final class Pool {
     }
 
     void loginFailed(String sqlState, String message) {
+        if (parent != null && parent.members().unreachable(member, message)) {
+            return; // a static host: out of the route until a probe gets in
+        }
         if (CANNOT_CONNECT_NOW.equals(sqlState) || restart.holds(this, sqlState)) {
             // starting up, in recovery (after a backend crashed), shutting down, or restarting (RestartHold):
             // seconds at most, so hold clients and ask again soon rather than refuse them for server_login_retry
@@ -294,9 +297,9 @@ public final class Pool {
         return at != 0 && System.nanoTime() - at < 0;
     }
 
-    /** True while clients are being held: no Patroni leader, or the target is not usable yet (57P03, promoting). */
+    /** True while clients are held: no Patroni leader, target not usable yet (57P03, promoting), no route member. */
     boolean holding() {
-        return (database.config().isPatroni() && database.address() == null) || backoffNanos != 0;
+        return (database.config().isPatroni() && database.address() == null) || backoffNanos != 0 || address() == null;
     }
 
     String holdReason() {
