@@ -35,6 +35,7 @@ class StaticHostsIT {
     private static final String PRIMARY = "127.0.0.1 primary";
     private static final String STANDBY = "127.0.0.2 standby";
     private static final int HOLD_SECONDS = 3;
+    private static final Duration CHECK_DELAY = Duration.ofSeconds(1);
 
     static PgShard shard;
     static TurnoutFixture turnout;
@@ -50,7 +51,7 @@ class StaticHostsIT {
                 + " password: postgres";
         turnout = TurnoutFixture.builder()
                 .set("failover_hold_timeout", HOLD_SECONDS)
-                .set("server_check_delay", 1)
+                .set("server_check_delay", CHECK_DELAY.toSeconds())
                 .set("default_pool_size", 4)
                 .set("admin_users", "admin")
                 .user("admin", "admin_pw")
@@ -109,8 +110,13 @@ class StaticHostsIT {
 
         // the standby is promoted: the primary database finds a second primary, the standby one has none left
         shard.replica().server().promote();
+        long promoted = System.nanoTime();
         Await.until("the promoted 127.0.0.2 to take transactions of orders", AWAIT, Duration.ofMillis(50),
                 () -> reads("orders", 4).containsKey("127.0.0.2 primary"));
+        // reports_ro's idle servers there are asked again once server_check_delay (1 s) passed since their last
+        // check, which was before the promotion: only then is "no new transaction" promised
+        Await.until("server_check_delay to pass since the promotion", AWAIT,
+                () -> System.nanoTime() - promoted > CHECK_DELAY.toNanos());
         SQLException none = refused("reports_ro");
         assertThat(none.getSQLState()).as(none.getMessage()).isEqualTo("08006");
         assertThat(none.getMessage()).contains("database reports_ro", "127.0.0.2:" + shard.primary().port()
@@ -122,7 +128,8 @@ class StaticHostsIT {
     private static void showsEachHost() throws Exception {
         try (AdminClient admin = new AdminClient(turnout, "admin", "admin_pw")) {
             AdminClient.Table all = admin.query("SHOW TOPOLOGY");
-            AdminClient.Table ro = new AdminClient.Table(all.columns(), all.types(), all.where("database", "reports_ro"));
+            AdminClient.Table ro = new AdminClient.Table(all.columns(), all.types(),
+                    all.where("database", "reports_ro"));
             assertThat(ro.only("member", "127.0.0.2")).containsEntry("member_role", "standby")
                     .containsEntry("routed", "yes");
             assertThat(ro.only("member", "127.0.0.1")).containsEntry("member_role", "primary")
@@ -145,7 +152,8 @@ class StaticHostsIT {
                 }
             }
         } catch (SQLException e) {
-            throw new AssertionError("reads on " + db + " after " + by + ": " + e.getSQLState() + " " + e.getMessage(), e);
+            throw new AssertionError("reads on " + db + " after " + by + ": " + e.getSQLState() + " " + e.getMessage(),
+                    e);
         }
         return by;
     }

@@ -97,7 +97,8 @@ public final class Database {
 
     /** What a hold that timed out had none of, for its 08006. */
     String heldFor() {
-        return hosts != null ? "had no usable host for " : readsReplicas() ? "had no server to read from for " : "had no usable primary for ";
+        return hosts != null ? "had no usable host for "
+                : readsReplicas() ? "had no server to read from for " : "had no usable primary for ";
     }
 
     /**

@@ -127,9 +127,6 @@ public final class Pool {
     }
 
     void loginFailed(String sqlState, String message) {
-        if (parent != null && parent.members().unreachable(member, message)) {
-            return; // a static host: out of the route until a probe gets in
-        }
         if (CANNOT_CONNECT_NOW.equals(sqlState) || restart.holds(this, sqlState)) {
             // starting up, in recovery (after a backend crashed), shutting down, or restarting (RestartHold):
             // seconds at most, so hold clients and ask again soon rather than refuse them for server_login_retry

@@ -280,6 +280,9 @@ final class ShardServers implements ServerOwner {
             shard.fill(); // a login to a server that is no longer the target says nothing about the new one
             return;
         }
+        if (staticHost() && pool.top().members().unreachable(pool.member(), message)) {
+            return; // out of the route until a probe gets in: its waiters went to the others, or are held
+        }
         pool.loginFailed(sqlState, message);
         shard.failWaitersWhileLoginFails();
     }

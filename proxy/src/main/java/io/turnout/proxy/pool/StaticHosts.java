@@ -170,7 +170,8 @@ public final class StaticHosts {
             if (h.probing || routes(h.target)) {
                 continue;
             }
-            long wait = h.down != null ? h.retryNanos : h.standby == null ? 0 : Math.max(MIN_RECHECK_NANOS, recheckNanos);
+            long wait = h.down != null ? h.retryNanos
+                    : h.standby == null ? 0 : Math.max(MIN_RECHECK_NANOS, recheckNanos);
             if (h.heardNanos == 0 || now - h.heardNanos >= wait) {
                 h.probing = true;
                 due.add(h.target);
