@@ -25,9 +25,10 @@ import org.junit.jupiter.api.Timeout;
  * standby (pg_basebackup -R) on 127.0.0.2, both on the same port: {@code host: "127.0.0.1,127.0.0.2"} with one
  * {@code port}, as PgBouncer writes it. Each read is {@code select host(inet_server_addr()), pg_is_in_recovery()}:
  * the server that ran it says where it is and what it is. One cluster, the cases in order: standby reaches only the
- * standby, primary only the primary, any with round-robin both; the standby stopped, prefer-standby reads on the
- * primary and standby holds for failover_hold_timeout, then fails with 08006 naming the database; the standby
- * back, both return to it; the standby promoted, the primary database finds it and the standby one lets it go.
+ * standby, primary only the primary, any with round-robin both and with disable the first host written; the
+ * standby stopped, prefer-standby reads on the primary and standby holds for failover_hold_timeout, then fails
+ * with 08006 naming the database; the standby back, both return to it; the standby promoted, the primary
+ * database finds it and the standby one lets it go.
  */
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
 class StaticHostsIT {
@@ -59,6 +60,8 @@ class StaticHostsIT {
                 .rawDatabase("orders", hosts)
                 .rawDatabase("spread", hosts + ", target_session_attrs: any, load_balance_hosts: round-robin")
                 .rawDatabase("prefer", hosts + ", target_session_attrs: prefer-standby")
+                .rawDatabase("in_order", "host: \"127.0.0.2,127.0.0.1\", port: " + port + ", dbname: app,"
+                        + " user: postgres, password: postgres, target_session_attrs: any, load_balance_hosts: disable")
                 .start();
         System.out.printf("static_hosts_setup: primary, standby and Turnout ready in %d ms%n",
                 (System.nanoTime() - t0) / 1_000_000);
@@ -83,6 +86,7 @@ class StaticHostsIT {
         assertThat(spread.values()).as("each host's share of 60 reads: " + spread).allSatisfy(n ->
                 assertThat(n).isGreaterThanOrEqualTo(12));
         assertThat(reads("prefer", 20)).as("prefer-standby with the standby up").containsOnlyKeys(STANDBY);
+        assertThat(reads("in_order", 20)).as("any, disable: the first host written").containsOnlyKeys(STANDBY);
         showsEachHost();
         System.out.printf("static_hosts_roles: spread=%s%n", spread);
 

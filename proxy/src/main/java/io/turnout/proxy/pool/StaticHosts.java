@@ -1,6 +1,7 @@
 package io.turnout.proxy.pool;
 
 import io.turnout.config.DatabaseConfig;
+import io.turnout.config.LoadBalanceHosts;
 import io.turnout.config.ReadRouting;
 import io.turnout.config.TargetSessionAttrs;
 import io.turnout.proxy.server.ServerConnection;
@@ -199,17 +200,18 @@ public final class StaticHosts {
     /**
      * Recomputes the route; true when its hosts changed. prefer-standby falls back to the other hosts only once
      * every host answered or failed, so the first transactions do not go to a primary while a standby is being
-     * asked.
+     * asked; likewise load_balance_hosts disable takes a host only once every host written before it was heard.
      */
     private boolean publish() {
         TargetSessionAttrs want = routing.targetSessionAttrs();
+        boolean inOrder = routing.loadBalanceHosts() == LoadBalanceHosts.DISABLE;
         List<ReadRoutes.Target> in = new ArrayList<>();
         boolean allHeard = true;
         for (Host h : hosts) {
-            allHeard &= h.standby != null || h.down != null;
-            if (h.answered() && fits(want, h.standby, h.readOnly)) {
+            if (h.answered() && fits(want, h.standby, h.readOnly) && (allHeard || !inOrder)) {
                 in.add(h.target);
             }
+            allHeard &= h.standby != null || h.down != null;
         }
         if (in.isEmpty() && want == TargetSessionAttrs.PREFER_STANDBY && allHeard) {
             for (Host h : hosts) {

@@ -15,8 +15,12 @@ class StaticHostsTest {
     private static final long SECOND = 1_000_000_000L;
 
     private static DatabaseConfig db(String hosts, TargetSessionAttrs target) {
+        return db(hosts, target, LoadBalanceHosts.ROUND_ROBIN);
+    }
+
+    private static DatabaseConfig db(String hosts, TargetSessionAttrs target, LoadBalanceHosts balance) {
         return new DatabaseConfig("reports", hosts, 5432, "app", null, null, 10, 0, 0, PoolMode.TRANSACTION, 0, null,
-                null, new ReadRouting(target, ReadRouting.NO_LAG_LIMIT, LoadBalanceHosts.ROUND_ROBIN));
+                null, new ReadRouting(target, ReadRouting.NO_LAG_LIMIT, balance));
     }
 
     private static List<String> route(StaticHosts h) {
@@ -88,6 +92,21 @@ class StaticHostsTest {
         assertThat(route(h)).as("the standby stopped").containsExactly("p");
         h.learnt(host(h, "s"), true, false, "in_hot_standby=on");
         assertThat(route(h)).as("the standby back").containsExactly("s");
+    }
+
+    @Test
+    void disableTakesAHostOnlyOnceEveryHostWrittenBeforeItWasHeard() {
+        StaticHosts h = StaticHosts.of(db("a,b", TargetSessionAttrs.ANY, LoadBalanceHosts.DISABLE));
+        h.learnt(host(h, "b"), true, false, "in_hot_standby=on");
+        assertThat(h.route().standbys()).as("a not heard yet: it may be the first that works").isEmpty();
+        h.unreachable(host(h, "a"), "Connection refused");
+        assertThat(route(h)).containsExactly("b");
+        h.learnt(host(h, "a"), false, false, "in_hot_standby=off");
+        assertThat(route(h)).as("in the order written: MemberShards takes the first that can serve")
+                .containsExactly("a", "b");
+        StaticHosts rr = StaticHosts.of(db("a,b", TargetSessionAttrs.ANY));
+        rr.learnt(host(rr, "b"), true, false, "in_hot_standby=on");
+        assertThat(route(rr)).as("round-robin: each host as soon as it answered").containsExactly("b");
     }
 
     @Test
