@@ -115,7 +115,7 @@ class StaticHostsIT {
         // the standby is promoted: the primary database finds a second primary, the standby one has none left
         shard.replica().server().promote();
         long promoted = System.nanoTime();
-        Await.until("the promoted 127.0.0.2 to take transactions of orders", AWAIT, Duration.ofMillis(50),
+        Await.until("the promoted 127.0.0.2 to take transactions of orders", AWAIT,
                 () -> reads("orders", 4).containsKey("127.0.0.2 primary"));
         // reports_ro's idle servers there are asked again once server_check_delay (1 s) passed since their last
         // check, which was before the promotion: only then is "no new transaction" promised
