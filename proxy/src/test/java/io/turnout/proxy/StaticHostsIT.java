@@ -69,11 +69,9 @@ class StaticHostsIT {
 
     @AfterAll
     static void stop() {
-        if (turnout != null) {
-            turnout.close();
-        }
-        if (shard != null) {
-            shard.close();
+        // closed in reverse: Turnout first, then the cluster; one that did not start is null, and skipped
+        try (PgShard cluster = shard; TurnoutFixture proxy = turnout) {
+            System.out.println("static_hosts_stop: " + cluster + ", turnout started: " + (proxy != null));
         }
     }
 
