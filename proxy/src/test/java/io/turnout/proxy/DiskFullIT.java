@@ -115,11 +115,9 @@ class DiskFullIT {
     @Test
     void walFullPanicsTheServer() throws Exception {
         FaultFigures fig = FaultFigures.begin("disk_full_pg_wal_panic");
-        // epoll, explicitly: under io_uring a client was left linked to a server connection whose backend died
-        // in the crash, its query unanswered, in two runs of three (README, Faults; why auto is epoll). Cause:
-        // Netty's multishot POLL_ADD (Transports.POLL_ADD_MULTISHOT, now off: io_uring passed here 3 of 3)
-        turnout = TurnoutFixture.builder(pg).set("default_pool_size", 6).set("server_login_retry", 30)
-                .set("transport", "epoll").start();
+        // the default transport (io_uring): with Netty's multishot POLL_ADD a client was left linked to a server
+        // connection whose backend died in this crash, in two runs of three (Transports.POLL_ADD_MULTISHOT, now off)
+        turnout = TurnoutFixture.builder(pg).set("default_pool_size", 6).set("server_login_retry", 30).start();
         try (ShardLoad others = new ShardLoad(turnout, "app", OTHERS); Connection victim = turnout.connect()) {
             others.awaitCommits(100);
             pg.psql("postgres", "CHECKPOINT"); // recycles what it can, so the filler decides when WAL runs out

@@ -48,9 +48,9 @@ class IoUringTransportIT {
     }
 
     @Test
-    void autoIsEpollWhileIoUringIsOptIn() throws Exception {
+    void autoIsIoUringWhereItLoads() throws Exception {
         try (TurnoutFixture t = TurnoutFixture.builder(pg).start()) {
-            assertThat(t.server().transport()).isEqualTo(Transport.EPOLL);
+            assertThat(t.server().transport()).isEqualTo(Transport.IO_URING);
             try (Connection c = t.connect()) {
                 assertThat(c.createStatement().executeQuery("select 1").next()).isTrue();
             }

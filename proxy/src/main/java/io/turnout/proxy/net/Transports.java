@@ -72,9 +72,10 @@ public final class Transports implements AutoCloseable {
     }
 
     /**
-     * The transport that loads for {@code wanted}. AUTO is epoll (NIO without it, or with -Dturnout.nio=true).
-     * io_uring won bench/race --transport (README, Benchmarks) but stays opt-in: as auto it left clients on
-     * server connections whose backend had died (DiskFullIT's pg_wal crash), until {@link #POLL_ADD_MULTISHOT}.
+     * The transport that loads for {@code wanted}. AUTO is io_uring, else epoll, else NIO (NIO also with
+     * -Dturnout.nio=true): with one-shot polls ({@link #POLL_ADD_MULTISHOT}) io_uring won the quiet
+     * bench/race --rounds 3 --transport io_uring,epoll at 1.10-1.22 of epoll's TPS and 72-74% of its CPU per
+     * transaction (README, Benchmarks).
      */
     static Transport resolve(Transport wanted) {
         if (wanted == Transport.IO_URING) {
@@ -94,7 +95,15 @@ public final class Transports implements AutoCloseable {
             return Transport.NIO;
         }
         if (wanted == Transport.AUTO) {
-            return Epoll.isAvailable() && !Boolean.getBoolean("turnout.nio") ? Transport.EPOLL : Transport.NIO;
+            if (Boolean.getBoolean("turnout.nio")) {
+                return Transport.NIO;
+            }
+            if (IoUring.isAvailable()) {
+                return resolve(Transport.IO_URING); // warns as an explicit io_uring does
+            }
+            Transport next = Epoll.isAvailable() ? Transport.EPOLL : Transport.NIO;
+            log.info("transport_auto using={} io_uring_unavailable=\"{}\"", next.key(), IoUring.unavailabilityCause());
+            return next;
         }
         return wanted;
     }
