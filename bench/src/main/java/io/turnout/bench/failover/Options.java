@@ -107,14 +107,6 @@ record Options(int beforeSeconds, int afterSeconds, int clients, int rounds, int
     }
 
     private static int number(String option, String v, int min) {
-        try {
-            int n = Integer.parseInt(v.strip());
-            if (n >= min) {
-                return n;
-            }
-        } catch (NumberFormatException e) {
-            // reported below
-        }
-        throw new IllegalArgumentException(option + " must be a whole number of at least " + min + ", got '" + v + "'");
+        return io.turnout.bench.CommandLine.wholeNumber(option, v, min);
     }
 }

@@ -102,6 +102,15 @@ public final class Database {
     }
 
     /**
+     * Reads standbys only (or a static host list) and none is eligible: new transactions are held, though a
+     * leader is known.
+     */
+    boolean readsHeld() {
+        ReadRoutes.Route r = readRoute();
+        return r != null && r.holdReason() != null;
+    }
+
+    /**
      * Where the leader path's new servers connect: the leader (or a switchover's candidate, {@link #target()}),
      * except for a database that reads replicas whose route leaves the leader out (null: its transactions go to
      * standbys, or are held).

@@ -294,9 +294,10 @@ public final class Pool {
         return at != 0 && System.nanoTime() - at < 0;
     }
 
-    /** True while clients are held: no Patroni leader, target not usable yet (57P03, promoting), no route member. */
+    /** True while clients are held: no Patroni leader or standby to send them to, or a target unusable (57P03). */
     boolean holding() {
-        return (database.config().isPatroni() && database.address() == null) || backoffNanos != 0 || address() == null;
+        return (database.config().isPatroni() && database.address() == null) || backoffNanos != 0
+                || (member == null && database.readsHeld());
     }
 
     String holdReason() {

@@ -200,6 +200,26 @@ public final class PgShard implements AutoCloseable {
         log.info("shard rebuilt {} from {}", stale, source);
     }
 
+    /**
+     * One more standby of the current primary, a pg_basebackup copy streaming under {@code name} (its
+     * application_name), for a shard with several replicas. It takes no part in the shard's role changes; close it
+     * when done. Waits until it streams.
+     */
+    public PgServer startStandby(String name) {
+        Node source = primary;
+        PgServer standby = PgServer.startCopy(s -> basebackup(s, source, name));
+        try {
+            await(() -> "1".equals(source.psql("postgres", "select count(*) from pg_stat_replication"
+                    + " where application_name = '" + name + "' and state = 'streaming'")), name + " to stream from "
+                    + source);
+        } catch (RuntimeException | Error e) {
+            standby.close();
+            throw e;
+        }
+        log.info("shard standby {} on port {} streams from {}", name, standby.port(), source);
+        return standby;
+    }
+
     /** Waits until the replica has replayed everything the primary has committed so far. */
     public void awaitReplicaCaughtUp() {
         Node p = primary;
