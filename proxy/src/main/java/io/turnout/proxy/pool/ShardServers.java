@@ -152,18 +152,22 @@ final class ShardServers implements ServerOwner {
 
     private boolean needsCheck(ServerConnection s, long now) {
         long delay = pool.settings().serverCheckDelay().toNanos();
-        return (pool.settings().serverCheckQuery() != null || staticHost()) && now - s.lastCheckedNanos() > delay;
+        return (pool.settings().serverCheckQuery() != null || pool.member() != null) && now - s.lastCheckedNanos() > delay;
     }
 
-    /** A member pool of a static host list: its servers' check asks the host's role, which may have changed. */
+    /** A member pool of a static host list: a failed login takes the host out of the route (a probe brings it back). */
     private boolean staticHost() {
         return pool.member() != null && !pool.databaseConfig().isPatroni();
     }
 
+    /**
+     * A member pool's check (a static host or a Patroni replica) asks the role instead of server_check_query: a host
+     * promoted since the login must not serve reads as a standby, whatever the DCS says yet.
+     */
     private void startCheck(ServerConnection s) {
         checking++;
         s.setTesting(true);
-        if (staticHost()) {
+        if (pool.member() != null) {
             ServerRole.ask(s, (server, standby, evidence) -> checked(server,
                     pool.top().members().checked(pool, server, standby, evidence) ? null : evidence));
             return;
