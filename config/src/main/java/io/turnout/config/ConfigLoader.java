@@ -63,16 +63,7 @@ public final class ConfigLoader {
      */
     public static TurnoutConfig parse(String text, String name, Path source, Path baseDir,
                                       Map<String, String> overrides) throws ConfigException {
-        return parse(text, name, source, baseDir, overrides, true);
-    }
-
-    /**
-     * With {@code gateReads} false, databases that read from standbys or list several hosts load too: for
-     * the tests of those keys while the proxy does not route them yet ({@link DatabaseSection#requireRouted}).
-     */
-    static TurnoutConfig parse(String text, String name, Path source, Path baseDir, Map<String, String> overrides,
-                               boolean gateReads) throws ConfigException {
-        return parse(text, name, source, baseDir, overrides, gateReads, false);
+        return parse(text, name, source, baseDir, overrides, false);
     }
 
     /**
@@ -80,7 +71,7 @@ public final class ConfigLoader {
      * stdout must carry only the YAML.
      */
     static TurnoutConfig parse(String text, String name, Path source, Path baseDir, Map<String, String> overrides,
-                               boolean gateReads, boolean quiet) throws ConfigException {
+                               boolean quiet) throws ConfigException {
         Node root;
         try {
             Yaml yaml = new Yaml(new SafeConstructor(new LoaderOptions()));
@@ -184,11 +175,6 @@ public final class ConfigLoader {
                     + " client certificates whose CN is the user name)");
         }
 
-        if (gateReads) {
-            Map<String, DatabaseConfig> all = new LinkedHashMap<>(databases);
-            all.putAll(templates);
-            DatabaseSection.requireRouted(dbs, all);
-        }
         return new TurnoutConfig(source,
                 top.string("listen_addr", "127.0.0.1"),
                 top.integer("listen_port", 6432, 0, 65535),

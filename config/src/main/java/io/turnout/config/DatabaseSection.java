@@ -2,19 +2,17 @@ package io.turnout.config;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Reads one entry of {@code databases:} into a {@link DatabaseConfig}: a static host (or PgBouncer's comma
  * list of hosts) or a Patroni scope, pool overrides, and which members serve it (target_session_attrs,
- * max_replica_lag, load_balance_hosts). {@link #requireRouted} refuses what is parsed but not routed yet.
+ * max_replica_lag, load_balance_hosts).
  */
 final class DatabaseSection {
     static final List<String> KEYS = List.of(
             "host", "port", "dbname", "user", "password", "pool_size", "min_pool_size", "reserve_pool_size",
             "pool_mode", "max_db_connections", "auth_user", "patroni_scope",
             "server_tls_sslmode", "target_session_attrs", "max_replica_lag", "load_balance_hosts");
-    static final String NOT_ROUTED = "is parsed but not routed yet (issue 17)";
 
     private DatabaseSection() {
     }
@@ -107,26 +105,5 @@ final class DatabaseSection {
         }
         return new ReadRouting(target, maxLag, ConfigLoader.enumValue(db, "load_balance_hosts", "round-robin",
                 LoadBalanceHosts::of, LoadBalanceHosts.ALLOWED));
-    }
-
-    /**
-     * Patroni databases route reads to their members; until static hosts do (their role checked at login), a
-     * static database that asks for standbys or lists several hosts is refused at start (naming the key and its
-     * line) instead of silently going to one server.
-     */
-    static void requireRouted(YamlSection dbs, Map<String, DatabaseConfig> byName) throws ConfigException {
-        for (String name : dbs.keys()) { // file order: the first offending line is reported
-            DatabaseConfig d = byName.get(name);
-            TargetSessionAttrs target = d.routing().targetSessionAttrs();
-            if (!target.leaderOnly() && !d.isPatroni()) {
-                throw dbs.section(d.name()).error("target_session_attrs", target.key() + " " + NOT_ROUTED
-                        + " for static hosts: this version routes it for patroni_scope databases only; use"
-                        + " read-write or primary for now");
-            }
-            if (d.hosts().size() > 1) {
-                throw dbs.section(d.name()).error("host", "a comma list of hosts " + NOT_ROUTED
-                        + ": this version connects to one host per database; name one host for now");
-            }
-        }
     }
 }

@@ -75,13 +75,7 @@ final class PgBouncerDatabases {
                 warnings.add(PgBouncerSettings.warn(e, key + "=" + shown(key, value) + " dropped: " + why(key)));
             } else if (key.equals("host")) {
                 List<String> several = PgBouncerSettings.split(value);
-                if (several.size() > 1) {
-                    // an imported configuration must start: until comma lists are routed, the first host serves
-                    warnings.add(PgBouncerSettings.warn(e, key + "=" + value + ": Turnout connects to one host per"
-                            + " database until comma lists are routed (issue 17); kept " + several.get(0)
-                            + " (PgBouncer spread connections over all)"));
-                }
-                out.put(turnoutKey, several.isEmpty() ? value : several.get(0));
+                out.put(turnoutKey, several.isEmpty() ? value : String.join(",", several));
             } else if (key.equals("port")) {
                 List<String> several = PgBouncerSettings.split(value);
                 if (several.size() > 1) {
@@ -103,9 +97,14 @@ final class PgBouncerDatabases {
             warnings.add(PgBouncerSettings.warn(e, "password dropped: without user= PgBouncer ignores it too"));
             out.remove("password");
         }
+        Map<String, String> ordered = order(out);
+        if (host.indexOf(',') >= 0) {
+            // PgBouncer spreads a comma list's connections over every host whatever its role: so does "any"
+            ordered.put("target_session_attrs", TargetSessionAttrs.ANY.key());
+        }
         StringBuilder sb = new StringBuilder(YamlText.scalar(name)).append(": { ");
         boolean first = true;
-        for (Map.Entry<String, String> f : order(out).entrySet()) {
+        for (Map.Entry<String, String> f : ordered.entrySet()) {
             String value = value(e, f.getKey(), f.getValue(), warnings);
             if (value != null) {
                 sb.append(first ? "" : ", ").append(f.getKey()).append(": ").append(value);

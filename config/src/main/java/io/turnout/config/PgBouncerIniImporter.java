@@ -74,7 +74,7 @@ public final class PgBouncerIniImporter {
         }
         String text = String.join("\n", yaml) + "\n";
         try {
-            ConfigLoader.parse(text, "turnout.yaml", null, ini.toAbsolutePath().getParent(), Map.of(), true, true);
+            ConfigLoader.parse(text, "turnout.yaml", null, ini.toAbsolutePath().getParent(), Map.of(), true);
         } catch (ConfigException e) {
             warnings.add(new Warning(null, 0, null, null, "the imported configuration does not load as it is: "
                     + e.getMessage()));

@@ -103,7 +103,7 @@ class PgBouncerIniImporterTest {
                   # INI/pgbouncer.ini:18
                   reporting: { host: reports.db.internal, port: 5433, dbname: orders, user: report, password: "s3cr'et", pool_size: 5, pool_mode: session }
                   # INI/pgbouncer.ini:19
-                  legacy: { host: 10.20.99.1, dbname: legacy }
+                  legacy: { host: "10.20.99.1,10.20.99.2", dbname: legacy, target_session_attrs: any }
                 """.replace("INI", dir.toString()));
     }
 
@@ -111,7 +111,6 @@ class PgBouncerIniImporterTest {
     void seedDeploymentWarnsAboutExactlyWhatIsDropped() throws Exception {
         List<String> expected = List.of(
                 "pgbouncer.ini:18: [databases] reporting: application_name=reporting dropped: Turnout does not send per-database startup parameters; clients' own settings apply (or ALTER DATABASE ... SET in PostgreSQL)",
-                "pgbouncer.ini:19: [databases] legacy: host=10.20.99.1,10.20.99.2: Turnout connects to one host per database until comma lists are routed (issue 17); kept 10.20.99.1 (PgBouncer spread connections over all)",
                 "pgbouncer.ini:19: [databases] legacy: timezone=UTC dropped: Turnout does not send per-database startup parameters; clients' own settings apply (or ALTER DATABASE ... SET in PostgreSQL)",
                 "pgbouncer.ini:19: [databases] legacy: connect_query=SET search_path = legacy dropped: Turnout runs no query on new server connections",
                 "pgbouncer.ini:21: [databases] *: dropped: the '*' fallback database has no Turnout equivalent (Turnout's wildcards are 'prefix*' names, made for Patroni scopes); list each database",
@@ -181,7 +180,9 @@ class PgBouncerIniImporterTest {
         assertThat(reporting.password()).isEqualTo("s3cr'et");
         assertThat(reporting.poolSize()).isEqualTo(5);
         assertThat(reporting.poolMode()).isEqualTo(PoolMode.SESSION);
-        assertThat(c.databases().get("legacy").hosts()).containsExactly("10.20.99.1");
+        assertThat(c.databases().get("legacy").hosts()).containsExactly("10.20.99.1", "10.20.99.2");
+        assertThat(c.databases().get("legacy").routing().targetSessionAttrs()).as("PgBouncer checks no role")
+                .isEqualTo(TargetSessionAttrs.ANY);
         assertThat(r.warnings()).filteredOn(w -> w.message().contains("does not load"))
                 .allMatch(w -> w.message().contains("/etc/pgbouncer/tls/"));
     }
@@ -199,16 +200,16 @@ class PgBouncerIniImporterTest {
                 """);
         Result r = PgBouncerIniImporter.importFile(ini, null);
         assertThat(r.yaml()).contains(
-                "  ro: { host: 10.0.0.1, port: 5432, dbname: app, load_balance_hosts: disable }\n",
+                "  ro: { host: \"10.0.0.1,10.0.0.2\", port: 5432, dbname: app, load_balance_hosts: disable,"
+                        + " target_session_attrs: any }\n",
                 "  rr: { host: 10.0.0.3, port: 5433, load_balance_hosts: round-robin }\n",
                 "  bad: { host: 10.0.0.4 }\n");
         assertThat(r.warnings()).extracting(Warning::toString).contains(
-                ini + ":2: [databases] ro: host=10.0.0.1,10.0.0.2: Turnout connects to one host per database until"
-                        + " comma lists are routed (issue 17); kept 10.0.0.1 (PgBouncer spread connections over all)",
                 ini + ":3: [databases] rr: port=5433,5434: Turnout takes one port for all hosts; kept 5433",
                 ini + ":4: [databases] bad: load_balance_hosts=random dropped: expected disable, round-robin");
         TurnoutConfig c = ConfigLoader.parse(r.yaml(), "turnout.yaml", null, dir);
-        assertThat(c.database("ro").hosts()).containsExactly("10.0.0.1");
+        assertThat(c.database("ro").hosts()).containsExactly("10.0.0.1", "10.0.0.2");
+        assertThat(r.warnings()).extracting(Warning::toString).noneMatch(w -> w.contains("host="));
         assertThat(c.database("ro").routing().loadBalanceHosts()).isEqualTo(LoadBalanceHosts.DISABLE);
         assertThat(c.database("rr").routing().loadBalanceHosts()).isEqualTo(LoadBalanceHosts.ROUND_ROBIN);
     }

@@ -11,13 +11,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * target_session_attrs, max_replica_lag, load_balance_hosts, comma host lists and "shard_*_ro" templates
- * (issue 17): parsed and checked; a patroni_scope database's reads are routed, static ones refused at start.
+ * (issue 17): parsed and checked, for patroni_scope databases and static hosts alike.
  */
 class ReadRoutingConfigTest {
-    /**
-     * README's twelve-shard example: one read-write and one read-only database per shard, and the static pair
-     * that the README shows commented out until static hosts are routed (parsed here ungated).
-     */
+    /** README's twelve-shard example: one read-write and one read-only database per shard, and a static pair. */
     static final String TWELVE_SHARDS = """
             auth_type: trust
             pool_mode: transaction
@@ -34,17 +31,13 @@ class ReadRoutingConfigTest {
     @TempDir
     Path dir;
 
-    private TurnoutConfig ungated(String yaml) throws ConfigException {
-        return ConfigLoader.parse(yaml, "turnout.yaml", null, dir, Map.of(), false);
-    }
-
     private TurnoutConfig parse(String yaml) throws ConfigException {
         return ConfigLoader.parse(yaml, "turnout.yaml", null, dir);
     }
 
     @Test
     void theTwelveShardExampleParses() throws Exception {
-        TurnoutConfig c = ungated(TWELVE_SHARDS);
+        TurnoutConfig c = parse(TWELVE_SHARDS);
         assertThat(c.databaseTemplates()).containsOnlyKeys("shard_*", "shard_*_ro");
         for (int i = 1; i <= 12; i++) {
             String shard = String.format("shard_%02d", i);
@@ -75,22 +68,19 @@ class ReadRoutingConfigTest {
     }
 
     @Test
-    void patroniReadsLoadAndStaticOnesAreRefusedNamingTheKeyAndLine() throws Exception {
-        String patroniOnly = TWELVE_SHARDS.substring(0, TWELVE_SHARDS.indexOf("  # a static pair"));
-        assertThat(parse(patroniOnly).database("shard_07_ro").routing().targetSessionAttrs())
-                .isEqualTo(TargetSessionAttrs.PREFER_STANDBY);
-        assertThatThrownBy(() -> parse(TWELVE_SHARDS)).isInstanceOf(ConfigException.class).hasMessage(
-                "turnout.yaml:10: databases.reports_ro.target_session_attrs: standby is parsed but not routed yet"
-                        + " (issue 17) for static hosts: this version routes it for patroni_scope databases only; use"
-                        + " read-write or primary for now");
-        String hosts = "auth_type: trust\ndatabases:\n  r: { host: \"h1, h2\", port: 5433 }\n";
-        assertThatThrownBy(() -> parse(hosts)).hasMessage("turnout.yaml:3: databases.r.host: a comma list of hosts is"
-                + " parsed but not routed yet (issue 17): this version connects to one host per database; name one"
-                + " host for now");
-        for (String ok : List.of("read-write", "primary", "PRIMARY")) {
-            assertThat(catchConfig("auth_type: trust\ndatabases:\n  d: { host: h, target_session_attrs: " + ok
-                    + ", load_balance_hosts: disable }\n")).as(ok).isNull();
+    void staticHostListsAndStandbyTargetsOnStaticHostsLoad() throws Exception {
+        TurnoutConfig hosts = parse("auth_type: trust\ndatabases:\n  r: { host: \"h1, h2\", port: 5433 }\n");
+        assertThat(hosts.database("r").hosts()).containsExactly("h1", "h2");
+        assertThat(hosts.database("r").port()).isEqualTo(5433);
+        assertThat(hosts.database("r").routing()).as("a comma list alone: the primary among them")
+                .isEqualTo(ReadRouting.PRIMARY);
+        for (TargetSessionAttrs t : TargetSessionAttrs.values()) {
+            TurnoutConfig one = parse("auth_type: trust\ndatabases:\n  d: { host: h, target_session_attrs: " + t.key()
+                    + ", load_balance_hosts: disable }\n");
+            assertThat(one.database("d").routing().targetSessionAttrs()).as(t.key()).isEqualTo(t);
         }
+        assertThat(catchConfig("auth_type: trust\ndatabases:\n  d: { host: h, target_session_attrs: PRIMARY }\n"))
+                .isNull();
     }
 
     private ConfigException catchConfig(String yaml) {
@@ -105,19 +95,19 @@ class ReadRoutingConfigTest {
     @Test
     void everyTargetAndSizeForm() throws Exception {
         for (TargetSessionAttrs t : TargetSessionAttrs.values()) {
-            TurnoutConfig c = ungated("auth_type: trust\nconsul: { url: http://c:8500 }\ndatabases:\n  d: { patroni_scope: d,"
+            TurnoutConfig c = parse("auth_type: trust\nconsul: { url: http://c:8500 }\ndatabases:\n  d: { patroni_scope: d,"
                     + " target_session_attrs: " + t.key() + " }\n");
             assertThat(c.database("d").routing().targetSessionAttrs()).isEqualTo(t);
         }
         Map<String, Long> sizes = Map.of("0", 0L, "1048576", 1048576L, "512kB", 512L * 1024, "16MB", 16L << 20,
                 "16 mb", 16L << 20, "1GB", 1L << 30, "2TB", 2L << 40, "100B", 100L);
         for (Map.Entry<String, Long> s : sizes.entrySet()) {
-            TurnoutConfig c = ungated("auth_type: trust\nconsul: { url: http://c:8500 }\ndatabases:\n  d: { patroni_scope: d,"
+            TurnoutConfig c = parse("auth_type: trust\nconsul: { url: http://c:8500 }\ndatabases:\n  d: { patroni_scope: d,"
                     + " target_session_attrs: standby, max_replica_lag: " + s.getKey() + " }\n");
             assertThat(c.database("d").routing().maxReplicaLag()).as(s.getKey()).isEqualTo(s.getValue());
             assertThat(c.database("d").routing().lagLimited()).isTrue();
         }
-        TurnoutConfig disable = ungated("auth_type: trust\ndatabases:\n  d: { host: \" a , b,c \", load_balance_hosts: disable }\n");
+        TurnoutConfig disable = parse("auth_type: trust\ndatabases:\n  d: { host: \" a , b,c \", load_balance_hosts: disable }\n");
         assertThat(disable.database("d").hosts()).containsExactly("a", "b", "c");
         assertThat(disable.database("d").routing().loadBalanceHosts()).isEqualTo(LoadBalanceHosts.DISABLE);
         assertThat(parse("auth_type: trust\ndatabases: { d: { host: h } }\n").database("d").routing())
@@ -152,14 +142,14 @@ class ReadRoutingConfigTest {
                 new String[] {"  \"*_ro*\": { patroni_scope: \"{db}\" }\n",
                     "turnout.yaml:4: databases.*_ro*: only one * is supported"});
         for (String[] c : cases) {
-            assertThatThrownBy(() -> ungated(consul + c[0])).as(c[0]).isInstanceOf(ConfigException.class)
+            assertThatThrownBy(() -> parse(consul + c[0])).as(c[0]).isInstanceOf(ConfigException.class)
                     .hasMessageStartingWith(c[1]);
         }
     }
 
     @Test
     void perDatabaseTlsModeFollowsSuffixTemplatesToo() throws Exception {
-        TurnoutConfig c = ungated("auth_type: trust\nconsul: { url: http://c:8500 }\ndatabases:\n"
+        TurnoutConfig c = parse("auth_type: trust\nconsul: { url: http://c:8500 }\ndatabases:\n"
                 + "  \"shard_*_ro\": { patroni_scope: \"{db}\", server_tls_sslmode: disable }\n"
                 + "  \"shard_*\": { patroni_scope: \"{db}\", server_tls_sslmode: require }\n");
         assertThat(c.tls().serverMode("shard_a_ro")).isEqualTo(SslMode.DISABLE);

@@ -40,7 +40,8 @@ final class ShowPools {
             Snapshot.PoolCounts c = snap.counts(p);
             long waitUs = c.maxWaitNanos() / 1000;
             r.row(p.database(), p.user(), c.clActive(), c.clWaiting(), 0, 0, c.svActive(), 0, 0, c.svIdle(),
-                    c.svUsed(), c.svTested(), c.svLogin(), waitUs / 1_000_000, waitUs % 1_000_000, p.mode().key(), null);
+                    c.svUsed(), c.svTested(), c.svLogin(), waitUs / 1_000_000, waitUs % 1_000_000, p.mode().key(),
+                    balance(p.databaseConfig()));
         }
         long console = snap.clients().stream().filter(ConnectionInfo::admin).count();
         r.row(CONSOLE, CONSOLE, console, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, "statement", null);
@@ -69,13 +70,18 @@ final class ShowPools {
             r.row(db.name(), at != null ? at.getHostString() : db.host(), at != null ? at.getPort() : db.port(),
                     db.dbname(), db.user(), db.poolSize(), db.minPoolSize(), db.reservePoolSize(), db.poolMode().key(),
                     db.maxDbConnections(), servers, d != null && d.paused(), d != null && d.disabled(),
-                    config.pool().serverLifetime().toSeconds(), null,
+                    config.pool().serverLifetime().toSeconds(), balance(db),
                     config.pool().clientLimits().maxDbClientConnections(), clients);
         }
         if (!consoleShown) {
             consoleRow(r, snap, listenPort);
         }
         return r;
+    }
+
+    /** load_balance_hosts, as PgBouncer 1.24 shows it: for a comma list of hosts only. */
+    private static String balance(DatabaseConfig db) {
+        return db.hosts().size() > 1 ? db.routing().loadBalanceHosts().key() : null;
     }
 
     /** PgBouncer 1.18's row for its virtual database: no host, its own port, pool size 2, statement mode. */

@@ -11,6 +11,8 @@ import io.turnout.config.topology.ShardMembers;
 import io.turnout.proxy.pool.Database;
 import io.turnout.proxy.pool.Pool;
 import io.turnout.proxy.pool.PreparedStatements;
+import io.turnout.proxy.pool.ReadRoutes;
+import io.turnout.proxy.pool.StaticHosts;
 import java.util.Comparator;
 
 /** Turnout's own views: SHOW TOPOLOGY (where each database's leader is) and SHOW PREPARED. */
@@ -19,7 +21,8 @@ final class ShowTopology {
     }
 
     /**
-     * A row per database, then for a database that reads replicas a row per member of its shard: the last five
+     * A row per database, then for a database that reads replicas a row per member of its shard (per host of a
+     * static list routed by role): the last five
      * columns (member, member_role, lag_bytes, in_use servers, routed: "yes" or why not) are empty on
      * database rows, and a member row repeats the database, scope and source.
      */
@@ -40,6 +43,9 @@ final class ShowTopology {
                 r.row(db.name(), "", "static", db.host() + ":" + db.port(), "", generation,
                         ShowSockets.time(turnout.startedEpochMillis()), 0, "", "leader", "", null, 0, "", "", null, null,
                         "");
+                if (d.staticHosts() != null) {
+                    hosts(r, d, snap);
+                }
             } else {
                 String state = c == null ? "unknown" : c.status().name().toLowerCase(java.util.Locale.ROOT);
                 r.row(db.name(), db.patroniScope(), turnout.topologySource(), c != null && c.leader() != null ? c.leader().toString() : "",
@@ -72,6 +78,18 @@ final class ShowTopology {
             r.row(d.name(), d.config().patroniScope(), source, "", "", null, "", 0, "",
                     "member", "", null, 0, m.name(), m.role() + "/" + m.state(),
                     lag == ShardMembers.LAG_UNKNOWN ? null : lag, inUse, why == null ? "yes" : why);
+        }
+    }
+
+    /** A row per host of a static list routed by role: what it last said it is, and whether it takes transactions. */
+    private static void hosts(AdminResult r, Database d, Snapshot snap) {
+        StaticHosts hosts = d.staticHosts();
+        for (ReadRoutes.Target t : hosts.targets()) {
+            long inUse = snap.servers().stream().filter(s -> s.database().equals(d.name())
+                    && s.member().equals(t.name()) && s.state().equals("active")).count();
+            String why = hosts.whyNot(t);
+            r.row(d.name(), "", "static", "", "", null, "", 0, "", "member", "", null, 0, t.name(), hosts.role(t),
+                    null, inUse, why == null ? "yes" : why);
         }
     }
 

@@ -39,6 +39,8 @@ public final class Database {
     private final AtomicLong watchErrors = new AtomicLong();
     private final SwitchoverDrain switchover;
     private final ReadRoutes reads = new ReadRoutes();
+    /** A static database routed by its hosts' roles, else null. */
+    private volatile StaticHosts hosts;
 
     Database(DatabaseConfig config, PoolSettings settings) {
         this.name = config.name();
@@ -46,6 +48,7 @@ public final class Database {
         this.settings = settings;
         this.address = staticAddress(config);
         this.switchover = new SwitchoverDrain(name);
+        this.hosts = StaticHosts.of(config);
     }
 
     /** This database's planned switchovers (Patroni failover key). */
@@ -75,12 +78,33 @@ public final class Database {
         return reads;
     }
 
-    /** The read route in force, or null for a leader-only database (or before its members were read). */
+    /** A static comma list of hosts, or one host routed by role: what is known of each; null otherwise. */
+    public StaticHosts staticHosts() {
+        return hosts;
+    }
+
+    /**
+     * The read route in force: a static host list's, or a Patroni shard's for a database that reads replicas;
+     * null for a leader-only database (or before its members were read).
+     */
     ReadRoutes.Route readRoute() {
+        StaticHosts h = hosts;
+        if (h != null) {
+            return h.route();
+        }
         return readsReplicas() ? reads.route() : null;
     }
 
-    /** Reads standbys only and none is eligible: new transactions are held, though a leader is known. */
+    /** What a hold that timed out had none of, for its 08006. */
+    String heldFor() {
+        return hosts != null ? "had no usable host for "
+                : readsReplicas() ? "had no server to read from for " : "had no usable primary for ";
+    }
+
+    /**
+     * Reads standbys only (or a static host list) and none is eligible: new transactions are held, though a
+     * leader is known.
+     */
     boolean readsHeld() {
         ReadRoutes.Route r = readRoute();
         return r != null && r.holdReason() != null;
@@ -92,6 +116,9 @@ public final class Database {
      * standbys, or are held).
      */
     InetSocketAddress leaderTarget() {
+        if (hosts != null) {
+            return null; // every host is a member of the route: the (database, user) pool opens nothing itself
+        }
         if (!readsReplicas()) {
             return target();
         }
@@ -163,13 +190,20 @@ public final class Database {
                 && java.util.Objects.equals(a.user(), b.user()) && java.util.Objects.equals(a.password(), b.password());
     }
 
-    void update(DatabaseConfig config, PoolSettings settings) {
+    /** A RELOAD's configuration; true when the static host list was replaced (its route starts over). */
+    boolean update(DatabaseConfig config, PoolSettings settings) {
         this.config = config;
         this.settings = settings;
         this.removed = false;
         if (!config.isPatroni()) {
             this.address = staticAddress(config);
         }
+        StaticHosts h = hosts;
+        if (h == null ? !StaticHosts.routedByRole(config) : h.sameAs(config)) {
+            return false;
+        }
+        hosts = StaticHosts.of(config);
+        return true;
     }
 
     AtomicInteger serverCounter() {

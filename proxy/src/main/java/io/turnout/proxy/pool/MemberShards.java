@@ -1,12 +1,14 @@
 package io.turnout.proxy.pool;
 
+import io.turnout.config.LoadBalanceHosts;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * Where one loop sends the new transactions of a (database, user) pool that reads replicas (issue 17): to the
  * eligible member with the fewest outstanding transactions on this loop (waiting or holding a server), ties
- * taken in turn; a member backing off (refused, not accepting logins) only when every one is. The leader path
+ * taken in turn (a static host list with load_balance_hosts disable: the first host written that can serve); a
+ * member backing off (refused, not accepting logins) only when every one is. The leader path
  * is the pool's own shard, a candidate when the route includes the leader; with no candidate the shard holds
  * new transactions as it holds them without a leader. Lives on the shard's loop; no lock, no hop.
  */
@@ -34,6 +36,14 @@ final class MemberShards {
         int n = c.length;
         if (n <= 1) {
             return n == 0 ? top : c[0];
+        }
+        if (top.pool().databaseConfig().routing().loadBalanceHosts() == LoadBalanceHosts.DISABLE) {
+            for (PoolShard s : c) { // the first host in the order written that can serve
+                if (!s.pool().waitingForTarget()) {
+                    return s;
+                }
+            }
+            return c[0];
         }
         turn = turn + 1 >= n ? 0 : turn + 1;
         for (int i = 0; i < n; i++) {

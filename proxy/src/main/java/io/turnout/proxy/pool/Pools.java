@@ -71,6 +71,16 @@ public final class Pools {
                 channels, config.maxPacketSize(), ShardStats.WaitRecorder.NONE, parent, target);
     }
 
+    /** A bootstrap for new server connections on {@code loop} (a {@link HostProbe}'s). */
+    Bootstrap bootstrap(EventLoop loop) {
+        return bootstrap.clone(loop);
+    }
+
+    /** A server connection outside every pool (a {@link HostProbe}'s): closed with the others at shutdown. */
+    void track(io.turnout.proxy.server.ServerConnection s) {
+        channels.add(s.channel());
+    }
+
     /** The read route of {@code d} changed: every pool of it follows (see {@link MemberPools#routeChanged}). */
     void routeChanged(Database d) {
         for (Pool p : pools.values()) {
@@ -182,7 +192,9 @@ public final class Pools {
                 continue; // created on its first client, from the new config
             }
             DatabaseConfig before = existing.config();
-            existing.update(db, next.pool());
+            if (existing.update(db, next.pool())) {
+                routeChanged(existing); // a new static host list: what was learnt of the old one is gone
+            }
             for (Pool p : pools.values()) {
                 if (p.db() == existing) {
                     if (!Database.sameBackend(before, db)) {
@@ -196,7 +208,9 @@ public final class Pools {
             if (!next.databases().containsKey(d.name())) {
                 DatabaseConfig fromTemplate = next.database(d.name());
                 if (fromTemplate != null) {
-                    d.update(fromTemplate, next.pool()); // a wildcard database keeps following its template
+                    if (d.update(fromTemplate, next.pool())) { // a wildcard database keeps following its template
+                        routeChanged(d);
+                    }
                 } else {
                     d.markRemoved();
                 }
@@ -209,7 +223,10 @@ public final class Pools {
         return transports.loops().get(0);
     }
 
-    /** Runs each loop's shard upkeep ten times a second (timeouts are in seconds; slot moves want less). */
+    /**
+     * Runs each loop's shard upkeep ten times a second (timeouts are in seconds; slot moves want less), and the
+     * first loop's probes of static hosts out of their route.
+     */
     public void startJanitors() {
         for (EventLoop loop : transports.loops()) {
             int index = transports.index(loop);
@@ -221,7 +238,25 @@ public final class Pools {
                         m.shards()[index].janitor(now);
                     }
                 }
+                if (index == 0) {
+                    probeStaticHosts(loop, now);
+                }
             }, 100, 100, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void probeStaticHosts(EventLoop loop, long now) {
+        for (Database d : databases.values()) {
+            if (d.staticHosts() != null && !d.removed()) {
+                Pool any = null;
+                for (Pool p : pools.values()) {
+                    if (p.db() == d) {
+                        any = p;
+                        break;
+                    }
+                }
+                HostProbe.probeDue(this, d, any, loop, now);
+            }
         }
     }
 }

@@ -20,7 +20,7 @@ import java.util.Objects;
  * {@link Route} through a volatile.
  */
 public final class ReadRoutes {
-    /** One member new transactions may go to: its Patroni name and conn_url address. */
+    /** One member new transactions may go to: its Patroni name and conn_url address, or a static host and port. */
     public record Target(String name, InetSocketAddress address) {
         /** Identity of the member pool: a member that moves to another address gets a new one. */
         String key() {
@@ -29,7 +29,7 @@ public final class ReadRoutes {
     }
 
     /**
-     * @param standbys eligible standbys, by name
+     * @param standbys eligible standbys, by name (a {@link StaticHosts} list: its hosts that fit, whatever their role)
      * @param leader the leader path takes transactions too (any), or instead (prefer-standby without standbys)
      * @param holdReason why there is nothing to send to, for the 08006 after failover_hold_timeout
      */

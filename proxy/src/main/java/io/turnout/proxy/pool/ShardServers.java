@@ -155,24 +155,42 @@ final class ShardServers implements ServerOwner {
 
     private boolean needsCheck(ServerConnection s, long now) {
         long delay = pool.settings().serverCheckDelay().toNanos();
-        return pool.settings().serverCheckQuery() != null && now - s.lastCheckedNanos() > delay;
+        return (pool.settings().serverCheckQuery() != null || pool.member() != null) && now - s.lastCheckedNanos() > delay;
     }
 
+    /** A member pool of a static host list: a failed login takes the host out of the route (a probe brings it back). */
+    private boolean staticHost() {
+        return pool.member() != null && !pool.databaseConfig().isPatroni();
+    }
+
+    /**
+     * A member pool's check (a static host or a Patroni replica) asks the role instead of server_check_query: a host
+     * promoted since the login must not serve reads as a standby, whatever the DCS says yet.
+     */
     private void startCheck(ServerConnection s) {
         checking++;
         s.setTesting(true);
-        s.runInternal(pool.settings().serverCheckQuery(), (server, error) -> {
-            checking--;
-            server.setTesting(false);
-            if (error != null || server.txStatus() != 'I') {
-                log.info("server_check_failed pool={} server={} error=\"{}\"", pool, server, error);
-                server.close();
-                shard.fill();
-            } else {
-                server.markChecked();
-                shard.offer(server);
-            }
-        });
+        if (pool.member() != null) {
+            ServerRole.ask(s, (server, standby, evidence) -> checked(server,
+                    pool.top().members().checked(pool, server, standby, evidence) ? null : evidence));
+            return;
+        }
+        s.runInternal(pool.settings().serverCheckQuery(), (server, error) ->
+                checked(server, error != null || server.txStatus() != 'I' ? String.valueOf(error) : null));
+    }
+
+    /** A check ended: the server serves again, or is closed ({@code failure} says why). */
+    private void checked(ServerConnection server, String failure) {
+        checking--;
+        server.setTesting(false);
+        if (failure != null) {
+            log.info("server_check_failed pool={} server={} error=\"{}\"", pool, server, failure);
+            server.close();
+            shard.fill();
+        } else {
+            server.markChecked();
+            shard.offer(server);
+        }
     }
 
     // ---- stale generations ----
@@ -227,13 +245,15 @@ final class ShardServers implements ServerOwner {
     @Override
     public void loginSucceeded(ServerConnection server) {
         pool.liveCounter().incrementAndGet();
-        if (!pool.databaseConfig().isPatroni() || server.generation() != pool.generation()) {
+        if ((!pool.databaseConfig().isPatroni() && pool.member() == null) || server.generation() != pool.generation()) {
             connecting--;
             loggedIn(server);
             return;
         }
         if (pool.member() != null) {
-            ServerRole.check(server, this::standbyChecked); // every login: a standby can be promoted any time
+            // every login: a standby can be promoted any time, and a static host is whatever it says it is
+            ServerRole.check(server, (srv, standby, evidence) ->
+                    probed(srv, pool.top().members().checked(pool, srv, standby, evidence)));
             return;
         }
         if (pool.targetConfirmed()) {
@@ -249,22 +269,6 @@ final class ShardServers implements ServerOwner {
             spares.probing(server);
             PromotionProbe.start(server, pool, shard.loop(), this::probed);
         }
-    }
-
-    /** A member pool's server answered whether it is a standby (null: the question failed). */
-    private void standbyChecked(ServerConnection server, Boolean standby, String evidence) {
-        boolean ok = standby != null && standby;
-        if (!ok) {
-            log.warn("replica_refused pool={} member={} server={} evidence=\"{}\"", pool, pool.member().name(),
-                    server.address(), evidence);
-            // no login storm meanwhile: its waiters move to another member, or retry after the backoff
-            pool.targetUnusable("the standby " + pool.member().name() + " " + server.address() + " cannot serve: "
-                    + evidence, Retry.UNREACHABLE);
-            if (standby != null) {
-                pool.top().members().refuse(pool.member()); // out of the route until its key changes
-            }
-        }
-        probed(server, ok);
     }
 
     private void probed(ServerConnection server, boolean primary) {
@@ -343,6 +347,9 @@ final class ShardServers implements ServerOwner {
         if (server.generation() != pool.generation()) {
             shard.fill(); // a login to a server that is no longer the target says nothing about the new one
             return;
+        }
+        if (staticHost() && pool.top().members().unreachable(pool.member(), message)) {
+            return; // out of the route until a probe gets in: its waiters went to the others, or are held
         }
         pool.loginFailed(sqlState, message);
         shard.failWaitersWhileLoginFails();

@@ -99,7 +99,7 @@ final class ShardWaiters {
                         + settings.switchoverHoldTimeout().toSeconds() + " s without a new leader");
             } else if (holding) {
                 c.refuse(SqlState.CONNECTION_FAILURE, "failover_hold_timeout: database " + pool.database()
-                        + (pool.db().readsReplicas() ? " had no server to read from for " : " had no usable primary for ")
+                        + " " + pool.db().heldFor()
                         + settings.failoverHoldTimeout().toSeconds() + " s: "
                         + pool.holdReason());
             } else {

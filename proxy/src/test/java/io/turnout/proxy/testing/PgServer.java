@@ -308,6 +308,23 @@ public final class PgServer implements AutoCloseable {
     }
 
     /**
+     * Restarts the server listening on {@code address} alone (another loopback address, e.g. 127.0.0.2) and
+     * {@code port}, which may be another server's port on 127.0.0.1: two servers then make PgBouncer's comma list
+     * of hosts with one port. Logins from {@code address} are let in as from 127.0.0.1. For a private server.
+     */
+    public synchronized void listenOn(String address, int port) {
+        checkNotDestroyed();
+        if (isRunning()) {
+            stop();
+        }
+        PgConfFiles.listenOn(dataDir(), address, address);
+        PgConfFiles.writePort(dataDir(), port);
+        this.host = address;
+        this.port = port;
+        restart();
+    }
+
+    /**
      * Moves pg_wal into {@code dir}, an empty directory the server's OS user owns (say, on a file system the test
      * fills), leaving a symlink as initdb --waldir does: stops the server, moves the files, starts it again.
      */
