@@ -48,9 +48,9 @@ class IoUringTransportIT {
     }
 
     @Test
-    void autoIsIoUringWhereItLoads() throws Exception {
+    void autoIsEpollWhileIoUringIsOptIn() throws Exception {
         try (TurnoutFixture t = TurnoutFixture.builder(pg).start()) {
-            assertThat(t.server().transport()).isEqualTo(Transport.IO_URING);
+            assertThat(t.server().transport()).isEqualTo(Transport.EPOLL);
             try (Connection c = t.connect()) {
                 assertThat(c.createStatement().executeQuery("select 1").next()).isTrue();
             }
