@@ -176,7 +176,7 @@ class PatroniFailoverIT {
                     (seen - t0) / 1_000_000, share, la.failures.size(), lb.failures.size());
             assertThat(la.failures).as("shard A: a planned switchover fails nothing").isEmpty();
             assertThat(lb.failures).as("shard B untouched").isEmpty();
-            assertThat(share.turnoutMs()).as("Turnout's share of the switchover").isLessThan(1000);
+            assertThat(share.firstCommitAfterPromoteMs()).as("Turnout's share of the switchover (from the promotion)").isLessThan(1000);
             assertThat(a.leaderName()).isEqualTo(candidate.name());
             assertThat(rowsOn(candidate, old, seenWall.plusMillis(200))).as("rows written on the old leader after it"
                     + " drained").isZero();
@@ -397,7 +397,9 @@ class PatroniFailoverIT {
             assertThat(dead).isNotSameAs(survivor);
             assertThat(la.failuresBeganAfter(killed)).as("transactions begun after the kill: " + la.failures).isZero();
             assertThat(lb.failures).as("shard B untouched").isEmpty();
-            assertThat(share.turnoutMs()).as("Turnout's share of the failover").isLessThan(1000);
+            // Turnout's share starts at the later of the key and the promotion: Patroni 3.0.2 writes the key first
+            // and once took 5 s from it to pg_ctl promote (promote_after_key_ms=5061, first commit 37 ms after it)
+            assertThat(share.firstCommitAfterPromoteMs()).as("Turnout's share of the failover").isLessThan(1000);
         }
     }
 
