@@ -79,8 +79,10 @@ final class ClusterTracker {
 
     /** Publishes the state again with the failover and config keys as last set (Consul: they changed). */
     void republish() {
-        ClusterState next = view.apply(state, Instant.now());
-        scheduleDue();
+        // one instant for both: "not due yet" and "nothing to wait for" must not both hold, or no timer is left
+        Instant now = Instant.now();
+        ClusterState next = view.apply(state, now);
+        scheduleDue(now);
         if (!next.sameAs(published)) {
             ClusterState prev = published;
             published = next;
@@ -106,15 +108,16 @@ final class ClusterTracker {
     }
 
     /** A switchover scheduled for later: look again when it is due, so draining starts on time. */
-    private void scheduleDue() {
+    private void scheduleDue(Instant now) {
         if (dueTimer != null) {
             dueTimer.cancel(false);
             dueTimer = null;
         }
-        Duration wait = view.untilDue(Instant.now());
+        Duration wait = view.untilDue(now);
         if (wait != null && timers != null && !timers.isShutdown()) {
             try {
-                dueTimer = timers.schedule(this::dueNow, Math.max(1, wait.toMillis()), TimeUnit.MILLISECONDS);
+                // rounded up: a timer that fires early only finds the request not due and sets itself again
+                dueTimer = timers.schedule(this::dueNow, wait.toNanos() + 1_000_000, TimeUnit.NANOSECONDS);
             } catch (RejectedExecutionException e) {
                 // the source is closing
             }
