@@ -8,6 +8,7 @@ import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.turnout.config.ConfigException;
+import io.turnout.config.Transport;
 import io.turnout.config.TurnoutConfig;
 import io.turnout.config.topology.ConsulSource;
 import io.turnout.config.topology.EtcdSource;
@@ -24,6 +25,7 @@ import io.turnout.proxy.metrics.HttpEndpoint;
 import io.turnout.proxy.metrics.Metrics;
 import io.turnout.proxy.metrics.MetricsSource;
 import io.turnout.proxy.net.ProxyProtocol;
+import io.turnout.proxy.net.ShutdownInputOnCloseHandler;
 import io.turnout.proxy.net.TcpOptions;
 import io.turnout.proxy.net.Transports;
 import io.turnout.proxy.pool.Pools;
@@ -116,6 +118,9 @@ public final class TurnoutServer implements Pooler, MetricsSource, AutoCloseable
                     @Override
                     protected void initChannel(Channel ch) {
                         channels.add(ch);
+                        if (transports.kind() == Transport.IO_URING) {
+                            ch.pipeline().addLast("shutdown-input", ShutdownInputOnCloseHandler.INSTANCE); // before SslHandler
+                        }
                         if (config.network().proxyProtocol()) {
                             ch.pipeline().addLast("proxy-protocol", new ProxyProtocol(config.network().proxyTrusted()));
                         }
@@ -149,7 +154,7 @@ public final class TurnoutServer implements Pooler, MetricsSource, AutoCloseable
     }
 
     /** The transport running (io_uring, epoll or nio), after any fallback. */
-    public io.turnout.config.Transport transport() {
+    public Transport transport() {
         return transports.kind();
     }
 

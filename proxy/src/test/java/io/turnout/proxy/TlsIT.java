@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.turnout.config.Pem;
+import io.turnout.config.Transport;
 import io.turnout.config.testing.TestCerts;
 import io.turnout.proxy.testing.PgServer;
 import io.turnout.proxy.testing.Processes;
@@ -35,6 +36,8 @@ class TlsIT {
     static PgServer pg;
     /** client_tls_sslmode require, server_tls_sslmode verify-full. */
     static TurnoutFixture tls;
+    /** tls's client side on io_uring (auto is epoll): its refusal of a record that is not TLS once never closed. */
+    static TurnoutFixture tlsUring;
     /** client_tls_sslmode verify-full with auth_type cert, a certificate for another host name, 2 s login timeout. */
     static TurnoutFixture certAuth;
     static Path otherHostCert;
@@ -59,6 +62,12 @@ class TlsIT {
                 // "vm" is 127.0.0.1 in /etc/hosts but not a name in PostgreSQL's certificate
                 .rawDatabase("wrong_host", "host: vm, port: " + pg.port() + ", dbname: app, user: postgres, password: postgres")
                 .start();
+        tlsUring = TurnoutFixture.builder(pg)
+                .set("client_tls_sslmode", "require")
+                .set("client_tls_cert_file", certs.serverCert())
+                .set("client_tls_key_file", certs.serverKey())
+                .set("transport", "io_uring")
+                .start();
         certAuth = TurnoutFixture.builder(pg)
                 .set("auth_type", "cert")
                 .set("client_tls_sslmode", "verify-full")
@@ -75,7 +84,7 @@ class TlsIT {
 
     @AfterAll
     static void stop() throws Exception {
-        for (AutoCloseable c : new AutoCloseable[] {tls, certAuth, pg}) {
+        for (AutoCloseable c : new AutoCloseable[] {tls, tlsUring, certAuth, pg}) {
             if (c != null) {
                 c.close();
             }
@@ -208,12 +217,15 @@ class TlsIT {
             TestCerts strangers = TestCerts.generate(dir.resolve("other-pki"));
             r = psql(libpq(tls, "sslmode=verify-ca sslrootcert=" + strangers.caCert()), "select 1");
             assertThat(r.stderr()).contains("certificate verify failed");
-            // garbage where the ClientHello belongs: closed, nothing else
-            try (RawClient raw = new RawClient(tls.port())) {
-                raw.send(RawClient.negotiation(80877103));
-                assertThat(raw.readByte()).isEqualTo('S');
-                raw.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-                assertThat(raw.closedByServer()).isTrue();
+            // garbage where the ClientHello belongs: closed, nothing else (on io_uring too: ShutdownInputOnCloseHandler)
+            assertThat(tlsUring.server().transport()).isEqualTo(Transport.IO_URING);
+            for (TurnoutFixture t : List.of(tls, tlsUring)) {
+                try (RawClient raw = new RawClient(t.port())) {
+                    raw.send(RawClient.negotiation(80877103));
+                    assertThat(raw.readByte()).isEqualTo('S');
+                    raw.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                    assertThat(raw.closedByServer()).as("closed by Turnout on %s", t.server().transport()).isTrue();
+                }
             }
             // a handshake that never starts is cut at client_login_timeout (2 s)
             try (RawClient raw = new RawClient(certAuth.port())) {
