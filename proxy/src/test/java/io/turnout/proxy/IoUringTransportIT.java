@@ -49,7 +49,8 @@ class IoUringTransportIT {
 
     @Test
     void autoIsEpollWhileIoUringIsOptIn() throws Exception {
-        try (TurnoutFixture t = TurnoutFixture.builder(pg).start()) {
+        // explicit, so a run with -Dturnout.it.transport=io_uring still asks for auto here
+        try (TurnoutFixture t = TurnoutFixture.builder(pg).set("transport", "auto").start()) {
             assertThat(t.server().transport()).isEqualTo(Transport.EPOLL);
             try (Connection c = t.connect()) {
                 assertThat(c.createStatement().executeQuery("select 1").next()).isTrue();
