@@ -75,7 +75,8 @@ public final class Transports implements AutoCloseable {
      * The transport that loads for {@code wanted}. AUTO is epoll, else NIO (NIO also with -Dturnout.nio=true).
      * With one-shot polls ({@link #POLL_ADD_MULTISHOT}) io_uring won the quiet bench/race --rounds 3 --transport
      * io_uring,epoll at 1.10-1.22 of epoll's TPS and 72-74% of its CPU per transaction (README, Benchmarks), but
-     * as auto it failed TlsIT: a client connection closed after a non-TLS record stayed open for the client.
+     * as auto it failed TlsIT: a client connection closed after a non-TLS record stayed open for the client
+     * (Netty lost a poll; ShutdownInputOnCloseHandler fixes it).
      */
     static Transport resolve(Transport wanted) {
         if (wanted == Transport.IO_URING) {
