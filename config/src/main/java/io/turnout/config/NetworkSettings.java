@@ -20,7 +20,7 @@ import java.util.Map;
  * @param peers the other instances by peer id: where a CancelRequest that is not ours goes
  * @param drainAcceptDelay after SIGTERM, keep accepting this long (the load balancer's deregistration delay)
  * @param drainTimeout after SIGTERM, clients still connected this long are closed and Turnout exits
- * @param transport the event loops' I/O: auto (epoll, else NIO), io_uring, epoll or nio
+ * @param transport the event loops' I/O: auto (io_uring, else epoll, else NIO), io_uring, epoll or nio
  */
 public record NetworkSettings(
         boolean proxyProtocol,

@@ -3,8 +3,8 @@ package io.turnout.config;
 /** The event-loop transport (the {@code transport} key). */
 public enum Transport {
     /**
-     * epoll where it loads, NIO otherwise. io_uring won {@code bench/race --transport} (1.10-1.22 of epoll's TPS)
-     * but stays opt-in until a close it leaves unsent (TlsIT) is explained (issue 18).
+     * io_uring where it loads, else epoll, else NIO: io_uring won {@code bench/race --transport} (1.10-1.22 of
+     * epoll's TPS at 72-74% of its CPU per transaction).
      */
     AUTO,
     /** Linux io_uring; falls back to epoll (then NIO) with a log line when it does not load. */

@@ -118,9 +118,7 @@ public final class TurnoutServer implements Pooler, MetricsSource, AutoCloseable
                     @Override
                     protected void initChannel(Channel ch) {
                         channels.add(ch);
-                        if (transports.kind() == Transport.IO_URING) {
-                            ch.pipeline().addLast("shutdown-input", ShutdownInputOnCloseHandler.INSTANCE); // before SslHandler
-                        }
+                        ShutdownInputOnCloseHandler.guard(ch); // before SslHandler
                         if (config.network().proxyProtocol()) {
                             ch.pipeline().addLast("proxy-protocol", new ProxyProtocol(config.network().proxyTrusted()));
                         }

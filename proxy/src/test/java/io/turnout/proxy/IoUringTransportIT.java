@@ -48,10 +48,10 @@ class IoUringTransportIT {
     }
 
     @Test
-    void autoIsEpollWhileIoUringIsOptIn() throws Exception {
+    void autoIsIoUringWhereItLoads() throws Exception {
         // explicit, so a run with -Dturnout.it.transport=io_uring still asks for auto here
         try (TurnoutFixture t = TurnoutFixture.builder(pg).set("transport", "auto").start()) {
-            assertThat(t.server().transport()).isEqualTo(Transport.EPOLL);
+            assertThat(t.server().transport()).isEqualTo(Transport.IO_URING);
             try (Connection c = t.connect()) {
                 assertThat(c.createStatement().executeQuery("select 1").next()).isTrue();
             }

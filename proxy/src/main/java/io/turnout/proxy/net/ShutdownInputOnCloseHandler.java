@@ -1,14 +1,16 @@
 package io.turnout.proxy.net;
 
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.socket.DuplexChannel;
+import io.netty.channel.uring.IoUringSocketChannel;
 
 /**
  * On io_uring, shuts a socket's input down as its close is asked for, so that the close reaches the peer.
- * First in a client pipeline, so SslHandler's own close passes it too.
+ * First in a client or server pipeline, so SslHandler's own close passes it too.
  * <p>
  * Netty 4.2.18's io_uring closes with IORING_OP_CLOSE, and a poll still in flight keeps the socket open: no FIN
  * until the peer sends something. Netty cancels its polls at the close but can lose one. A close asked for
@@ -26,6 +28,13 @@ public final class ShutdownInputOnCloseHandler extends ChannelOutboundHandlerAda
     public static final ShutdownInputOnCloseHandler INSTANCE = new ShutdownInputOnCloseHandler();
 
     private ShutdownInputOnCloseHandler() {
+    }
+
+    /** Puts the handler first in {@code ch}'s pipeline when {@code ch} is an io_uring socket (epoll's closes at once). */
+    public static void guard(Channel ch) {
+        if (ch instanceof IoUringSocketChannel) {
+            ch.pipeline().addFirst("shutdown-input", INSTANCE);
+        }
     }
 
     @Override

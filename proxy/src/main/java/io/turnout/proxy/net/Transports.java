@@ -72,11 +72,11 @@ public final class Transports implements AutoCloseable {
     }
 
     /**
-     * The transport that loads for {@code wanted}. AUTO is epoll, else NIO (NIO also with -Dturnout.nio=true).
-     * With one-shot polls ({@link #POLL_ADD_MULTISHOT}) io_uring won the quiet bench/race --rounds 3 --transport
-     * io_uring,epoll at 1.10-1.22 of epoll's TPS and 72-74% of its CPU per transaction (README, Benchmarks), but
-     * as auto it failed TlsIT: a client connection closed after a non-TLS record stayed open for the client
-     * (Netty lost a poll; ShutdownInputOnCloseHandler fixes it).
+     * The transport that loads for {@code wanted}. AUTO is io_uring, else epoll, else NIO (NIO also with
+     * -Dturnout.nio=true): with one-shot polls ({@link #POLL_ADD_MULTISHOT}) io_uring won the quiet
+     * bench/race --rounds 3 --transport io_uring,epoll at 1.10-1.22 of epoll's TPS and 72-74% of its CPU per
+     * transaction (README, Benchmarks). A close Netty's io_uring can lose is made good by
+     * {@link ShutdownInputOnCloseHandler}.
      */
     static Transport resolve(Transport wanted) {
         if (wanted == Transport.IO_URING) {
@@ -99,7 +99,12 @@ public final class Transports implements AutoCloseable {
             if (Boolean.getBoolean("turnout.nio")) {
                 return Transport.NIO;
             }
-            return Epoll.isAvailable() ? Transport.EPOLL : Transport.NIO;
+            if (IoUring.isAvailable()) {
+                return resolve(Transport.IO_URING); // warns as an explicit io_uring does
+            }
+            Transport next = Epoll.isAvailable() ? Transport.EPOLL : Transport.NIO;
+            log.info("transport_auto using={} io_uring_unavailable=\"{}\"", next.key(), IoUring.unavailabilityCause());
+            return next;
         }
         return wanted;
     }

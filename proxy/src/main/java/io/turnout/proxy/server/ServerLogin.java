@@ -16,6 +16,7 @@ import io.turnout.protocol.auth.Md5;
 import io.turnout.protocol.auth.ScramClient;
 import io.turnout.config.TlsSettings;
 import io.turnout.proxy.log.LogText;
+import io.turnout.proxy.net.ShutdownInputOnCloseHandler;
 import io.turnout.proxy.tls.ChannelBinding;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -52,6 +53,8 @@ final class ServerLogin {
         InetSocketAddress address = server.address();
         ChannelFuture f = bootstrap.clone().handler(tls == null ? server.handler
                 : tls.initializer(server, address, Duration.ofMillis(timeoutMillis))).connect(address);
+        // a server socket whose close is lost keeps its backend alive (PostgreSQL waits for the FIN)
+        ShutdownInputOnCloseHandler.guard(f.channel());
         server.attach(f.channel());
         timeout = f.channel().eventLoop().schedule(() -> fail("08006",
                 "server login timed out after " + timeoutMillis + " ms (server_connect_timeout)"),

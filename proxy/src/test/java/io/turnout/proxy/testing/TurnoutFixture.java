@@ -58,7 +58,7 @@ public final class TurnoutFixture implements AutoCloseable {
             settings.put("default_pool_size", "10");
             settings.put("max_client_conn", "1000");
             settings.put("workers", "2");
-            // -Dturnout.it.transport=io_uring runs every fixture on that transport (a test's own set() still wins)
+            // -Dturnout.it.transport=epoll (or io_uring) runs every fixture on that transport (a test's own set() still wins)
             String transport = System.getProperty("turnout.it.transport");
             if (transport != null && !transport.isBlank()) {
                 settings.put("transport", transport);
