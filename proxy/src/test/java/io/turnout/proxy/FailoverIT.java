@@ -122,6 +122,10 @@ class FailoverIT {
             // transactions that began before Turnout saw the key go ran on the old leader and are fenced
             assertThat(awaitNoLeader("shard_a")).isTrue();
             long swapStarted = System.nanoTime();
+            // transactions already sent run on (and may commit late: the backend's clock_timestamp() is taken when
+            // it gets the CPU, tens of ms after under CI load); new ones are held from here, so once commits stop
+            // nothing may reach the old primary any more
+            awaitQuiet(a);
             java.time.Instant swapWallClock = java.time.Instant.now();
             shardA.switchover();
             long keyWritten = System.nanoTime();
