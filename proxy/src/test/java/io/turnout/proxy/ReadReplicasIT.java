@@ -137,6 +137,7 @@ class ReadReplicasIT {
                 System.out.printf("replicas_none_eligible: prefer-standby reads on the leader %d, failures %d%n",
                         pref.on(leader.pgPort()) - onLeader, pref.failures.size());
                 assertThat(pref.failures).as("prefer-standby reads without an eligible replica").isEmpty();
+                assertCounted("shard_r_pref", leader); // the leader's reads, under its member name
 
                 // standby: held for failover_hold_timeout, then 08006 naming the shard
                 setHoldTimeout(SHORT_HOLD_SECONDS);
@@ -211,6 +212,14 @@ class ReadReplicasIT {
                     awaitOn(any, n, 50);
                 }
                 assertThat(any.failures).isEmpty();
+                // the leader is a member of this route: its transactions and servers are named like the standbys'
+                assertCounted("shard_r_any", leader);
+                try (AdminClient admin = new AdminClient(turnout, "admin", "admin_pw")) {
+                    assertThat(admin.query("SHOW SERVERS").where("database", "shard_r_any").stream()
+                            .map(row -> row.get("member")).distinct().toList())
+                            .as("the members shard_r_any's servers are on").containsExactlyInAnyOrder(leader.name(),
+                                    a.name(), b.name());
+                }
             }
 
             // a falls behind past max_replica_lag: no new transaction goes there; caught up, it gets them again
@@ -275,7 +284,8 @@ class ReadReplicasIT {
                     .containsEntry("member_role", "master/running");
             for (PatroniNode r : List.of(a, b)) {
                 assertThat(topology.only("member", r.name())).containsEntry("routed", "yes")
-                        .containsEntry("member_role", "replica/running").containsKey("lag_bytes");
+                        .containsEntry("member_role", "replica/running")
+                        .hasEntrySatisfying("lag_bytes", lag -> assertThat(lag).as("lag of " + r.name()).matches("\\d+"));
             }
             assertThat(all.only("database", "shard_r")).containsEntry("member", "");
             List<String> members = admin.query("SHOW SERVERS").where("database", "shard_r_ro").stream()
@@ -287,10 +297,16 @@ class ReadReplicasIT {
         }
         String metrics = MetricsIT.get(turnout, "/metrics").body();
         for (PatroniNode r : List.of(a, b)) {
-            assertThat(metrics).contains("turnout_replica_lag_bytes{database=\"shard_r_ro\",member=\"" + r.name() + "\"}")
-                    .containsPattern("turnout_replica_transactions_total\\{database=\"shard_r_ro\",member=\""
-                            + r.name() + "\"} [1-9]");
+            assertThat(metrics).contains("turnout_replica_lag_bytes{database=\"shard_r_ro\",member=\"" + r.name() + "\"}");
+            assertCounted("shard_r_ro", r);
         }
+    }
+
+    /** /metrics counts transactions of {@code database} served by member {@code n}. */
+    static void assertCounted(String database, PatroniNode n) throws Exception {
+        assertThat(MetricsIT.get(turnout, "/metrics").body()).as(database + " transactions on " + n.name())
+                .containsPattern("turnout_replica_transactions_total\\{database=\"" + database + "\",member=\""
+                        + n.name() + "\"} [1-9]");
     }
 
     static Database ro() {

@@ -13,7 +13,8 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * Per member of the shards that serve reads (issue 17): {@code turnout_replica_lag_bytes{database,member}} as
  * Patroni's {@code /replica?lag=} counts it (NaN while unknown or once the member is gone), and
- * {@code turnout_replica_transactions_total{database,member}}, the transactions its standby served.
+ * {@code turnout_replica_transactions_total{database,member}}, the transactions it served (as a standby, or as
+ * the leader for a database whose route includes it).
  */
 final class ReplicaMetrics {
     private final MeterRegistry registry;
@@ -62,6 +63,7 @@ final class ReplicaMetrics {
         long sum = 0;
         for (Pool p : turnout.pools().all()) {
             if (p.database().equals(db)) {
+                sum += p.members().leaderPathTransactions(member);
                 for (Pool m : p.members().all()) {
                     sum += m.member().name().equals(member) ? m.memberTransactions.sum() : 0;
                 }

@@ -76,12 +76,21 @@ public record ConnectionInfo(
             return null;
         }
         Pool pool = owner.pool().top(); // a standby's servers count in their (database, user) pool
-        String member = owner.pool().member() != null ? owner.pool().member().name() : "";
+        String member = owner.pool().member() != null ? owner.pool().member().name() : leaderMember(pool);
         Channel ch = s.channel();
         return new ConnectionInfo(true, s.id(), s.user(), pool.database(), pool, state,
                 host(ch.remoteAddress()), port(ch.remoteAddress()), host(ch.localAddress()), port(ch.localAddress()),
                 epochMillis(s.createdNanos()), epochMillis(s.linkedNanos()), 0, s.closeNeeded(), s.linkedClientId(),
                 s.backendPid(), s.loginParams().getOrDefault("application_name", ""), s.prepared().size(),
                 s.generation(), false, io.turnout.proxy.tls.TlsHandshakes.describe(ch), member);
+    }
+
+    /** A leader-path server of a database that reads replicas is on the shard's leader, a member of its route. */
+    private static String leaderMember(Pool pool) {
+        if (!pool.db().readsReplicas()) {
+            return "";
+        }
+        io.turnout.config.topology.ClusterState c = pool.db().cluster();
+        return c == null || c.leaderName() == null ? "" : c.leaderName();
     }
 }

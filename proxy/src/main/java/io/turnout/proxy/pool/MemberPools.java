@@ -21,6 +21,11 @@ public final class MemberPools {
     private final Pool pool;
     private final Pools pools;
     private final Map<String, Pool> byKey = new ConcurrentHashMap<>();
+    /**
+     * Transactions the leader path served, by the leader's member name when each began (`any`, and
+     * `prefer-standby` with no standby): the leader is a member of the read route like the standbys.
+     */
+    private final Map<String, java.util.concurrent.atomic.LongAdder> leaderPath = new ConcurrentHashMap<>();
     /** The member keys the last {@link #routeChanged} found in the route. */
     private Set<String> routedKeys = Set.of();
 
@@ -32,6 +37,21 @@ public final class MemberPools {
     /** The member pool of {@code target}, created on first use. */
     Pool of(ReadRoutes.Target target) {
         return byKey.computeIfAbsent(target.key(), k -> pools.memberPool(pool, target));
+    }
+
+    /** A transaction began on the leader path of this database (a Patroni shard's leader). */
+    void countLeaderPath() {
+        io.turnout.config.topology.ClusterState c = pool.db().cluster();
+        String leader = c == null ? null : c.leaderName();
+        if (leader != null) {
+            leaderPath.computeIfAbsent(leader, k -> new java.util.concurrent.atomic.LongAdder()).increment();
+        }
+    }
+
+    /** Transactions the leader path served while {@code member} was the leader. */
+    public long leaderPathTransactions(String member) {
+        java.util.concurrent.atomic.LongAdder n = leaderPath.get(member);
+        return n == null ? 0 : n.sum();
     }
 
     /** Every member pool created so far, whether its member is in the route or not. */

@@ -114,6 +114,8 @@ public final class PoolShard {
     private void give(Client c, ServerConnection server) {
         if (reads == null) {
             pool.memberTransactions.increment();
+        } else if (pool.db().readsReplicas()) { // the leader, a member of this database's read route
+            pool.members().countLeaderPath();
         }
         c.assign(server);
     }
