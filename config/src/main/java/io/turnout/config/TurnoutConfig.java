@@ -9,7 +9,7 @@ import java.util.Map;
  *
  * @param source the file it was read from (null when built in code)
  * @param users auth_file contents: user name to secret (plain, md5... or SCRAM-SHA-256$...)
- * @param workers event loops (0 = one per core)
+ * @param workers event loops (0 = one per core but one, at least one)
  * @param maxPacketSize largest protocol message accepted, in bytes (PgBouncer's max_packet_size)
  * @param statsPeriod how often SHOW STATS averages are recomputed (PgBouncer's stats_period)
  * @param metricsPort HTTP port of /metrics, /health and /ready; -1 = no HTTP endpoint, 0 = any free port

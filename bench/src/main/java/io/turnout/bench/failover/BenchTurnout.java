@@ -31,7 +31,7 @@ final class BenchTurnout implements AutoCloseable {
         y.append("pool_mode: transaction\n");
         y.append("default_pool_size: ").append(poolSize).append('\n');
         y.append("max_client_conn: 1000\n");
-        y.append("workers: ").append(workers).append('\n'); // 0: one event loop per core, as in production
+        y.append("workers: ").append(workers).append('\n'); // 0: the production default (a loop per core but one)
         y.append("failover_hold_timeout: 30\n");
         cluster.turnoutSettings().forEach((k, v) -> y.append(k).append(": ").append(v).append('\n'));
         y.append("databases:\n");

@@ -35,7 +35,7 @@ record Options(int beforeSeconds, int afterSeconds, int clients, int rounds, int
               --rate TPS         transactions per second per shard, spread over its clients (default 0: as
                                  fast as they go, like pgbench without -R); a rate that leaves the CPU some
                                  room separates Turnout's swap from a saturated machine's scheduling delays
-              --workers N        Turnout event loops (default 0: one per core)
+              --workers N        Turnout event loops (default 0: as in production, one per core but one)
               --rounds N         failovers, back and forth: the crashed node is rebuilt as the replica between
                                  rounds (--patroni: its Patroni is restarted and pg_rewinds it, ~45 s a
                                  round); the last line has the median swap_ms (and patroni_detect_ms), the

@@ -167,7 +167,7 @@ public final class ReplicasBench {
                 + ", password: " + PatroniCluster.SUPERUSER_PASSWORD;
         return TurnoutFixture.builder()
                 .set("etcd", "{ hosts: [\"" + etcd.hostPort() + "\"], namespace: " + shard.namespace() + " }")
-                .set("workers", opt.workers()) // 0: one event loop per core, as in production
+                .set("workers", opt.workers()) // 0: the production default (a loop per core but one)
                 .set("default_pool_size", opt.poolSize())
                 .set("max_client_conn", opt.clients() * 2 + 100)
                 .set("admin_users", "admin")

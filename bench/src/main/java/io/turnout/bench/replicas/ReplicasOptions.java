@@ -40,7 +40,7 @@ record ReplicasOptions(int duration, int rounds, int clients, int poolSize, int 
               --pool-size N    Turnout default_pool_size: servers per member (default 20)
               --scale N        pgbench -i scale (default 10)
               --warmup S       untimed pgbench per target before the rounds (default 5; 0: none)
-              --workers N      Turnout event loops (default 0: one per core)
+              --workers N      Turnout event loops (default 0: as in production, one per core but one)
               --build          (bench/replicas only) rebuild even when the jar looks current
               --help           this text
             """;
