@@ -66,6 +66,27 @@ public final class ConfigLoader {
         return parse(text, name, source, baseDir, overrides, false);
     }
 
+    /** The line of the first tag SnakeYAML cannot make a Tag of (its exception says none), or 0. */
+    private static int badTagLine(String text) {
+        try {
+            for (org.yaml.snakeyaml.events.Event event : new Yaml(new SafeConstructor(new LoaderOptions()))
+                    .parse(new StringReader(text))) {
+                String tag = event instanceof org.yaml.snakeyaml.events.ScalarEvent scalar ? scalar.getTag()
+                        : event instanceof org.yaml.snakeyaml.events.CollectionStartEvent start ? start.getTag() : null;
+                if (tag != null) {
+                    try {
+                        new org.yaml.snakeyaml.nodes.Tag(tag);
+                    } catch (IllegalArgumentException bad) {
+                        return event.getStartMark().getLine() + 1;
+                    }
+                }
+            }
+        } catch (RuntimeException e) {
+            return 0; // the events failed before the tag: the caller's message still says what is wrong
+        }
+        return 0;
+    }
+
     /**
      * With {@code quiet}, nothing is logged: the pgbouncer.ini importer checks that its output loads, and its
      * stdout must carry only the YAML.
@@ -87,6 +108,10 @@ public final class ConfigLoader {
                     + String.format("%04X", e.getCodePoint()) + " is not allowed in a YAML file");
         } catch (org.yaml.snakeyaml.error.YAMLException e) {
             throw new ConfigException(name + ": invalid YAML: " + e.getMessage());
+        } catch (IllegalArgumentException e) {
+            // SnakeYAML's composer rejects some tags (`!%1`: "Tag must not contain leading or trailing spaces")
+            // with a plain IllegalArgumentException and no position; found by fuzzing, it escaped as a stack trace
+            throw new ConfigException(name + ":" + badTagLine(text) + ": invalid YAML: tag: " + e.getMessage());
         }
         if (root == null) {
             throw new ConfigException(name + ":1: the file is empty; at least `databases:` is required");

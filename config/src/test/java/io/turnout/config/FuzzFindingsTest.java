@@ -16,6 +16,16 @@ class FuzzFindingsTest {
                 .hasMessage("t.yaml:2: invalid YAML: character U+0000 is not allowed in a YAML file");
     }
 
+    /** snakeyaml's Tag constructor threw IllegalArgumentException on the tag `!%1` at the end of the text (CI's fuzzing run, session 11). */
+    @Test
+    void aTagSnakeYamlCannotMakeIsAConfigErrorNamingTheLine() {
+        assertThatThrownBy(() -> ConfigLoader.parse("listen_port: 6432\nworkers: !%1", "t.yaml", null, Path.of(".")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("t.yaml:2: invalid YAML: tag: ");
+        assertThatThrownBy(() -> ConfigLoader.parse("!%1", "t.yaml", null, Path.of(".")))
+                .isInstanceOf(ConfigException.class).hasMessageStartingWith("t.yaml:1: invalid YAML: tag: ");
+    }
+
     /** Path.of's InvalidPathException escaped the importer on a NUL in an %include (found by CI's fuzzing run). */
     @Test
     void aNulInAnIncludeIsAConfigErrorNamingTheLine() throws Exception {
