@@ -74,7 +74,7 @@ public final class Transports implements AutoCloseable {
     /**
      * {@code workers: 0}: a loop per core but one, at least one. The other core is for what else the process and
      * the host run beside the loops: the collector, the JIT, the metrics endpoint and topology watchers, and on a
-     * small host the applications or PostgreSQL. On two cores one loop beat two in four interleaved races
+     * small host the applications or PostgreSQL. On two cores one loop beat two in three interleaved races
      * (bench/race --variant-yaml "workers: 1"): 15-20% less CPU per transaction, p99 at 500 clients 0.84-1.00 of
      * PgBouncer's against 1.03-1.20 (two loops each queue half the clients, and each stalls on its own when
      * descheduled), TPS within 5% (README, Benchmarks).
