@@ -90,7 +90,7 @@ public record ConnectionInfo(
         if (!pool.db().readsReplicas()) {
             return "";
         }
-        io.turnout.config.topology.ClusterState c = pool.db().cluster();
-        return c == null || c.leaderName() == null ? "" : c.leaderName();
+        String leader = pool.db().leaderMember();
+        return leader == null ? "" : leader;
     }
 }

@@ -131,6 +131,12 @@ public final class Database {
         return cluster;
     }
 
+    /** The Patroni member name of the shard's leader, or null (a static database, no topology yet, no leader). */
+    public String leaderMember() {
+        ClusterState c = cluster;
+        return c == null ? null : c.leaderName();
+    }
+
     /** Where new servers connect: the leader, else a switchover's candidate, else null (held with no server). */
     public InetSocketAddress target() {
         InetSocketAddress a = address;

@@ -41,8 +41,7 @@ public final class MemberPools {
 
     /** A transaction began on the leader path of this database (a Patroni shard's leader). */
     void countLeaderPath() {
-        io.turnout.config.topology.ClusterState c = pool.db().cluster();
-        String leader = c == null ? null : c.leaderName();
+        String leader = pool.db().leaderMember();
         if (leader != null) {
             leaderPath.computeIfAbsent(leader, k -> new java.util.concurrent.atomic.LongAdder()).increment();
         }
