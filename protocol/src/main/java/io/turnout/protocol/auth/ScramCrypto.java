@@ -18,25 +18,34 @@ final class ScramCrypto {
 
     private static final byte[] CLIENT_KEY = "Client Key".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] SERVER_KEY = "Server Key".getBytes(StandardCharsets.US_ASCII);
+    // A login does three HMACs and a hash: Mac.getInstance and MessageDigest.getInstance each walk the providers
+    // (a storm of logins showed the lookups among the event loop's hottest frames), so each thread keeps one of
+    // each and re-keys it. Never held across a call that could use it again (hi() keeps its own).
+    private static final ThreadLocal<Mac> MAC = ThreadLocal.withInitial(() -> newMac());
+    private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("JDK lacks SHA-256", e);
+        }
+    });
 
     private ScramCrypto() {}
 
     static byte[] hmac(byte[] key, byte[] data) {
-        Mac mac = mac(key);
+        Mac mac = MAC.get();
+        init(mac, key);
         return mac.doFinal(data);
     }
 
     static byte[] sha256(byte[] data) {
-        try {
-            return MessageDigest.getInstance("SHA-256").digest(data);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("JDK lacks SHA-256", e);
-        }
+        return SHA256.get().digest(data); // digest() resets it
     }
 
     /** Hi() of RFC 5802, i.e. PBKDF2-HMAC-SHA-256 with one output block, over raw bytes (SecretKeyFactory wants chars). */
     static byte[] hi(byte[] password, byte[] salt, int iterations) {
-        Mac mac = mac(password);
+        Mac mac = newMac();
+        init(mac, password);
         mac.update(salt);
         mac.update(new byte[] {0, 0, 0, 1});
         byte[] u = mac.doFinal();
@@ -116,13 +125,19 @@ final class ScramCrypto {
         return s.getBytes(StandardCharsets.ISO_8859_1);
     }
 
-    private static Mac mac(byte[] key) {
+    private static Mac newMac() {
         try {
-            Mac mac = Mac.getInstance("HmacSHA256");
-            mac.init(new SecretKeySpec(key, "HmacSHA256"));
-            return mac;
-        } catch (GeneralSecurityException e) {
+            return Mac.getInstance("HmacSHA256");
+        } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("JDK lacks HmacSHA256", e);
+        }
+    }
+
+    private static void init(Mac mac, byte[] key) {
+        try {
+            mac.init(new SecretKeySpec(key, "HmacSHA256")); // re-keying resets it
+        } catch (java.security.InvalidKeyException e) {
+            throw new IllegalStateException("HMAC key rejected", e);
         }
     }
 }

@@ -61,14 +61,18 @@ public record ScramSecret(int iterations, byte[] salt, byte[] storedKey, byte[] 
 
     /** Whether {@code s} is a well-formed SCRAM-SHA-256 verifier (as PostgreSQL decides, by parsing it). */
     public static boolean looksLikeScram(String s) {
+        return parseOrNull(s) != null;
+    }
+
+    /** {@code s} parsed when it is a well-formed SCRAM-SHA-256 verifier, else null (a plain or md5 secret). */
+    public static ScramSecret parseOrNull(String s) {
         if (s == null || !s.startsWith(PREFIX)) {
-            return false;
+            return null;
         }
         try {
-            parse(s);
-            return true;
+            return parse(s);
         } catch (IllegalArgumentException e) {
-            return false;
+            return null;
         }
     }
 

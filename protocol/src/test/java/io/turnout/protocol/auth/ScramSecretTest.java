@@ -102,6 +102,18 @@ class ScramSecretTest {
     }
 
     @Test
+    void parseOrNullGivesTheVerifierOrNullForAnyOtherSecret() {
+        ScramSecret parsed = ScramSecret.parseOrNull(PG_SECRET);
+        assertThat(parsed).isNotNull();
+        assertThat(parsed.sameKeys(ScramSecret.parse(PG_SECRET))).isTrue();
+        assertThat(parsed.iterations()).isEqualTo(ScramSecret.parse(PG_SECRET).iterations());
+        assertThat(ScramSecret.parseOrNull(null)).isNull();
+        assertThat(ScramSecret.parseOrNull("plain password")).isNull();
+        assertThat(ScramSecret.parseOrNull("md5" + "0".repeat(32))).isNull();
+        assertThat(ScramSecret.parseOrNull("SCRAM-SHA-256$ plain password that starts oddly")).isNull();
+    }
+
+    @Test
     void isImmutableAndComparesByContent() {
         byte[] salt = {1, 2, 3};
         byte[] stored = new byte[32];

@@ -52,7 +52,8 @@ final class ClientLogin {
     private String secret;
     private byte[] md5Salt;
     private ScramServer scram;
-    private boolean scramFromVerifier;
+    /** The secret parsed as a SCRAM verifier when it is one (parsed once a login), else null. */
+    private ScramSecret verifier;
     private boolean awaitingLookup;
     private boolean secretFromAuthQuery;
 
@@ -289,9 +290,8 @@ final class ClientLogin {
             case SASL_RESPONSE -> {
                 try {
                     byte[] serverFinal = scram.handleClientFinal(PgRead.body(frame));
-                    if (scramFromVerifier) {
-                        clients.pools().rememberScramKeys(user, scram.clientKey(),
-                                ScramSecret.parse(secret).serverKey());
+                    if (verifier != null) {
+                        clients.pools().rememberScramKeys(user, scram.clientKey(), verifier.serverKey());
                     }
                     Channel ch = client.channel();
                     ByteBuf out = ch.alloc().buffer(serverFinal.length + 16);
@@ -316,16 +316,13 @@ final class ClientLogin {
         if (secret == null) {
             return ScramServer.forUnknownUser(user); // a stable salt per name, as a real user's: no tell
         }
-        if (ScramSecret.looksLikeScram(secret)) {
-            scramFromVerifier = true;
-            return new ScramServer(ScramSecret.parse(secret));
-        }
-        return new ScramServer(clients.scramSecretFor(user, secret));
+        verifier = ScramSecret.parseOrNull(secret);
+        return new ScramServer(verifier != null ? verifier : clients.scramSecretFor(user, secret));
     }
 
     private boolean cleartextMatches(String password) {
-        if (ScramSecret.looksLikeScram(secret)) {
-            ScramSecret stored = ScramSecret.parse(secret);
+        ScramSecret stored = ScramSecret.parseOrNull(secret);
+        if (stored != null) {
             return ScramSecret.fromPassword(password, stored.salt(), stored.iterations()).sameKeys(stored);
         }
         String expected = isMd5(secret) ? Md5.hash(user, password) : password;
