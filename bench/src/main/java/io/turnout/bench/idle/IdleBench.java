@@ -71,7 +71,8 @@ public final class IdleBench {
         for (int r = 0; r < o.rounds(); r++) {
             long t0 = System.nanoTime();
             double with;
-            try (IdleClients idle = IdleClients.open(o.clients(), turnout.port(), USER, PASSWORD, PgServer.APP_DB, 4)) {
+            try (IdleClients idle = IdleClients.open(o.clients(), r * IdleClients.sources(o.clients()), turnout.port(), USER,
+                    PASSWORD, PgServer.APP_DB, 4)) {
                 log(String.format(Locale.ROOT, "round %d: %d idle clients logged in, %.1f s", r + 1, idle.size(),
                         (System.nanoTime() - t0) / 1e9));
                 if (full == null) {

@@ -18,16 +18,31 @@ import java.util.concurrent.Future;
 
 /**
  * Logged-in clients that then do nothing: each a plain socket that went through StartupMessage, SCRAM-SHA-256
- * and ReadyForQuery. Source addresses rotate over 127.0.0.10, .11, ... every {@link #PER_SOURCE} clients, so
- * more clients fit than one address has ephemeral ports.
+ * and ReadyForQuery. Source addresses rotate over 127.0.0.(10 + firstSource), ... every {@link #PER_SOURCE}
+ * clients, so more clients fit than one address has ephemeral ports; a later round starts past the addresses
+ * of the one before, whose closed sockets still hold their ports in TIME_WAIT (reusing them made the second
+ * round's 10,000 logins take 20-25 s instead of 4-5, the kernel searching for free ports).
  */
 final class IdleClients implements AutoCloseable {
     static final int PER_SOURCE = 20_000;
 
     private final List<Socket> sockets = new ArrayList<>();
 
-    /** Opens {@code n} clients on {@code threads} threads; throws on the first that cannot log in. */
-    static IdleClients open(int n, int port, String user, String password, String db, int threads) throws Exception {
+    /** How many source addresses {@code n} clients take. */
+    static int sources(int n) {
+        return (n + PER_SOURCE - 1) / PER_SOURCE;
+    }
+
+    /**
+     * Opens {@code n} clients on {@code threads} threads from source addresses 127.0.0.(10 + firstSource) on;
+     * throws on the first that cannot log in.
+     */
+    static IdleClients open(int n, int firstSource, int port, String user, String password, String db, int threads)
+            throws Exception {
+        if (10 + firstSource + sources(n) > 255) {
+            throw new IllegalArgumentException("not enough loopback source addresses for " + n + " clients from 127.0.0."
+                    + (10 + firstSource) + ": fewer --clients or --rounds");
+        }
         IdleClients out = new IdleClients();
         ExecutorService pool = Executors.newFixedThreadPool(threads);
         try {
@@ -39,7 +54,7 @@ final class IdleClients implements AutoCloseable {
                     List<Socket> mine = new ArrayList<>(to - from);
                     try {
                         for (int i = from; i < to; i++) {
-                            mine.add(login(i, port, user, password, db));
+                            mine.add(login(i, firstSource, port, user, password, db));
                         }
                     } catch (Exception e) {
                         mine.forEach(IdleClients::closeQuietly);
@@ -70,11 +85,12 @@ final class IdleClients implements AutoCloseable {
         return sockets.size();
     }
 
-    private static Socket login(int i, int port, String user, String password, String db) throws IOException, AuthException {
+    private static Socket login(int i, int firstSource, int port, String user, String password, String db)
+            throws IOException, AuthException {
         Socket s = new Socket();
         try {
             s.setSoTimeout(60_000);
-            s.bind(new InetSocketAddress(InetAddress.getByAddress(new byte[] {127, 0, 0, (byte) (10 + i / PER_SOURCE)}), 0));
+            s.bind(new InetSocketAddress(InetAddress.getByAddress(new byte[] {127, 0, 0, (byte) (10 + firstSource + i / PER_SOURCE)}), 0));
             s.connect(new InetSocketAddress("127.0.0.1", port), 30_000);
             OutputStream out = s.getOutputStream();
             DataInputStream in = new DataInputStream(s.getInputStream());

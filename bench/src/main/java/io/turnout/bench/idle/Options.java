@@ -61,6 +61,9 @@ record Options(int clients, int active, int duration, int rounds, int warmup, St
         if (!java.util.List.of("auto", "io_uring", "epoll", "nio").contains(transport)) {
             throw usage("--transport takes auto, io_uring, epoll or nio, got '" + transport + "'");
         }
+        if (10 + rounds * IdleClients.sources(clients) > 255) { // each round logs in from addresses of its own
+            throw usage("--clients " + clients + " for " + rounds + " rounds needs more than 127.0.0.10-255: fewer of either");
+        }
         return new Options(clients, active, duration, rounds, warmup, opts.trim(), transport, keep);
     }
 
