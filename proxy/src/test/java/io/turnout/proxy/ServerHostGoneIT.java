@@ -8,6 +8,7 @@ import io.turnout.proxy.testing.Await;
 import io.turnout.proxy.testing.FaultFigures;
 import io.turnout.proxy.testing.NetNamespace;
 import io.turnout.proxy.testing.PgServer;
+import io.turnout.proxy.testing.Processes;
 import io.turnout.proxy.testing.ShardLoad;
 import io.turnout.proxy.testing.TurnoutFixture;
 import java.net.InetSocketAddress;
@@ -122,6 +123,7 @@ class ServerHostGoneIT {
             CompletableFuture<SQLException> sleeping = CompletableFuture.supplyAsync(
                     () -> errorOf(() -> query(victim, "select pg_sleep(30) /* " + name + " */")));
             awaitRunningOnFar(name);
+            awaitAcknowledged();
             long cut = System.nanoTime(); // before: ip's own start and exit are no part of detection
             ns.cut();
             SQLException e = sleeping.get(60, TimeUnit.SECONDS);
@@ -193,6 +195,20 @@ class ServerHostGoneIT {
         Await.until("the query to run on " + far, Duration.ofSeconds(60), () -> far.psql("app",
                 "select count(*) from pg_stat_activity where state = 'active' and pid <> pg_backend_pid()"
                         + " and query like '%" + marker + "%'").equals("1"));
+    }
+
+    /**
+     * Waits until the far host has acknowledged every byte Turnout sent it (ss's Send-Q 0). PostgreSQL may run the
+     * query before its delayed ACK leaves; a link cut then leaves the query's bytes unacknowledged, and TCP
+     * retransmits them for minutes instead of probing with keepalive (a CI run timed out on exactly that).
+     */
+    private static void awaitAcknowledged() {
+        Await.until("Turnout's bytes to " + ns.nsAddress() + " acknowledged", Duration.ofSeconds(10), () -> {
+            String out = Processes.run(Duration.ofSeconds(10), List.of("ss", "-Htn", "state", "established", "dst",
+                    ns.nsAddress())).orThrow().stdout();
+            // columns without a State column: Recv-Q Send-Q Local Peer
+            return !out.isBlank() && out.lines().allMatch(l -> l.trim().split("\\s+")[1].equals("0"));
+        });
     }
 
     private Connection connectFar() throws SQLException {
