@@ -83,6 +83,10 @@ public final class Turnout {
             return 2;
         }
         Logger log = LoggerFactory.getLogger(Turnout.class);
+        String heap = HeapReturn.apply();
+        if (!heap.isEmpty()) {
+            log.info("jvm_heap_return {}", heap);
+        }
         // before the listener opens: whoever can reach the console can also signal this process
         SignalHandlers signals = SignalHandlers.install();
         TurnoutServer server;
