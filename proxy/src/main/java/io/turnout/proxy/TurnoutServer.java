@@ -128,6 +128,7 @@ public final class TurnoutServer implements Pooler, MetricsSource, AutoCloseable
                     }
                 });
         TcpOptions.applyToChildren(b, config.network(), transports.kind());
+        transports.readFromRing(b);
         if (config.network().soReuseport()) {
             TcpOptions.reusePort(b, transports.kind());
         }
@@ -145,8 +146,9 @@ public final class TurnoutServer implements Pooler, MetricsSource, AutoCloseable
                         + " (metrics_port): " + e.getMessage(), e);
             }
         }
-        log.info("turnout_listening addr={} port={} transport={} loops={} databases={}", config.listenAddr(), port(),
-                transports.kind().key(), transports.size(), config.databases().keySet());
+        log.info("turnout_listening addr={} port={} transport={} buffer_ring={} loops={} databases={}",
+                config.listenAddr(), port(), transports.kind().key(), transports.bufferRing(), transports.size(),
+                config.databases().keySet());
         log.info("tls_engine engine=\"{}\" client_tls_sslmode={} server_tls_sslmode={}", TlsContexts.engine(),
                 config.tls().clientMode().key(), config.tls().serverMode().key());
     }
@@ -154,6 +156,11 @@ public final class TurnoutServer implements Pooler, MetricsSource, AutoCloseable
     /** The transport running (io_uring, epoll or nio), after any fallback. */
     public Transport transport() {
         return transports.kind();
+    }
+
+    /** Whether io_uring sockets read from the loops' provided buffer rings (false on epoll and NIO). */
+    public boolean bufferRing() {
+        return transports.bufferRing();
     }
 
     /** The open client and server sockets, a copy: where tests and diagnostics read their socket options. */

@@ -1,5 +1,8 @@
 package io.turnout.proxy.net;
 
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.EventLoop;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -13,7 +16,11 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringBufferRingConfig;
+import io.netty.channel.uring.IoUringChannelOption;
+import io.netty.channel.uring.IoUringFixedBufferRingAllocator;
 import io.netty.channel.uring.IoUringIoHandler;
+import io.netty.channel.uring.IoUringIoHandlerConfig;
 import io.netty.channel.uring.IoUringServerSocketChannel;
 import io.netty.channel.uring.IoUringSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
@@ -49,15 +56,29 @@ public final class Transports implements AutoCloseable {
             System.setProperty(POLL_ADD_MULTISHOT, "false");
         }
     }
+    /**
+     * {@code -Dturnout.iouring.bufferRing=false} turns the provided buffer ring off ({@link #bufferRing()}).
+     */
+    static final String BUFFER_RING = "turnout.iouring.bufferRing";
+    /** The group id of each loop's provided buffer ring: every socket of a loop draws from its loop's ring. */
+    static final short BUFFER_GROUP = 0;
+    /** Entries of the ring (the most buffers the kernel may hold filled but not yet completed, per loop). */
+    static final short BUFFER_RING_ENTRIES = 1024;
+    /** Buffers added at start and at each ENOBUFS, so an idle pooler holds 64 × 16 KiB per loop, not 16 MiB. */
+    static final int BUFFER_RING_BATCH = 64;
+    static final int BUFFER_SIZE = 16 * 1024;
+
     private final Transport kind;
+    private final boolean bufferRing;
     private final MultiThreadIoEventLoopGroup group;
     private final List<EventLoop> loops;
     private final Map<EventExecutor, Integer> indexes = new IdentityHashMap<>();
 
     public Transports(int threads, Transport wanted) {
         this.kind = resolve(wanted);
+        this.bufferRing = kind == Transport.IO_URING && bufferRingWanted();
         IoHandlerFactory factory = switch (kind) {
-            case IO_URING -> IoUringIoHandler.newFactory();
+            case IO_URING -> bufferRing ? IoUringIoHandler.newFactory(withBufferRing()) : IoUringIoHandler.newFactory();
             case EPOLL -> EpollIoHandler.newFactory();
             default -> NioIoHandler.newFactory();
         };
@@ -119,6 +140,52 @@ public final class Transports implements AutoCloseable {
             return next;
         }
         return wanted;
+    }
+
+    /**
+     * On io_uring, whether sockets receive into a provided buffer ring with one multishot RECV each, instead of a
+     * POLL_ADD and a RECV armed for every read (Netty 4.2.18 without a ring). Half the submissions and
+     * completions per message; the kernel picks the buffer at receive time, so an idle socket holds none.
+     * Needs kernel 5.19+ (ring registration); off with {@value #BUFFER_RING}=false.
+     */
+    static boolean bufferRingWanted() {
+        if (!Boolean.parseBoolean(System.getProperty(BUFFER_RING, "true"))) {
+            return false;
+        }
+        if (!IoUring.isRegisterBufferRingSupported()) {
+            log.info("io_uring_buffer_ring unavailable=\"kernel cannot register a provided buffer ring\"");
+            return false;
+        }
+        return true;
+    }
+
+    private static IoUringIoHandlerConfig withBufferRing() {
+        IoUringBufferRingConfig ring = IoUringBufferRingConfig.builder()
+                .bufferGroupId(BUFFER_GROUP)
+                .bufferRingSize(BUFFER_RING_ENTRIES)
+                .batchSize(BUFFER_RING_BATCH)
+                .allocator(new IoUringFixedBufferRingAllocator(ByteBufAllocator.DEFAULT, BUFFER_SIZE))
+                .build();
+        return new IoUringIoHandlerConfig().setBufferRingConfig(ring);
+    }
+
+    /** Whether this group's io_uring sockets read from the loops' provided buffer rings. */
+    public boolean bufferRing() {
+        return bufferRing;
+    }
+
+    /** Has the sockets clients connect on read from the loop's buffer ring, where there is one. */
+    public void readFromRing(ServerBootstrap b) {
+        if (bufferRing) {
+            b.childOption(IoUringChannelOption.IO_URING_BUFFER_GROUP_ID, BUFFER_GROUP);
+        }
+    }
+
+    /** Has the sockets Turnout opens to PostgreSQL read from the loop's buffer ring, where there is one. */
+    public void readFromRing(Bootstrap b) {
+        if (bufferRing) {
+            b.option(IoUringChannelOption.IO_URING_BUFFER_GROUP_ID, BUFFER_GROUP);
+        }
     }
 
     /** The transport running: IO_URING, EPOLL or NIO (never AUTO). */

@@ -54,6 +54,7 @@ public final class Pools {
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS,
                         (int) Math.min(Integer.MAX_VALUE, Math.max(1, config.pool().serverConnectTimeout().toMillis())));
         io.turnout.proxy.net.TcpOptions.apply(bootstrap, config.network(), transports.kind());
+        transports.readFromRing(bootstrap);
     }
 
     /** The pool a client of {@code db} logged in as {@code clientUser} uses. */
