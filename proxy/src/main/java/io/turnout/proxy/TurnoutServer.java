@@ -380,6 +380,7 @@ public final class TurnoutServer implements Pooler, MetricsSource, AutoCloseable
             listener.close().syncUninterruptibly();
         }
         channels.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        pools.shutdown(); // queued on the loops, which run it before they stop
         transports.close();
         terminated.complete(null);
     }

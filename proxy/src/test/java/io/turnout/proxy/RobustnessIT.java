@@ -2,6 +2,8 @@ package io.turnout.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.turnout.protocol.testing.LeakCheck;
+import io.turnout.proxy.testing.AdminClient;
 import io.turnout.proxy.testing.PgServer;
 import io.turnout.proxy.testing.RawClient;
 import static io.turnout.proxy.testing.RawClient.bind;
@@ -127,6 +129,27 @@ class RobustnessIT {
             String n = pg.psql("app", "select count(*) from rv_t").trim();
             assertThat(n).isEqualTo("1");
         }
+    }
+
+    /**
+     * A query and Terminate sent while queued (PAUSE): the client is gone, its query stays queued to run when a
+     * server comes, as PostgreSQL would have run it. Turnout closing first must free those bytes.
+     */
+    @Test
+    void aQueryLeftQueuedByAClientThatTerminatedIsFreedWhenTurnoutCloses() throws Exception {
+        int leaksBefore = LeakCheck.reportedSoFar();
+        try (TurnoutFixture t = TurnoutFixture.builder(pg).set("auth_type", "trust").set("default_pool_size", 1)
+                .set("admin_users", "admin").user("admin", "admin_pw").start();
+             AdminClient admin = new AdminClient(t, "admin", "admin_pw")) {
+            try (RawClient a = login(t)) { // logged in first: a login waits out PAUSE too
+                assertThat(tryQuery(a, "select 1", 5000)).isEqualTo("ok");
+                admin.execute("PAUSE");
+                a.send(cat(RawClient.query("insert into rv_t values (4242)"), RawClient.message('X', new byte[0])));
+                assertThat(a.closedByServer()).isTrue();
+            }
+        }
+        assertThat(LeakCheck.reportedSoFar() - leaksBefore).as("leaked buffers").isZero();
+        assertThat(pg.psql("app", "select count(*) from rv_t where id = 4242").trim()).as("never ran").isEqualTo("0");
     }
 
     /** pool_size 2 on 2 loops; one loop starts out holding both slots, both loops keep clients waiting. */

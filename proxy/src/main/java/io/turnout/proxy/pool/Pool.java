@@ -217,6 +217,15 @@ public final class Pool {
         onEachLoop(s -> s.refuseWaiters(sqlState, message));
     }
 
+    /**
+     * Turnout is stopping: the queue empties on each loop. Clients still connected were closed already; what is
+     * left are requests of clients that sent Terminate while queued, kept to run on the next server, which will
+     * not come: their bytes are freed.
+     */
+    void shutdown() {
+        onEachLoop(s -> s.refuseWaiters(io.turnout.protocol.SqlState.ADMIN_SHUTDOWN, "Turnout is shutting down"));
+    }
+
     /** Servers of older generations still in use get {@code reason} as their client's error if they die. */
     void onOldServersLost(String reason) {
         onEachLoop(s -> s.explainOldServersLost(reason));

@@ -159,6 +159,11 @@ public final class Pools {
         return pools.values();
     }
 
+    /** After every channel closed, before the loops stop: the pools' queues are emptied (see Pool#shutdown). */
+    public void shutdown() {
+        pools.values().forEach(Pool::shutdown);
+    }
+
     /** Where each pool of database {@code db} records its clients' waits (set once, before traffic). */
     public void waitRecorders(java.util.function.Function<String, ShardStats.WaitRecorder> recorders) {
         this.waitRecorders = recorders;
