@@ -148,7 +148,7 @@ public final class Transports implements AutoCloseable {
      * completions per message; the kernel picks the buffer at receive time, so an idle socket holds none.
      * Needs kernel 5.19+ (ring registration). Opt-in with {@value #BUFFER_RING}=true: 0.74 of PgBouncer's CPU per
      * transaction against about 0.82 without (bench/race, README), but ServerOutageIT's backend kill under load
-     * reported a leaked receive buffer in 1 of 4 runs with it (a client's frames, scanned, a reference left
+     * reported a leaked receive buffer in 1 of 4, then 1 of 6 runs with it (a client's frames, scanned, a reference left
      * somewhere), never without it; it stays off by default until that is found.
      */
     static boolean bufferRingWanted() {

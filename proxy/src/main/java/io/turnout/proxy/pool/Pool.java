@@ -212,18 +212,12 @@ public final class Pool {
         onEachLoop(s -> s.retire(true));
     }
 
-    /** Held clients fail now (switchover_hold_timeout), on their loops. */
-    void refuseHeld(String sqlState, String message) {
-        onEachLoop(s -> s.refuseWaiters(sqlState, message));
-    }
-
     /**
-     * Turnout is stopping: the queue empties on each loop. Clients still connected were closed already; what is
-     * left are requests of clients that sent Terminate while queued, kept to run on the next server, which will
-     * not come: their bytes are freed.
+     * Every queued client fails now, on its loop: held clients at switchover_hold_timeout, and at shutdown the
+     * requests of clients that sent Terminate while queued (kept to run on a next server that will not come).
      */
-    void shutdown() {
-        onEachLoop(s -> s.refuseWaiters(io.turnout.protocol.SqlState.ADMIN_SHUTDOWN, "Turnout is shutting down"));
+    void refuseWaiters(String sqlState, String message) {
+        onEachLoop(s -> s.refuseWaiters(sqlState, message));
     }
 
     /** Servers of older generations still in use get {@code reason} as their client's error if they die. */

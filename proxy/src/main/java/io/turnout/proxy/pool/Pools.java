@@ -159,9 +159,13 @@ public final class Pools {
         return pools.values();
     }
 
-    /** After every channel closed, before the loops stop: the pools' queues are emptied (see Pool#shutdown). */
+    /**
+     * After every channel closed, before the loops stop: the pools' queues are emptied, freeing the requests
+     * clients that sent Terminate while queued left to run on the next server.
+     */
     public void shutdown() {
-        pools.values().forEach(Pool::shutdown);
+        pools.values().forEach(p -> p.refuseWaiters(io.turnout.protocol.SqlState.ADMIN_SHUTDOWN,
+                "Turnout is shutting down"));
     }
 
     /** Where each pool of database {@code db} records its clients' waits (set once, before traffic). */

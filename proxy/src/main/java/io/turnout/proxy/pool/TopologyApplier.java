@@ -181,7 +181,7 @@ public final class TopologyApplier implements Consumer<Topology> {
                 d.config().patroniScope(), draining.leaderName(), draining.candidate());
         for (Pool p : pools.all()) {
             if (p.db() == d) {
-                p.refuseHeld(io.turnout.protocol.SqlState.CONNECTION_FAILURE, message);
+                p.refuseWaiters(io.turnout.protocol.SqlState.CONNECTION_FAILURE, message);
             }
         }
         apply(d, current);
